@@ -1,0 +1,99 @@
+"""The `portail` command line: database, import, invitations.
+
+portail db upgrade            bring the database schema up to date
+portail import FILE.yaml      load facilities, activities, families, invoices (idempotent)
+portail invite EMAIL          print a single-use Telegram deep link for a guardian
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from bot.settings import Settings, get_settings
+from store import migrate
+from store.actors import NotFound
+from store.database import create_engine, create_sessionmaker
+from store.importer import ImportFileError, import_file
+from store.linking import LinkingService, deep_link
+
+
+async def _with_sessions(settings: Settings, work: Callable[..., Awaitable[int]]) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url, args.revision)
+    print(f"Database schema is at {args.revision}.")
+    return 0
+
+
+def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions) -> int:  # type: ignore[no-untyped-def]
+        report = await import_file(sessions, Path(args.file))
+        if not report.changed:
+            print("Nothing changed: the store already holds this file's data.")
+        for label, counts in (("created", report.created), ("updated", report.updated)):
+            for table, count in sorted(counts.items()):
+                print(f"{label}: {count} {table}")
+        return 0
+
+    try:
+        return asyncio.run(_with_sessions(settings, work))
+    except ImportFileError as error:
+        print(f"{args.file} was not imported, nothing changed:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+
+
+def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions) -> int:  # type: ignore[no-untyped-def]
+        ttl = timedelta(hours=args.hours or settings.invite_ttl_hours)
+        token = await LinkingService(sessions).create_invite(args.email, ttl)
+        print(deep_link(settings.telegram_bot_username, token))
+        return 0
+
+    try:
+        return asyncio.run(_with_sessions(settings, work))
+    except NotFound:
+        print(f"No guardian has the email {args.email}.", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portail", description="Portail Famille on Telegram")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply the migrations")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    importer = commands.add_parser("import", help="load a YAML data file (idempotent)")
+    importer.add_argument("file")
+    importer.set_defaults(handler=cmd_import)
+
+    invite = commands.add_parser("invite", help="print a Telegram invite link for a guardian")
+    invite.add_argument("email")
+    invite.add_argument("--hours", type=int, help="validity (default: INVITE_TTL_HOURS)")
+    invite.set_defaults(handler=cmd_invite)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(get_settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Settings of the product, read from the environment and from a `.env` file.
+
+Every setting has a default that works on a fresh machine, and each one is listed, commented, in
+`.env.example`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """What the bot, the mail server and the command line read at start-up."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/portail.sqlite3",
+        description="SQLAlchemy async URL of the shared store.",
+    )
+    documents_dir: Path = Field(
+        default=Path("var/documents"),
+        description="Folder where uploaded documents are kept (owner-only permissions).",
+    )
+    max_document_bytes: int = 6 * 1024 * 1024
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_username: str = "PortailFamilleBot"
+    invite_ttl_hours: int = 72
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the settings, read once per process."""
+    return Settings()

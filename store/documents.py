@@ -1,0 +1,264 @@
+"""Documents of families: checked by content and size, kept on disk for the service's eyes only.
+
+Files are written under the documents folder (mode 0700) with owner-only permissions (0600)
+and a random name; the sender's file name is kept as metadata only. Contents are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store.actors import AccessDenied, Actor, NotFound, StoreError
+from store.audit import record
+from store.models import Activity, Child, Document, Enrollment
+from store.models.enums import DocumentSource, DocumentStatus, DocumentType
+from store.outbox import notify_family
+
+# Magic numbers of the formats we accept, checked on the bytes, never on the file name.
+SIGNATURES: dict[bytes, str] = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+}
+
+
+class RejectionReason(StrEnum):
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    WRONG_TYPE = "wrong_type"
+
+
+class DocumentRejected(StoreError):
+    """The file is refused; nothing was stored."""
+
+    def __init__(self, reason: RejectionReason, limit_bytes: int | None = None):
+        super().__init__(reason.value)
+        self.reason = reason
+        self.limit_bytes = limit_bytes
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: int
+    family_id: int
+    child_id: int | None
+    doc_type: DocumentType
+    status: DocumentStatus
+    original_name: str | None
+    content_type: str
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MissingDocument:
+    """A required document not yet accepted, and the activities it blocks."""
+
+    doc_type: str
+    child_id: int
+    blocked_activities: list[str]
+    pending: bool
+
+
+def sniff_content_type(content: bytes) -> str | None:
+    """The content type told by the file's first bytes, if it is one we accept."""
+    for signature, content_type in SIGNATURES.items():
+        if content.startswith(signature):
+            return content_type
+    return None
+
+
+class DocumentFolder:
+    """The folder holding documents' bytes; only the services touch it."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def write(self, content: bytes) -> str:
+        """Store bytes under a new random key (0600 file, 0700 folder); return the key."""
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        key = secrets.token_hex(16)
+        fd = os.open(self.root / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return key
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def remove(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+
+class DocumentService:
+    """Receive, list, read and review documents."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], folder: DocumentFolder, max_bytes: int
+    ):
+        self._sessions = sessions
+        self._folder = folder
+        self.max_bytes = max_bytes
+
+    def check(self, content: bytes) -> str:
+        """Refuse an empty, oversized or unsupported file; return its real content type."""
+        if not content:
+            raise DocumentRejected(RejectionReason.EMPTY)
+        if len(content) > self.max_bytes:
+            raise DocumentRejected(RejectionReason.TOO_LARGE, self.max_bytes)
+        content_type = sniff_content_type(content)
+        if content_type is None:
+            raise DocumentRejected(RejectionReason.WRONG_TYPE)
+        return content_type
+
+    async def add(
+        self,
+        actor: Actor,
+        family_id: int,
+        doc_type: DocumentType,
+        content: bytes,
+        *,
+        child_id: int | None = None,
+        original_name: str | None = None,
+        source: DocumentSource = DocumentSource.TELEGRAM,
+    ) -> DocumentView:
+        """Store a document for a family (or one of its children), pending review."""
+        actor.check_family(family_id)
+        content_type = self.check(content)
+        key = self._folder.write(content)
+        try:
+            async with self._sessions.begin() as session:
+                if child_id is not None:
+                    child = await session.get(Child, child_id)
+                    if child is None or child.family_id != family_id:
+                        raise AccessDenied("this child is not of the family")
+                document = Document(
+                    family_id=family_id,
+                    child_id=child_id,
+                    doc_type=doc_type,
+                    status=DocumentStatus.PENDING,
+                    source=source,
+                    original_name=(original_name or "")[:255] or None,
+                    content_type=content_type,
+                    size=len(content),
+                    sha256=hashlib.sha256(content).hexdigest(),
+                    storage_key=key,
+                    uploaded_by=actor.label,
+                )
+                session.add(document)
+                await session.flush()
+                record(
+                    session, actor, "add_document", "document", document.id, type=doc_type.value
+                )
+                return _view(document)
+        except BaseException:
+            self._folder.remove(key)
+            raise
+
+    async def read(self, actor: Actor, document_id: int) -> tuple[DocumentView, bytes]:
+        """A document's metadata and bytes, for its family or staff."""
+        async with self._sessions() as session:
+            document = await session.get(Document, document_id)
+            if document is None:
+                raise NotFound("unknown document")
+            actor.check_family(document.family_id)
+            return _view(document), self._folder.read(document.storage_key)
+
+    async def family_documents(self, actor: Actor, family_id: int) -> list[DocumentView]:
+        """The family's documents, newest first."""
+        actor.check_family(family_id)
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Document)
+                .where(Document.family_id == family_id)
+                .order_by(Document.created_at.desc(), Document.id.desc())
+                .limit(100)
+            )
+            return [_view(d) for d in rows]
+
+    async def missing_documents(self, actor: Actor, family_id: int) -> list[MissingDocument]:
+        """Required documents not yet accepted, per child, with the activities they block."""
+        actor.check_family(family_id)
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Child.id, Activity.name, Activity.required_documents)
+                    .join(Enrollment, Enrollment.child_id == Child.id)
+                    .join(Activity, Activity.id == Enrollment.activity_id)
+                    .where(Child.family_id == family_id)
+                    .order_by(Child.id, Activity.name)
+                )
+            ).all()
+            documents = (
+                await session.execute(
+                    select(Document.child_id, Document.doc_type, Document.status).where(
+                        Document.family_id == family_id,
+                        Document.status != DocumentStatus.REJECTED,
+                    )
+                )
+            ).all()
+        missing: dict[tuple[int, str], MissingDocument] = {}
+        for child_id, activity_name, required in rows:
+            for doc_type in required or []:
+                statuses = {
+                    status
+                    for doc_child, kind, status in documents
+                    if kind == doc_type and doc_child in (None, child_id)
+                }
+                if DocumentStatus.ACCEPTED in statuses:
+                    continue
+                entry = missing.setdefault(
+                    (child_id, doc_type),
+                    MissingDocument(doc_type, child_id, [], DocumentStatus.PENDING in statuses),
+                )
+                entry.blocked_activities.append(activity_name)
+        return list(missing.values())
+
+    async def review(
+        self, actor: Actor, document_id: int, accept: bool, note: str = ""
+    ) -> DocumentStatus:
+        """Staff accept or reject a document; the family is told."""
+        actor.check_staff()
+        async with self._sessions.begin() as session:
+            document = await session.get(Document, document_id, with_for_update=True)
+            if document is None:
+                raise NotFound("unknown document")
+            document.status = DocumentStatus.ACCEPTED if accept else DocumentStatus.REJECTED
+            document.reviewed_by = actor.label
+            document.reviewed_at = datetime.now().astimezone()
+            document.review_note = note or None
+            record(session, actor, "review_document", "document", document.id, accepted=accept)
+            await notify_family(
+                session,
+                document.family_id,
+                "document_accepted" if accept else "document_rejected",
+                {"document_id": document.id, "type": document.doc_type.value, "note": note},
+                event_key=f"document:{document.id}:{document.status.value}",
+            )
+            return document.status
+
+
+def _view(document: Document) -> DocumentView:
+    return DocumentView(
+        id=document.id,
+        family_id=document.family_id,
+        child_id=document.child_id,
+        doc_type=document.doc_type,
+        status=document.status,
+        original_name=document.original_name,
+        content_type=document.content_type,
+        size=document.size,
+        created_at=document.created_at,
+    )

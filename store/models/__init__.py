@@ -1,0 +1,43 @@
+"""Every table of the shared store, importable from one place."""
+
+from store.models.audit import AuditEntry, LinkToken
+from store.models.base import Base
+from store.models.billing import Invoice, InvoiceLine, Payment
+from store.models.booking import Absence, Booking
+from store.models.catalog import (
+    Activity,
+    ActivityPrice,
+    Enrollment,
+    Facility,
+    OpeningDay,
+    SchoolHoliday,
+)
+from store.models.document import Document
+from store.models.family import Child, Family, Guardian
+from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
+
+__all__ = [
+    "Absence",
+    "Activity",
+    "ActivityPrice",
+    "AuditEntry",
+    "Base",
+    "Booking",
+    "Child",
+    "Document",
+    "Enrollment",
+    "Facility",
+    "Family",
+    "Guardian",
+    "Invoice",
+    "InvoiceLine",
+    "LinkToken",
+    "Message",
+    "OpeningDay",
+    "OutboxItem",
+    "Payment",
+    "SchoolHoliday",
+    "Service",
+    "StaffMember",
+    "Thread",
+]

@@ -1,0 +1,61 @@
+"""Families (foyers), their guardians and their children."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from store.models.base import Base, str_enum, utcnow
+from store.models.enums import Language
+
+
+class Family(Base):
+    """A household account: one tariff band, one balance."""
+
+    __tablename__ = "family"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    tariff_band: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    guardians: Mapped[list[Guardian]] = relationship(back_populates="family")
+    children: Mapped[list[Child]] = relationship(back_populates="family")
+
+
+class Guardian(Base):
+    """An adult who may act for the family; links one Telegram account."""
+
+    __tablename__ = "guardian"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[Language] = mapped_column(str_enum(Language), default=Language.FR)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_linked_at: Mapped[datetime | None]
+
+    family: Mapped[Family] = relationship(back_populates="guardians")
+
+
+class Child(Base):
+    """A child of one family."""
+
+    __tablename__ = "child"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date] = mapped_column(Date)
+    school_level: Mapped[str] = mapped_column(String(10))
+
+    family: Mapped[Family] = relationship(back_populates="children")
