@@ -6,7 +6,7 @@ a daylight-saving Sunday is 12:00 local time, with that day's offset. Non-existe
 ambiguous wall-clock times are normalised by `store.policies.paris_wall_clock`.
 
 Booking is on time while `now <= deadline` (a deadline "12:00" accepts 12:00:00, not
-12:00:01). A booking window is open while `opens <= now < closes`.
+12:00:01). A booking window is open while `opens <= now <= closes`, alike.
 
 Moments are compared in UTC: Python compares two datetimes of the same zone by wall clock,
 which is wrong in the repeated hour of the autumn change.
@@ -232,7 +232,7 @@ def _to_utc(now: datetime) -> datetime:
 
 def _window_timing(windows: list[BookingWindow], now: datetime) -> _Timing:
     """The timing given by the windows covering a day: open, not open yet, or closed."""
-    open_windows = [w for w in windows if w.opens <= now < w.closes]
+    open_windows = [w for w in windows if w.opens <= now <= w.closes]
     if open_windows:
         return _Timing(deadline=max(w.closes for w in open_windows))
     coming = [w for w in windows if now < w.opens]

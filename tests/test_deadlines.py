@@ -406,11 +406,11 @@ CLOSES = paris(date(2026, 12, 3), "23:59")
     [
         (OPENS - timedelta(seconds=1), BookingStatus.REFUSED, Reason.WINDOW_NOT_OPEN),
         (OPENS, BookingStatus.ON_TIME, None),
-        (CLOSES - timedelta(seconds=1), BookingStatus.ON_TIME, None),
-        (CLOSES, BookingStatus.REFUSED, Reason.WINDOW_CLOSED),
+        (CLOSES, BookingStatus.ON_TIME, None),
+        (CLOSES + timedelta(seconds=1), BookingStatus.REFUSED, Reason.WINDOW_CLOSED),
     ],
 )
-def test_a_window_is_open_from_opens_until_just_before_closes(
+def test_a_window_is_open_from_opens_until_closes_included(
     now: datetime, status: BookingStatus, reason: Reason | None
 ) -> None:
     decision = evaluate_booking(rules(**CHRISTMAS), HOLIDAY, now, NO_CLOSURES, 500)
@@ -423,8 +423,8 @@ def test_a_window_is_open_from_opens_until_just_before_closes(
 
 def test_a_window_applies_to_cancellation_too_without_late_mode() -> None:
     policy = rules(**CHRISTMAS)
-    inside = evaluate_cancellation(policy, HOLIDAY, CLOSES - timedelta(minutes=1), NO_CLOSURES, 5)
-    after = evaluate_cancellation(policy, HOLIDAY, CLOSES, NO_CLOSURES, 5)
+    inside = evaluate_cancellation(policy, HOLIDAY, CLOSES, NO_CLOSURES, 5)
+    after = evaluate_cancellation(policy, HOLIDAY, CLOSES + timedelta(minutes=1), NO_CLOSURES, 5)
     before = evaluate_cancellation(policy, HOLIDAY, OPENS - timedelta(days=1), NO_CLOSURES, 5)
     assert (inside.status, inside.deadline) == (CancellationStatus.FREE, CLOSES)
     assert (after.status, after.reason) == (CancellationStatus.REFUSED, Reason.WINDOW_CLOSED)
