@@ -1,0 +1,224 @@
+"""A child's planning for an activity: the state of each day, as the calendar shows it.
+
+For each open day: can it be booked now, until when, at what price (with any surcharge); if
+booked, can it still be cancelled for free; and one plain sentence that explains it. The legend
+follows the portals parents know (booked, cancellable or not, full, waiting list, pending
+validation, closed, deadline passed, late cancellation billed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from store import deadlines
+from store.actors import Actor, NotFound
+from store.bookings import ACTIVE_STATES, eligible
+from store.calendar import activity_rules, price_for_band, working_calendar
+from store.clock import Clock, system_clock
+from store.models import Activity, Booking, Child, Enrollment, Family, OpeningDay
+from store.models.enums import BookingState
+
+
+class DayState(StrEnum):
+    CLOSED = "closed"
+    BOOKABLE = "bookable"
+    BOOKABLE_LATE = "bookable_late"
+    FULL = "full"
+    UNAVAILABLE = "unavailable"
+    BOOKED = "booked"
+    BOOKED_LOCKED = "booked_locked"
+    PENDING = "pending"
+    WAITLISTED = "waitlisted"
+    LATE_CANCELLED = "late_cancelled"
+    NOT_ENROLLED = "not_enrolled"
+
+
+@dataclass(frozen=True)
+class PlanningDay:
+    """One day of the calendar for one child and activity."""
+
+    day: date
+    state: DayState
+    booking_id: int | None = None
+    price_cents: int = 0
+    surcharge_cents: int = 0
+    booking: deadlines.BookingDecision | None = None
+    cancellation: deadlines.CancellationDecision | None = None
+
+    @property
+    def selectable_to_book(self) -> bool:
+        return self.state in (DayState.BOOKABLE, DayState.BOOKABLE_LATE, DayState.FULL)
+
+    @property
+    def selectable_to_cancel(self) -> bool:
+        if self.state in (DayState.PENDING, DayState.WAITLISTED, DayState.BOOKED):
+            return True
+        return (
+            self.state is DayState.BOOKED_LOCKED
+            and self.cancellation is not None
+            and self.cancellation.status is deadlines.CancellationStatus.LATE_BILLED
+        )
+
+    def explain(self, locale: str) -> str:
+        """One sentence on what can be done with this day now."""
+        if self.cancellation is not None:
+            return deadlines.explain_cancellation(self.cancellation, locale)
+        if self.booking is not None:
+            return deadlines.explain_booking(self.booking, locale)
+        return ""
+
+
+class PlanningService:
+    """Read a child's days for an activity, with what the rules allow now."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock = system_clock):
+        self._sessions = sessions
+        self._clock = clock
+
+    async def planning(
+        self, actor: Actor, child_id: int, activity_id: int, first: date, last: date
+    ) -> list[PlanningDay]:
+        """Every calendar day of the activity between `first` and `last`, with its state."""
+        now = self._clock()
+        async with self._sessions() as session:
+            child = await session.get(Child, child_id)
+            activity = await session.get(Activity, activity_id)
+            if child is None or activity is None:
+                raise NotFound("unknown child or activity")
+            actor.check_family(child.family_id)
+            family = await session.get(Family, child.family_id)
+            assert family is not None
+            return await _planning(session, now, child, family, activity, first, last)
+
+
+async def _planning(
+    session: AsyncSession,
+    now: datetime,
+    child: Child,
+    family: Family,
+    activity: Activity,
+    first: date,
+    last: date,
+) -> list[PlanningDay]:
+    rules = activity_rules(activity)
+    calendar = await working_calendar(session, activity.id, first, last)
+    price = await price_for_band(session, activity.id, family.tariff_band) or 0
+    days = list(
+        await session.scalars(
+            select(OpeningDay)
+            .where(
+                OpeningDay.activity_id == activity.id,
+                OpeningDay.day >= first,
+                OpeningDay.day <= last,
+            )
+            .order_by(OpeningDay.day)
+        )
+    )
+    bookings = {
+        booking.day: booking
+        for booking in await session.scalars(
+            select(Booking)
+            .where(
+                Booking.child_id == child.id,
+                Booking.activity_id == activity.id,
+                Booking.day >= first,
+                Booking.day <= last,
+                Booking.state.in_((*ACTIVE_STATES, BookingState.LATE_CANCELLED)),
+            )
+            .order_by(Booking.id)
+        )
+    }
+    enrollments = (
+        await session.execute(
+            select(Enrollment.starts_on, Enrollment.ends_on).where(
+                Enrollment.child_id == child.id, Enrollment.activity_id == activity.id
+            )
+        )
+    ).all()
+    result = []
+    for opening in days:
+        booking = bookings.get(opening.day)
+        if booking is not None:
+            result.append(_booked_day(booking, rules, now, calendar))
+        elif opening.closed:
+            result.append(PlanningDay(opening.day, DayState.CLOSED))
+        elif not any(s <= opening.day <= e for s, e in enrollments) or not eligible(
+            activity, child, opening.day
+        ):
+            result.append(PlanningDay(opening.day, DayState.NOT_ENROLLED))
+        else:
+            decision = deadlines.evaluate_booking(rules, opening.day, now, calendar, price)
+            result.append(_free_day(opening, decision))
+    return result
+
+
+def _booked_day(
+    booking: Booking,
+    rules: deadlines.ActivityRules,
+    now: datetime,
+    calendar: deadlines.WorkingCalendar,
+) -> PlanningDay:
+    if booking.state is BookingState.LATE_CANCELLED:
+        return PlanningDay(
+            booking.day, DayState.LATE_CANCELLED, booking.id, booking.cancellation_fee_cents
+        )
+    cancellation = deadlines.evaluate_cancellation(
+        rules, booking.day, now, calendar, booking.price_cents
+    )
+    state = {
+        BookingState.PENDING: DayState.PENDING,
+        BookingState.WAITLISTED: DayState.WAITLISTED,
+    }.get(booking.state)
+    if state is None:
+        free = cancellation.status is deadlines.CancellationStatus.FREE
+        state = DayState.BOOKED if free else DayState.BOOKED_LOCKED
+    return PlanningDay(
+        booking.day,
+        state,
+        booking.id,
+        booking.price_cents,
+        booking.surcharge_cents,
+        cancellation=cancellation,
+    )
+
+
+def _free_day(opening: OpeningDay, decision: deadlines.BookingDecision) -> PlanningDay:
+    if decision.status is deadlines.BookingStatus.REFUSED:
+        return PlanningDay(opening.day, DayState.UNAVAILABLE, booking=decision)
+    if opening.taken >= opening.capacity:
+        state = DayState.FULL
+    elif decision.status is deadlines.BookingStatus.LATE:
+        state = DayState.BOOKABLE_LATE
+    else:
+        state = DayState.BOOKABLE
+    return PlanningDay(
+        opening.day,
+        state,
+        price_cents=decision.price_cents,
+        surcharge_cents=decision.surcharge_cents,
+        booking=decision,
+    )
+
+
+async def enrolled_activities(
+    sessions: async_sessionmaker[AsyncSession], actor: Actor, child_id: int, on: date
+) -> list[tuple[int, str]]:
+    """The activities (id, name) a child is enrolled in on a day, by name."""
+    async with sessions() as session:
+        child = await session.get(Child, child_id)
+        if child is None:
+            raise NotFound("unknown child")
+        actor.check_family(child.family_id)
+        rows = await session.execute(
+            select(Activity.id, Activity.name)
+            .join(Enrollment, Enrollment.activity_id == Activity.id)
+            .where(Enrollment.child_id == child_id, Enrollment.ends_on >= on)
+            .order_by(Activity.name)
+            .distinct()
+        )
+        return [(row.id, row.name) for row in rows]
