@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -69,6 +70,16 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.telegram_token:
+        print("TELEGRAM_TOKEN is not set (see .env.example).", file=sys.stderr)
+        return 2
+    from bot.runner import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portail", description="Portail Famille on Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -87,12 +98,23 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("email")
     invite.add_argument("--hours", type=int, help="validity (default: INVITE_TTL_HOURS)")
     invite.set_defaults(handler=cmd_invite)
+
+    bot = commands.add_parser("bot", help="run the Telegram bot (long polling)")
+    bot.set_defaults(handler=cmd_bot)
+    run = commands.add_parser("run", help="run every part of the product in one process")
+    run.set_defaults(handler=cmd_bot)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.handler(get_settings(), args)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, which holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return args.handler(settings, args)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,14 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_bot_username: str = "PortailFamilleBot"
     invite_ttl_hours: int = 72
+    conversation_timeout_seconds: float = 900
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Portail Famille <ne-pas-repondre@portail-famille.example>"
+    mail_domain: str = "portail-famille.example"
     log_level: str = "INFO"
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import Actor, NotFound
@@ -23,6 +23,23 @@ class LinkStatus(StrEnum):
     EXPIRED = "expired"
     USED = "used"
     INVALID = "invalid"
+    WRONG_CODE = "wrong_code"
+    TOO_MANY_TRIES = "too_many_tries"
+
+
+EMAIL_CODE_TTL = timedelta(minutes=15)
+EMAIL_CODE_MAX_TRIES = 5
+EMAIL_CODE_DIGITS = 6
+
+
+@dataclass(frozen=True)
+class EmailCode:
+    """A code to send by email to a guardian who asked to link from Telegram."""
+
+    email: str
+    code: str
+    first_name: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,10 @@ class LinkResult:
 def hash_token(token: str) -> str:
     """The stored form of a token: its SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _code_hash(telegram_user_id: int, guardian_id: int, code: str) -> str:
+    return hash_token(f"code:{telegram_user_id}:{guardian_id}:{code}")
 
 
 def deep_link(bot_username: str, token: str) -> str:
@@ -116,6 +137,74 @@ class LinkingService:
             "guardian",
             guardian.id,
         )
+
+    async def request_email_code(self, email: str, telegram_user_id: int) -> EmailCode | None:
+        """A fresh 6-digit code for the guardian with this email, bound to this Telegram user.
+
+        None when no guardian has the email: the chat must answer exactly as if a code had been
+        sent, so that nobody learns which emails are known. Earlier unused codes of the same
+        Telegram user are dropped.
+        """
+        code = "".join(secrets.choice("0123456789") for _ in range(EMAIL_CODE_DIGITS))
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(LinkToken).where(
+                    LinkToken.telegram_user_id == telegram_user_id,
+                    LinkToken.purpose == TokenPurpose.EMAIL_CODE,
+                    LinkToken.used_at.is_(None),
+                )
+            )
+            guardian = await _guardian_by_email(session, email)
+            if guardian is None:
+                return None
+            session.add(
+                LinkToken(
+                    guardian_id=guardian.id,
+                    purpose=TokenPurpose.EMAIL_CODE,
+                    telegram_user_id=telegram_user_id,
+                    token_hash=_code_hash(telegram_user_id, guardian.id, code),
+                    expires_at=self._clock() + EMAIL_CODE_TTL,
+                )
+            )
+            record(session, Actor.system(), "email_code", "guardian", guardian.id)
+            return EmailCode(guardian.email, code, guardian.first_name, guardian.language.value)
+
+    async def verify_email_code(
+        self, telegram_user_id: int, code: str, chat_id: int
+    ) -> LinkResult:
+        """Link the account if `code` is the one sent to this Telegram user, in time."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            link = await session.scalar(
+                select(LinkToken)
+                .where(
+                    LinkToken.telegram_user_id == telegram_user_id,
+                    LinkToken.purpose == TokenPurpose.EMAIL_CODE,
+                    LinkToken.used_at.is_(None),
+                )
+                .order_by(LinkToken.id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            if link is None:
+                return LinkResult(LinkStatus.WRONG_CODE)
+            if link.expires_at <= now:
+                return LinkResult(LinkStatus.EXPIRED)
+            if link.attempts >= EMAIL_CODE_MAX_TRIES:
+                return LinkResult(LinkStatus.TOO_MANY_TRIES)
+            cleaned = "".join(ch for ch in code if ch.isdigit())
+            if link.token_hash != _code_hash(telegram_user_id, link.guardian_id, cleaned):
+                link.attempts += 1
+                if link.attempts >= EMAIL_CODE_MAX_TRIES:
+                    return LinkResult(LinkStatus.TOO_MANY_TRIES)
+                return LinkResult(LinkStatus.WRONG_CODE)
+            guardian = await session.get(Guardian, link.guardian_id)
+            assert guardian is not None
+            link.used_at = now
+            await self._link(session, guardian, telegram_user_id, chat_id, now)
+            return LinkResult(
+                LinkStatus.LINKED, guardian.id, guardian.family_id, guardian.first_name
+            )
 
     async def unlink(self, actor: Actor) -> None:
         """Forget the Telegram account of the acting guardian."""

@@ -6,10 +6,12 @@ enqueuing is idempotent through `dedup_key`, so replaying an action never notifi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.models import Guardian, OutboxItem
 from store.models.enums import Channel, DeliveryState
@@ -61,3 +63,86 @@ async def notify_family(
             dedup_key=f"{event_key}:tg:{chat_id}",
         )
     return queued
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An outbox item claimed for delivery."""
+
+    id: int
+    recipient: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def claim_due(
+    sessions: async_sessionmaker[AsyncSession],
+    channel: Channel,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 20,
+) -> list[Delivery]:
+    """Claim due items of a channel: each is leased with a conditional update, so two workers
+    never deliver the same item at the same time."""
+    claimed = []
+    async with sessions.begin() as session:
+        candidates = (
+            await session.execute(
+                select(
+                    OutboxItem.id,
+                    OutboxItem.recipient,
+                    OutboxItem.kind,
+                    OutboxItem.payload,
+                    OutboxItem.attempts,
+                )
+                .where(
+                    OutboxItem.channel == channel,
+                    OutboxItem.state == DeliveryState.PENDING,
+                    OutboxItem.next_attempt_at <= now,
+                )
+                .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+                .limit(limit)
+            )
+        ).all()
+        for item_id, recipient, kind, payload, attempts in candidates:
+            result = await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id == item_id,
+                    OutboxItem.state == DeliveryState.PENDING,
+                    OutboxItem.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + lease)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                claimed.append(Delivery(item_id, recipient, kind, payload, attempts))
+    return claimed
+
+
+async def mark_sent(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, now: datetime
+) -> None:
+    async with sessions.begin() as session:
+        await session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == item_id)
+            .values(state=DeliveryState.SENT, sent_at=now, attempts=OutboxItem.attempts + 1)
+        )
+
+
+async def mark_failed(
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    error: str,
+    retry_at: datetime | None,
+) -> None:
+    """Record a failed attempt: retried at `retry_at`, or given up when it is None."""
+    values: dict[str, Any] = {"attempts": OutboxItem.attempts + 1, "last_error": error[:500]}
+    if retry_at is None:
+        values["state"] = DeliveryState.FAILED
+    else:
+        values["next_attempt_at"] = retry_at
+    async with sessions.begin() as session:
+        await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))

@@ -222,3 +222,100 @@ async def enrolled_activities(
             .distinct()
         )
         return [(row.id, row.name) for row in rows]
+
+
+@dataclass(frozen=True)
+class UpcomingBooking:
+    """A booked day still to come, with whether it can be cancelled for free now."""
+
+    booking_id: int
+    child_id: int
+    child_name: str
+    activity_name: str
+    day: date
+    state: BookingState
+    cancellation: deadlines.CancellationDecision
+
+
+async def upcoming_bookings(
+    sessions: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    child_ids: list[int],
+    first: date,
+    last: date,
+    now: datetime,
+    limit: int = 40,
+) -> list[UpcomingBooking]:
+    """Active bookings of the children between two days, soonest first (bounded)."""
+    async with sessions() as session:
+        children = {
+            c.id: c for c in await session.scalars(select(Child).where(Child.id.in_(child_ids)))
+        }
+        if len(children) != len(set(child_ids)):
+            raise NotFound("unknown child")
+        for child in children.values():
+            actor.check_family(child.family_id)
+        rows = (
+            await session.execute(
+                select(Booking, Activity)
+                .join(Activity, Activity.id == Booking.activity_id)
+                .where(
+                    Booking.child_id.in_(child_ids),
+                    Booking.day >= first,
+                    Booking.day <= last,
+                    Booking.state.in_(ACTIVE_STATES),
+                )
+                .order_by(Booking.day, Booking.child_id, Activity.name)
+                .limit(limit)
+            )
+        ).all()
+        calendars: dict[int, deadlines.WorkingCalendar] = {}
+        result = []
+        for booking, activity in rows:
+            if activity.id not in calendars:
+                calendars[activity.id] = await working_calendar(session, activity.id, first, last)
+            decision = deadlines.evaluate_cancellation(
+                activity_rules(activity),
+                booking.day,
+                now,
+                calendars[activity.id],
+                booking.price_cents,
+            )
+            result.append(
+                UpcomingBooking(
+                    booking.id,
+                    booking.child_id,
+                    children[booking.child_id].first_name,
+                    activity.name,
+                    booking.day,
+                    booking.state,
+                    decision,
+                )
+            )
+        return result
+
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """What a notification about a booking needs to say."""
+
+    child_name: str
+    activity_name: str
+    day: date
+    state: BookingState
+
+
+async def booking_facts(
+    sessions: async_sessionmaker[AsyncSession], booking_id: int
+) -> BookingFacts | None:
+    """Child, activity, day and state of a booking (for the system's own notifications)."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Child.first_name, Activity.name, Booking.day, Booking.state)
+                .join(Child, Child.id == Booking.child_id)
+                .join(Activity, Activity.id == Booking.activity_id)
+                .where(Booking.id == booking_id)
+            )
+        ).first()
+        return BookingFacts(*row) if row else None

@@ -6,18 +6,29 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.smtp import SMTP
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.portal import Portal
+from bot.runner import running_bot
+from bot.settings import Settings
+from fake_telegram import FakeTelegram
 from store import migrate
 from store.database import create_engine, create_sessionmaker
 from store.models import Base
 from tests.helpers import FakeClock
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+# PTB 22 warns when it builds RetryAfter unless durations are timedeltas; opt in.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
 async def _empty_postgresql(url: str) -> None:
@@ -60,3 +71,61 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    """A local Bot API on loopback."""
+    async with FakeTelegram() as server:
+        yield server
+
+
+class SmtpSink:
+    """Keeps every message a real SMTP conversation delivered."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+@pytest.fixture
+async def smtp_sink() -> AsyncIterator[SmtpSink]:
+    """A real SMTP server on loopback, on the test's own loop."""
+    sink = SmtpSink()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(sink), "127.0.0.1", 0)
+    sink.port = server.sockets[0].getsockname()[1]
+    yield sink
+    server.close()
+    await server.wait_closed()
+
+
+@pytest.fixture
+async def portal(
+    database_url: str, clock: FakeClock, telegram: FakeTelegram, smtp_sink: SmtpSink
+) -> AsyncIterator[Portal]:
+    """The store's services as the bot sees them, on the test database and clock."""
+    settings = Settings(
+        database_url=database_url,
+        telegram_token=telegram.token,
+        telegram_api_url=telegram.url,
+        telegram_bot_username="MontclarBot",
+        conversation_timeout_seconds=30,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+        _env_file=None,
+    )
+    portal = Portal.from_settings(settings, clock)
+    yield portal
+    await portal.close()
+
+
+@pytest.fixture
+async def bot(portal: Portal) -> AsyncIterator[Any]:
+    """The real application, polling the local Bot API and delivering its outbox."""
+    async with running_bot(portal, poll_timeout=1) as application:
+        yield application

@@ -12,6 +12,7 @@ from store.models.catalog import (
     OpeningDay,
     SchoolHoliday,
 )
+from store.models.chat_state import ChatState
 from store.models.document import Document
 from store.models.family import Child, Family, Guardian
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
@@ -23,6 +24,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Booking",
+    "ChatState",
     "Child",
     "Document",
     "Enrollment",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, str_enum, utcnow
@@ -38,6 +38,8 @@ class LinkToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardian.id", ondelete="CASCADE"))
     purpose: Mapped[TokenPurpose] = mapped_column(str_enum(TokenPurpose))
+    # For email codes: the Telegram account that asked, the only one that may use the code.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 04:58:50.698754
+Create Date: 2026-11-24 05:12:09.819715
 """
 
 from collections.abc import Sequence
@@ -34,6 +34,16 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.create_index("ix_audit_entity", ["entity", "entity_id"], unique=False)
 
+    op.create_table(
+        "chat_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=60), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("updated_at", store.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_state")),
+        sa.UniqueConstraint("kind", "key", name=op.f("uq_chat_state_kind_key")),
+    )
     op.create_table(
         "facility",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -407,6 +417,7 @@ def upgrade() -> None:
             sa.Enum("invite", "email_code", name="tokenpurpose", native_enum=False, length=32),
             nullable=False,
         ),
+        sa.Column("telegram_user_id", sa.BigInteger(), nullable=True),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("expires_at", store.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("used_at", store.models.base.UTCDateTime(timezone=True), nullable=True),
@@ -421,6 +432,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_link_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_link_token_token_hash")),
     )
+    with op.batch_alter_table("link_token", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_link_token_telegram_user_id"), ["telegram_user_id"], unique=False
+        )
+
     op.create_table(
         "message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -662,6 +678,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_message_thread_id"))
 
     op.drop_table("message")
+    with op.batch_alter_table("link_token", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_link_token_telegram_user_id"))
+
     op.drop_table("link_token")
     with op.batch_alter_table("invoice_line", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoice_line_invoice_id"))
@@ -708,6 +727,7 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("family")
     op.drop_table("facility")
+    op.drop_table("chat_state")
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_entity")
 

@@ -1,0 +1,68 @@
+"""The one place where the Telegram application is assembled.
+
+Order matters: the flows (conversations) come first, so that a step waiting for a tap or a
+typed date gets it; then one-shot commands and menu buttons; then the catch-alls for stale
+buttons and stray text. In a last group, persistence is flushed after every update.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.persistence import StorePersistence, flush_after_update
+from bot.portal import Portal
+from bot.texts import LANGUAGES, text
+from conversations import booking, cancelling, email_link
+from handlers import start
+
+COMMANDS = ("start", "menu", "reserver", "annuler", "abandon", "deconnexion")
+FLUSH_GROUP = 100
+
+
+async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Publish the commands with French (default) and English descriptions."""
+    for language in LANGUAGES:
+        commands = [BotCommand(name, text(f"cmd.{name}", language)) for name in COMMANDS]
+        await application.bot.set_my_commands(commands, language_code=language)
+    await application.bot.set_my_commands(
+        [BotCommand(name, text(f"cmd.{name}", "fr")) for name in COMMANDS]
+    )
+
+
+def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The bot, wired to the store through `portal`."""
+    settings = portal.settings
+    api = settings.telegram_api_url.rstrip("/")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .context_types(ContextTypes(context=PortalContext))
+        .persistence(StorePersistence(portal.chat_states))
+    )
+    application = builder.build()
+    PortalContext.attach(application, portal)
+
+    timeout = settings.conversation_timeout_seconds
+    application.add_handler(booking.build(timeout))
+    application.add_handler(cancelling.build(timeout))
+    application.add_handler(email_link.build(timeout))
+    application.add_handlers(start.HANDLERS)
+    application.add_handler(CallbackQueryHandler(start.stale_button))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, start.stray_text))
+    application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)
+    application.add_error_handler(start.on_error)
+    return application

@@ -1,0 +1,690 @@
+"""Understand the dates parents type, in French or English, for every chat flow.
+
+`understand(text, today, intent, allowed_days)` returns either the days meant
+(`Understood`) or a question to ask back (`AskBack`): the chat never guesses silently.
+
+Conventions (Europe/Paris calendar; `today` is always given, the clock is never read):
+
+* Day before month: "9/12" is 9 December. A year is never needed.
+* Direction depends on the intent. Booking or cancelling looks forward: "le 12", "le 1er",
+  "mercredi" mean the next such day, today included ("mercredi" on a Wednesday is today).
+  An absence looks back: the most recent such day, today included, unless the message is
+  in the future tense ("il sera absent mercredi"); "demain" always works.
+* A day with a month but no year ("3 décembre"): for a booking, this year's if it is still
+  to come, else next year's, except that a date of the last three months is taken as
+  meant in the past (asked back, reason "past"); for an absence, the nearest one.
+* "mercredi prochain" / "next Wednesday" is the Wednesday of next week; "ce mercredi" the
+  nearest Wednesday (before or after today); "mercredi dernier" the last one before today;
+  "mercredi en huit" a week after the coming Wednesday.
+* A week is Monday to Sunday; "cette semaine", "ce mois-ci", "les mercredis de décembre"
+  keep, for a booking, only the days from today on.
+* Items in a list follow each other: in "jeudi et vendredi" or "le 30 et le 2", the second
+  day is the first one after the first day.
+* `allowed_days` (the activity's opening days) trims ranges, weeks, months and recurring
+  days. A day named on its own is returned even if it is not open: the booking service
+  refuses it with its own reason, which is clearer than silently dropping it.
+* A range or recurrence over more than `MAX_SPAN_DAYS` calendar days is asked back.
+
+Ask-back reasons: "weekday_mismatch", "vague", "not_understood", "past", "ambiguous",
+"invalid_date", "invalid_range", "too_long", "no_open_day", "empty".
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from babel.dates import format_date
+
+from bot.dates_grammar import Every, Item, Parsed, Period, Point, Range, parse
+from bot.dates_lexicon import normalise, tokenize
+
+__all__ = [
+    "MAX_SPAN_DAYS",
+    "AskBack",
+    "Intent",
+    "Understood",
+    "format_days",
+    "understand",
+    "warm_up",
+]
+
+MAX_SPAN_DAYS = 62
+PAST_WINDOW_DAYS = 92  # a day-month this close behind today is read as meant in the past
+MAX_TEXT_LENGTH = 500
+
+
+class Intent(StrEnum):
+    """What the dates are for: booking and cancelling look forward, an absence looks back."""
+
+    BOOK = "book"
+    ABSENCE = "absence"
+
+
+@dataclass(frozen=True)
+class Understood:
+    """The days meant, sorted and unique."""
+
+    days: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class AskBack:
+    """A question for the parent, in French and English, and why it is asked."""
+
+    question_fr: str
+    question_en: str
+    reason: str
+
+
+# -- wording ---------------------------------------------------------------------------------
+
+
+def _fr_day_month(day: date) -> str:
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{number} {format_date(day, 'MMMM', locale='fr')}"
+
+
+def _fr(day: date, weekday: bool = True, year: bool = False) -> str:
+    text = _fr_day_month(day)
+    if year:
+        text += f" {day.year}"
+    if weekday:
+        text = f"{format_date(day, 'EEEE', locale='fr')} {text}"
+    return text
+
+
+def _en(day: date, weekday: bool = True, year: bool = False) -> str:
+    text = format_date(day, "d MMMM y" if year else "d MMMM", locale="en")
+    if weekday:
+        text = f"{format_date(day, 'EEEE', locale='en')} {text}"
+    return text
+
+
+def _weekday_name(weekday: int, locale: str) -> str:
+    return format_date(date(2024, 1, 1) + timedelta(days=weekday), "EEEE", locale=locale)
+
+
+def format_days(days: Iterable[date], locale: str = "fr") -> str:
+    """Read days back with their weekday: fr "mer. 9 déc., jeu. 10 déc.", en "Wed 9 Dec"."""
+    pattern = "EEE d MMM"
+    return ", ".join(format_date(day, pattern, locale=locale) for day in days)
+
+
+class _Problem(Exception):
+    """A reason to ask back, raised while resolving."""
+
+    PRIORITY = (
+        "weekday_mismatch",
+        "invalid_date",
+        "invalid_range",
+        "ambiguous",
+        "past",
+        "too_long",
+        "no_open_day",
+        "vague",
+        "empty",
+        "not_understood",
+    )
+
+    def __init__(self, reason: str, question_fr: str, question_en: str) -> None:
+        super().__init__(reason)
+        self.ask = AskBack(question_fr, question_en, reason)
+
+    @property
+    def rank(self) -> int:
+        return self.PRIORITY.index(self.ask.reason)
+
+
+def _examples(today: date) -> tuple[str, str]:
+    wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
+    monday = today + timedelta(days=7 - today.weekday())
+    friday = monday + timedelta(days=4)
+    if monday.month == friday.month:
+        fr_range = f"du {monday.day} au {_fr_day_month(friday)}"
+        en_range = f"from {monday.day} to {_en(friday, weekday=False)}"
+    else:
+        fr_range = f"du {_fr_day_month(monday)} au {_fr_day_month(friday)}"
+        en_range = f"from {_en(monday, weekday=False)} to {_en(friday, weekday=False)}"
+    next_month = format_date(
+        date(today.year + today.month // 12, today.month % 12 + 1, 1), "MMMM", locale="fr"
+    )
+    next_month_en = format_date(
+        date(today.year + today.month // 12, today.month % 12 + 1, 1), "MMMM", locale="en"
+    )
+    fr = f"« {_fr(wednesday)} », « {fr_range} » ou « tous les mercredis de {next_month} »"
+    en = f"“{_en(wednesday)}”, “{en_range}” or “every Wednesday in {next_month_en}”"
+    return fr, en
+
+
+def _vague(detail: str, today: date) -> AskBack:
+    fr_examples, en_examples = _examples(today)
+    if detail == "open_ended":
+        fr = f"Jusqu'à quand ? Donnez les jours précis, par exemple {fr_examples}."
+        en = f"Until when? Please give the exact days, for example {en_examples}."
+    elif detail == "holidays":
+        fr = f"Quels jours des vacances exactement ? Par exemple {fr_examples}."
+        en = f"Which days of the holidays exactly? For example {en_examples}."
+    elif detail == "month_only":
+        fr = f"Quels jours de ce mois-là ? Par exemple {fr_examples}."
+        en = f"Which days of that month? For example {en_examples}."
+    else:
+        fr = f"Pouvez-vous préciser les jours ? Par exemple {fr_examples}."
+        en = f"Could you give the exact days? For example {en_examples}."
+    return AskBack(fr, en, "vague")
+
+
+def _not_understood(today: date) -> AskBack:
+    fr_examples, en_examples = _examples(today)
+    return AskBack(
+        f"Je n'ai pas reconnu de date. Pouvez-vous l'écrire par exemple {fr_examples} ?",
+        f"I could not find a date. Could you write it like {en_examples}?",
+        "not_understood",
+    )
+
+
+def _mismatch(day: date, weekday: int) -> _Problem:
+    shift = (weekday - day.weekday()) % 7
+    other = day + timedelta(days=shift if shift <= 3 else shift - 7)
+    fr = (
+        f"Le {_fr(day, weekday=False, year=True)} est un {_weekday_name(day.weekday(), 'fr')}, "
+        f"pas un {_weekday_name(weekday, 'fr')}. Vouliez-vous dire {_fr(day)} ou {_fr(other)} ?"
+    )
+    en = (
+        f"{_en(day, weekday=False, year=True)} is a {_weekday_name(day.weekday(), 'en')}, "
+        f"not a {_weekday_name(weekday, 'en')}. Did you mean {_en(day)} or {_en(other)}?"
+    )
+    return _Problem("weekday_mismatch", fr, en)
+
+
+def _past(day: date, today: date, suggestion: date | None) -> _Problem:
+    fr = (
+        f"Le {_fr(day, year=True)} est déjà passé : on ne peut réserver qu'à partir "
+        f"d'aujourd'hui ({_fr(today)})."
+    )
+    en = f"{_en(day, year=True)} is already past: bookings start today ({_en(today)})."
+    if suggestion is not None:
+        fr += f" Vouliez-vous dire le {_fr(suggestion, year=True)} ?"
+        en += f" Did you mean {_en(suggestion, year=True)}?"
+    else:
+        fr += " Quel jour voulez-vous ?"
+        en += " Which day do you mean?"
+    return _Problem("past", fr, en)
+
+
+def _invalid_date(day: int, month: int, year: int | None = None) -> _Problem:
+    fr_month = format_date(date(2024, month, 1), "MMMM", locale="fr")
+    en_month = format_date(date(2024, month, 1), "MMMM", locale="en")
+    number = "1er" if day == 1 else str(day)
+    fr_when = f" en {year}" if year is not None else ""
+    en_when = f" in {year}" if year is not None else ""
+    return _Problem(
+        "invalid_date",
+        f"Le {number} {fr_month} n'existe pas{fr_when}. Quelle date vouliez-vous dire ?",
+        f"{day} {en_month} does not exist{en_when}. Which date did you mean?",
+    )
+
+
+def _too_long(first: date, last: date) -> _Problem:
+    count = (last - first).days + 1
+    return _Problem(
+        "too_long",
+        f"Cette période compte {count} jours ({_fr(first)} – {_fr(last)}) ; je peux en traiter "
+        f"{MAX_SPAN_DAYS} au plus à la fois. Pouvez-vous la découper, par exemple mois par mois ?",
+        f"That period has {count} days ({_en(first)} – {_en(last)}); I can handle at most "
+        f"{MAX_SPAN_DAYS} at a time. Could you split it, for example month by month?",
+    )
+
+
+# -- calendar helpers ------------------------------------------------------------------------
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def _shift_month(year: int, month: int, shift: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + shift
+    return index // 12, index % 12 + 1
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+# -- resolution ------------------------------------------------------------------------------
+
+
+class _Resolver:
+    """Turns parsed items into dates for one `today`, intent and tense."""
+
+    def __init__(
+        self,
+        today: date,
+        intent: Intent,
+        forward: bool,
+        allowed: frozenset[date] | None,
+    ) -> None:
+        self.today = today
+        self.intent = intent
+        self.forward = forward
+        self.allowed = allowed
+
+    # points
+
+    def _chain(self, after_anchor: date, anchor: date, alone: date, forward: bool) -> date:
+        """A bare item after another: the next one going forward; going back, the closest."""
+        if forward:
+            return after_anchor
+        if abs((after_anchor - anchor).days) < abs((alone - anchor).days):
+            return after_anchor
+        return alone
+
+    def _weekday(
+        self, weekday: int, modifier: str | None, anchor: date | None, chain_forward: bool
+    ) -> date:
+        today = self.today
+        ahead = (weekday - today.weekday()) % 7
+        behind = (today.weekday() - weekday) % 7
+        if modifier == "next":
+            return _monday(today) + timedelta(days=7 + weekday)
+        if modifier == "last":
+            return today - timedelta(days=behind or 7)
+        if modifier == "this":
+            return today + timedelta(days=ahead) if ahead <= behind else today - timedelta(behind)
+        if modifier == "upcoming":
+            return today + timedelta(days=ahead or 7)
+        if modifier in ("en8", "en15"):
+            return today + timedelta(days=ahead + (7 if modifier == "en8" else 14))
+        alone = today + timedelta(days=ahead) if self.forward else today - timedelta(behind)
+        if anchor is None:
+            return alone
+        after_anchor = anchor + timedelta(days=(weekday - anchor.weekday()) % 7)
+        return self._chain(after_anchor, anchor, alone, self.forward or chain_forward)
+
+    def _day_only(self, day: int, anchor: date | None, chain_forward: bool) -> date:
+        def first_from(start: date) -> date:
+            year, month = start.year, start.month
+            for _ in range(13):
+                found = _safe_date(year, month, day)
+                if found is not None and found >= start:
+                    return found
+                year, month = _shift_month(year, month, 1)
+            raise AssertionError("every day number exists within a year")
+
+        def last_until(end: date) -> date:
+            year, month = end.year, end.month
+            for _ in range(13):
+                found = _safe_date(year, month, day)
+                if found is not None and found <= end:
+                    return found
+                year, month = _shift_month(year, month, -1)
+            raise AssertionError("every day number exists within a year")
+
+        alone = first_from(self.today) if self.forward else last_until(self.today)
+        if anchor is None:
+            return alone
+        return self._chain(first_from(anchor), anchor, alone, self.forward or chain_forward)
+
+    def _day_month(self, day: int, month: int, anchor: date | None, chain: bool) -> date:
+        years = range(self.today.year - 8, self.today.year + 9)
+        candidates = [d for d in (_safe_date(y, month, day) for y in years) if d is not None]
+        if not candidates:
+            raise _invalid_date(day, month)
+        if anchor is not None:
+            after = [d for d in candidates if d >= anchor]
+            if after and (chain or (after[0] - anchor).days <= 183):
+                return after[0]
+        today = self.today
+        if self.intent is Intent.BOOK:
+            this_year = _safe_date(today.year, month, day)
+            behind = date(today.year, month, min(day, 28))
+            if this_year is not None and this_year >= today:
+                return this_year
+            if behind < today and (today - behind).days <= PAST_WINDOW_DAYS and this_year:
+                return this_year
+            if behind >= today or (today - behind).days <= PAST_WINDOW_DAYS:
+                raise _invalid_date(day, month, today.year)
+            following = _safe_date(today.year + 1, month, day)
+            if following is None:
+                raise _invalid_date(day, month, today.year + 1)
+            return following
+        near = [d for d in candidates if abs(d.year - today.year) <= 1]
+        if not near:
+            raise _invalid_date(day, month, today.year)
+        return min(near, key=lambda d: (abs((d - today).days), d > today))
+
+    def point(self, point: Point, anchor: date | None = None, chain: bool = False) -> date:
+        """The date of one point; `chain`: a range end, always after its start."""
+        if point.offset is not None:
+            return self.today + timedelta(days=point.offset)
+        if point.within is not None:
+            return self._within(point)
+        if point.day is None:
+            assert point.weekday is not None
+            return self._weekday(point.weekday, point.modifier, anchor, chain)
+        if point.month is None:
+            found = self._day_only(point.day, anchor, chain)
+        elif point.year is not None:
+            exact = _safe_date(point.year, point.month, point.day)
+            if exact is None:
+                raise _invalid_date(point.day, point.month, point.year)
+            found = exact
+        else:
+            found = self._day_month(point.day, point.month, anchor, chain)
+        if point.weekday is not None and found.weekday() != point.weekday:
+            raise _mismatch(found, point.weekday)
+        return found
+
+    def _within(self, point: Point) -> date:
+        assert point.within is not None
+        first, last = self.period_span(point.within)
+        days = _days(first, last)
+        if point.day is not None:
+            matching = [d for d in days if d.day == point.day]
+            if not matching:
+                month = point.month or first.month
+                raise _invalid_date(point.day, month)
+            found = matching[0]
+            if point.weekday is not None and found.weekday() != point.weekday:
+                raise _mismatch(found, point.weekday)
+            return found
+        matching = [d for d in days if d.weekday() == point.weekday]
+        if len(matching) != 1:
+            raise _Problem("vague", *_vague_pair(self.today))
+        return matching[0]
+
+    # periods
+
+    def _named_month(self, month: int, year: int | None) -> tuple[int, int]:
+        today = self.today
+        if year is not None:
+            return year, month
+        if self.intent is Intent.BOOK:
+            if month >= today.month:
+                return today.year, month
+            _, last = _month_span(today.year, month)
+            if (today - last).days <= PAST_WINDOW_DAYS:
+                return today.year, month
+            return today.year + 1, month
+        current = today.year * 12 + today.month - 1
+        years = (today.year - 1, today.year, today.year + 1)
+        distance = {y: y * 12 + month - 1 - current for y in years}
+        year = min(years, key=lambda y: (abs(distance[y]), distance[y] > 0))
+        return year, month
+
+    def period_span(self, period: Period) -> tuple[date, date]:
+        today = self.today
+        shift = {"this": 0, "next": 1, "last": -1, None: 0}[period.ref]
+        if period.kind in ("week", "weekend"):
+            base = _monday(self.point(period.anchor)) if period.anchor else _monday(today)
+            monday = base + timedelta(days=7 * shift)
+            if period.kind == "weekend":
+                return monday + timedelta(days=5), monday + timedelta(days=6)
+            return monday, monday + timedelta(days=6)
+        if period.month is not None:
+            year, month = self._named_month(period.month, period.year)
+        else:
+            year, month = _shift_month(today.year, today.month, shift)
+        return _month_span(year, month)
+
+    # items
+
+    def _check_past(self, day: date, point: Point | None) -> None:
+        if self.intent is not Intent.BOOK or day >= self.today:
+            return
+        suggestion: date | None = None
+        if point is not None and point.month is not None and point.year is None:
+            following = _safe_date(day.year + 1, day.month, day.day)
+            if following is not None and (
+                point.weekday is None or following.weekday() == point.weekday
+            ):
+                suggestion = following
+        raise _past(day, self.today, suggestion)
+
+    def _open(self, days: list[date]) -> list[date]:
+        if self.allowed is None:
+            return days
+        return [d for d in days if d in self.allowed]
+
+    def _range(self, item: Range, anchor: date | None) -> tuple[date, date]:
+        if item.start is None:
+            first = self.today
+        elif self.intent is Intent.ABSENCE and self.forward and anchor is None:
+            # An absence announced as "du 3 au 5" on the 4th is the one going on now.
+            self.forward = False
+            try:
+                first = self.point(item.start)
+                ongoing = item.end is not None and self.point(item.end, first, True) >= self.today
+            finally:
+                self.forward = True
+            if not ongoing:
+                first = self.point(item.start)
+        else:
+            first = self.point(item.start, anchor)
+        if item.end is None:
+            last = self.today
+        else:
+            last = self.point(item.end, first, chain=True)
+        if last < first:
+            raise _Problem(
+                "invalid_range",
+                f"La fin ({_fr(last)}) tombe avant le début ({_fr(first)}). "
+                "Pouvez-vous vérifier les dates ?",
+                f"The end ({_en(last)}) comes before the start ({_en(first)}). "
+                "Could you check the dates?",
+            )
+        if (last - first).days + 1 > MAX_SPAN_DAYS:
+            raise _too_long(first, last)
+        if item.start is not None:
+            self._check_past(first, item.start)
+        elif item.end is not None:
+            self._check_past(last, item.end)
+        return first, last
+
+    def _period_days(self, period: Period) -> list[date]:
+        first, last = self.period_span(period)
+        days = _days(first, last)
+        if self.intent is Intent.BOOK:
+            days = [d for d in days if d >= self.today]
+            if not days:
+                raise _past(last, self.today, None)
+        return days
+
+    def item(self, item: Item, anchor: date | None) -> tuple[list[date], bool]:
+        """The days of one item, and whether it names a single day explicitly."""
+        if isinstance(item, Point):
+            day = self.point(item, anchor)
+            self._check_past(day, item)
+            return [day], True
+        if isinstance(item, Range):
+            first, last = self._range(item, anchor)
+            return self._open(_days(first, last)), False
+        if isinstance(item, Period):
+            return self._open(self._period_days(item)), False
+        assert isinstance(item, Every)
+        if isinstance(item.scope, Range):
+            days = _days(*self._range(item.scope, anchor))
+        elif isinstance(item.scope, Period):
+            days = self._period_days(item.scope)
+        else:
+            raise _Problem("vague", *_vague_pair(self.today, "open_ended"))
+        if item.weekdays is not None:
+            days = [d for d in days if d.weekday() in item.weekdays]
+        return self._open(days), False
+
+    def excluded(self, item: Item, included: list[date]) -> set[date]:
+        """The days an "except" item removes from `included`."""
+        if isinstance(item, Point) and item.bare_weekday:
+            return {d for d in included if d.weekday() == item.weekday}
+        if isinstance(item, Point) and item.bare_day and item.weekday is None:
+            return {d for d in included if d.day == item.day}
+        if isinstance(item, Point) and item.month is not None and item.year is None:
+            return {d for d in included if (d.day, d.month) == (item.day, item.month)}
+        anchor = min(included) if included else None
+        if isinstance(item, Point):
+            return {self.point(item, anchor)}
+        if isinstance(item, Range):
+            return set(_days(*self._range(item, anchor)))
+        if isinstance(item, Period):
+            return set(_days(*self.period_span(item)))
+        return set(self.item(item, anchor)[0])
+
+
+def _vague_pair(today: date, detail: str = "vague") -> tuple[str, str]:
+    ask = _vague(detail, today)
+    return ask.question_fr, ask.question_en
+
+
+_DATEPARSER_SETTINGS: dict[str, object] = {
+    "DATE_ORDER": "DMY",
+    "STRICT_PARSING": True,
+    "REQUIRE_PARTS": ["day", "month", "year"],
+    "RETURN_AS_TIMEZONE_AWARE": False,
+    "TIMEZONE": "Europe/Paris",
+}
+
+
+def _dateparser_date(text: str, today: date, forward: bool) -> date | None:
+    """A complete date in a form the grammar does not know ("2026.12.09"), via dateparser."""
+    import dateparser
+
+    settings = dict(_DATEPARSER_SETTINGS)
+    settings["PREFER_DATES_FROM"] = "future" if forward else "past"
+    settings["RELATIVE_BASE"] = datetime(today.year, today.month, today.day, 12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = dateparser.parse(text, languages=["fr", "en"], settings=settings)
+    return None if found is None else found.date()
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def understand(
+    text: str,
+    today: date,
+    intent: Intent = Intent.BOOK,
+    allowed_days: Collection[date] | None = None,
+) -> Understood | AskBack:
+    """The days `text` means, seen from `today`, or the question to ask back."""
+    normalised = normalise(text[:MAX_TEXT_LENGTH])
+    parsed = parse(tokenize(normalised))
+    forward = intent is Intent.BOOK or (parsed.future_tense and not parsed.past_tense)
+    allowed = None if allowed_days is None else frozenset(allowed_days)
+    resolver = _Resolver(today, intent, forward, allowed)
+    if parsed.attached_vague:
+        return _vague(_first_vague(parsed), today)
+    if parsed.ambiguous:
+        return _ambiguous(parsed, resolver)
+    included = [p for p in parsed.placed if not p.excluded]
+    if not included:
+        found = None
+        if _DIGIT.search(text) and len(text) <= 80:
+            found = _dateparser_date(text, today, forward)
+        if found is None:
+            return _vague(_first_vague(parsed), today) if parsed.vague else _not_understood(today)
+        included_days = [found]
+        try:
+            resolver._check_past(found, None)
+        except _Problem as problem:
+            return problem.ask
+        return Understood(tuple(included_days))
+    problems: list[_Problem] = []
+    days: set[date] = set()
+    explicit_days: set[date] = set()
+    anchor: date | None = None
+    for entry in included:
+        try:
+            found_days, explicit = resolver.item(entry.item, anchor)
+        except _Problem as problem:
+            problems.append(problem)
+            continue
+        if explicit:
+            explicit_days.update(found_days)
+        elif not found_days:
+            problems.append(_no_open_day(entry.item, resolver))
+            continue
+        days.update(found_days)
+        anchor = max(found_days)
+    if problems:
+        return min(problems, key=lambda p: p.rank).ask
+    for entry in parsed.placed:
+        if entry.excluded:
+            try:
+                days -= resolver.excluded(entry.item, sorted(days))
+            except _Problem as problem:
+                return problem.ask
+    if not days:
+        return AskBack(
+            "Il ne reste aucun jour. Quels jours voulez-vous exactement ?",
+            "No day is left. Which days do you mean exactly?",
+            "empty",
+        )
+    return Understood(tuple(sorted(days)))
+
+
+def _first_vague(parsed: Parsed) -> str:
+    for detail in ("open_ended", "holidays", "month_only", "vague"):
+        if detail in parsed.vague:
+            return detail
+    return "vague"
+
+
+def _no_open_day(item: Item, resolver: _Resolver) -> _Problem:
+    return _Problem(
+        "no_open_day",
+        "L'activité n'est ouverte aucun de ces jours. Quels jours voulez-vous ?",
+        "The activity is not open on any of those days. Which days do you mean?",
+    )
+
+
+def _ambiguous(parsed: Parsed, resolver: _Resolver) -> AskBack:
+    options: list[date] = []
+    anchor: date | None = None
+    for entry in parsed.placed:
+        try:
+            found, _ = resolver.item(entry.item, anchor)
+        except _Problem:
+            continue
+        options.extend(found[:1])
+        anchor = found[0] if found else anchor
+    if len(options) >= 2:
+        fr_options = " ou ".join(_fr(d) for d in options)
+        en_options = " or ".join(_en(d) for d in options)
+        return AskBack(
+            f"Lequel voulez-vous : {fr_options} ? Vous pouvez aussi répondre « les deux ».",
+            f"Which one do you mean: {en_options}? You can also answer “both”.",
+            "ambiguous",
+        )
+    return AskBack(
+        "Vous avez écrit « ou » : quel jour voulez-vous exactement ?",
+        "You wrote “or”: which day do you mean exactly?",
+        "ambiguous",
+    )
+
+
+def warm_up() -> None:
+    """Load dateparser's and babel's language data now (the first call costs ~0.2 s)."""
+    today = date(2026, 1, 5)
+    _dateparser_date("09.12.2026", today, forward=True)
+    understand("mercredi 7 janvier", today)
+    format_days([today], "fr")
+    format_days([today], "en")

@@ -1,0 +1,108 @@
+"""Delivering the outbox's Telegram messages: once each, retried with backoff until sent.
+
+Items are leased by a conditional update before sending, marked sent right after; a 429 waits
+Telegram's `retry_after`; other errors back off exponentially; a blocked bot gives up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from telegram import Bot
+from telegram.error import Forbidden, RetryAfter, TelegramError
+
+from bot.formatting import day_label
+from bot.portal import Portal
+from bot.texts import text
+from store.models import Guardian
+from store.models.enums import Channel
+from store.outbox import Delivery, claim_due, mark_failed, mark_sent
+from store.planning import booking_facts
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+FIRST_BACKOFF = timedelta(seconds=5)
+MAX_BACKOFF = timedelta(hours=1)
+GIVE_UP_AFTER_ATTEMPTS = 20
+POLL_SECONDS = 1.0
+
+
+async def render(portal: Portal, delivery: Delivery, language: str) -> str | None:
+    """The text of a notification, or None when its subject no longer exists."""
+    payload = delivery.payload
+    booking_id = payload.get("booking_id")
+    if booking_id is None:
+        return None
+    facts = await booking_facts(portal.sessions, int(booking_id))
+    if facts is None:
+        return None
+    values = {
+        "child": facts.child_name,
+        "activity": facts.activity_name,
+        "day": day_label(date.fromisoformat(payload.get("day", facts.day.isoformat())), language),
+    }
+    if delivery.kind == "waitlist_promoted":
+        state = text(f"notify.state_{payload.get('state', 'confirmed')}", language)
+        return text("notify.waitlist_promoted", language, state=state, **values)
+    if delivery.kind in ("booking_validated", "booking_refused"):
+        return text(f"notify.{delivery.kind}", language, **values)
+    return None
+
+
+async def _language_of_chat(portal: Portal, chat_id: int) -> str:
+    async with portal.sessions() as session:
+        language = await session.scalar(
+            select(Guardian.language).where(Guardian.telegram_chat_id == chat_id)
+        )
+    return language.value if language is not None else "fr"
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s... up to an hour."""
+    return min(FIRST_BACKOFF * (2**attempts), MAX_BACKOFF)
+
+
+async def deliver_due(portal: Portal, bot: Bot) -> int:
+    """Send what is due now; returns how many were sent."""
+    now = portal.clock()
+    sent = 0
+    for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE):
+        chat_id = int(delivery.recipient)
+        message = await render(portal, delivery, await _language_of_chat(portal, chat_id))
+        if message is None:
+            await mark_failed(portal.sessions, delivery.id, f"cannot render {delivery.kind}", None)
+            continue
+        try:
+            await bot.send_message(chat_id, message, parse_mode="HTML")
+        except RetryAfter as error:
+            wait = error.retry_after
+            delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
+            await mark_failed(portal.sessions, delivery.id, "429", portal.clock() + delay)
+            continue
+        except Forbidden as error:
+            await mark_failed(portal.sessions, delivery.id, str(error), None)
+            continue
+        except TelegramError as error:
+            give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS
+            retry_at = None if give_up else portal.clock() + backoff(delivery.attempts)
+            await mark_failed(portal.sessions, delivery.id, str(error), retry_at)
+            continue
+        await mark_sent(portal.sessions, delivery.id, portal.clock())
+        sent += 1
+    return sent
+
+
+async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
+    """Deliver the outbox until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await deliver_due(portal, bot)
+        except Exception:
+            logger.exception("outbox delivery round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), POLL_SECONDS)

@@ -1,0 +1,52 @@
+"""The store's services, assembled once per process and shared by every handler."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from store.bookings import BookingService
+from store.chat_state import ChatStateStore
+from store.clock import Clock, system_clock
+from store.database import create_engine, create_sessionmaker
+from store.deadlines import PARIS
+from store.families import FamilyService
+from store.linking import LinkingService
+from store.planning import PlanningService
+
+
+@dataclass
+class Portal:
+    """Everything a handler may call; handlers never touch the database themselves."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = system_clock
+    bookings: BookingService = field(init=False)
+    planning: PlanningService = field(init=False)
+    linking: LinkingService = field(init=False)
+    families: FamilyService = field(init=False)
+    chat_states: ChatStateStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.bookings = BookingService(self.sessions, self.clock)
+        self.planning = PlanningService(self.sessions, self.clock)
+        self.linking = LinkingService(self.sessions, self.clock)
+        self.families = FamilyService(self.sessions)
+        self.chat_states = ChatStateStore(self.sessions)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:
+        engine = create_engine(settings.database_url)
+        return cls(settings, engine, create_sessionmaker(engine), clock)
+
+    def today(self) -> date:
+        """Today in Paris, by the portal's clock."""
+        return self.clock().astimezone(PARIS).date()
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,59 @@
+"""Running the product: the bot by long polling and its outbox delivery, on one loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import build_application, publish_commands
+from bot.dates import warm_up
+from bot.delivery import run_delivery
+from bot.portal import Portal
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    portal: Portal, *, poll_timeout: float = 10.0, poll_interval: float = 0.0
+) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
+    """The bot polling and delivering the outbox until the block exits."""
+    application = build_application(portal)
+    stop = asyncio.Event()
+    await application.initialize()
+    await publish_commands(application)
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(timeout=poll_timeout, poll_interval=poll_interval)
+    delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
+    try:
+        yield application
+    finally:
+        stop.set()
+        await delivery
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM."""
+    warm_up()
+    portal = Portal.from_settings(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with running_bot(portal):
+            logger.info("bot running; Ctrl-C to stop")
+            await stop.wait()
+    finally:
+        await portal.close()

@@ -1,0 +1,555 @@
+"""Book days (réserver): child → activity → calendar (tap or type days) → recap → confirm.
+
+States are named at the top, one function per step, the wiring in `build()` at the bottom.
+The draft lives in `user_data[DRAFT]` (JSON only) and is saved in the shared store after every
+update, so a booking in progress survives a restart. Every step re-checks with the store: a
+button only names a choice, the services decide.
+"""
+
+from __future__ import annotations
+
+import calendar as month_grid
+from datetime import date, timedelta
+from html import escape
+from typing import Any
+
+from bot.dates import AskBack, Intent, understand
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.formatting import amount, day_label, days_label, format_moment, month_title
+from bot.texts import text
+from handlers.common import (
+    ABORT,
+    MENU_BOOK,
+    abort,
+    abort_row,
+    answer,
+    menu_button,
+    reply,
+    show,
+    stale_in_flow,
+    timed_out,
+    use_buttons,
+    who,
+)
+from store.bookings import BookingOutcome, Outcome
+from store.planning import DayState, PlanningDay, enrolled_activities
+
+CHOOSE_CHILD, CHOOSE_ACTIVITY, CHOOSE_DAYS, REVIEW = (
+    "book:child",
+    "book:activity",
+    "book:days",
+    "book:review",
+)
+
+DRAFT = "booking"
+CHILD = "bk:child:"
+ALL_CHILDREN = "bk:child:all"
+ACTIVITY = "bk:act:"
+DAY = "bk:day:"
+MONTH = "bk:month:"
+REVIEW_DAYS = "bk:review"
+CONFIRM = "bk:confirm"
+CHANGE = "bk:change"
+NOOP = "bk:noop"
+# How far ahead typed dates and month navigation may go.
+HORIZON_DAYS = 240
+
+DAY_MARKS = {
+    DayState.BOOKED: "✅",
+    DayState.BOOKED_LOCKED: "🔒",
+    DayState.PENDING: "⏳",
+    DayState.WAITLISTED: "🕒",
+    DayState.FULL: "🟡",
+    DayState.UNAVAILABLE: "⛔",
+    DayState.CLOSED: "✖",
+    DayState.LATE_CANCELLED: "✖",
+    DayState.NOT_ENROLLED: "·",
+    DayState.BOOKABLE_LATE: "💶",
+    DayState.BOOKABLE: "",
+}
+SELECTED_MARK = "☑️"
+WEEKDAY_HEADERS = {"fr": "LMMJVSD", "en": "MTWTFSS"}
+
+
+def _draft(context: PortalContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+async def start(update: Update, context: PortalContext) -> str | int:
+    """Entry: from the menu or `/reserver`; skip the child question for an only child."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    children = await context.portal.families.children(parent.actor)
+    context.user_data.clear()
+    context.user_data["language"] = parent.language
+    if not children:
+        await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
+        return ConversationHandler.END
+    draft = _draft(context)
+    draft["names"] = {str(child.id): child.first_name for child in children}
+    if len(children) == 1:
+        draft["children"] = [children[0].id]
+        return await ask_activity(update, context)
+    rows = [
+        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
+        for child in children
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
+            )
+        ]
+    )
+    rows.append(abort_row(parent.language))
+    await _show_live(
+        update, context, text("pick.child", parent.language), InlineKeyboardMarkup(rows)
+    )
+    return CHOOSE_CHILD
+
+
+async def choose_child(update: Update, context: PortalContext) -> str | int:
+    """A child (or all of them) was tapped."""
+    if not await _is_live(update, context):
+        return CHOOSE_CHILD
+    await answer(update)
+    draft = _draft(context)
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice == "all":
+        draft["children"] = sorted(int(child_id) for child_id in draft["names"])
+    elif choice in draft.get("names", {}):
+        draft["children"] = [int(choice)]
+    else:
+        await reply(update, text("forbidden", _language(context)))
+        return CHOOSE_CHILD
+    return await ask_activity(update, context)
+
+
+async def ask_activity(update: Update, context: PortalContext) -> str | int:
+    """The activities the chosen children are enrolled in; skipped when there is one."""
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    draft = _draft(context)
+    activities: dict[int, str] = {}
+    for child_id in draft["children"]:
+        for activity_id, name in await enrolled_activities(
+            context.portal.sessions, parent.actor, child_id, context.portal.today()
+        ):
+            activities[activity_id] = name
+    draft["activities"] = {str(k): v for k, v in activities.items()}
+    if not activities:
+        message = text("pick.no_activity", parent.language, children=_children_names(draft))
+        await show(update, message, menu_button(parent.language))
+        context.user_data.clear()
+        return ConversationHandler.END
+    if len(activities) == 1:
+        [activity_id] = activities
+        return await _open_calendar(update, context, activity_id)
+    rows = [
+        [InlineKeyboardButton(name, callback_data=f"{ACTIVITY}{activity_id}")]
+        for activity_id, name in sorted(activities.items(), key=lambda item: item[1])
+    ]
+    rows.append(abort_row(parent.language))
+    await _show_live(
+        update, context, text("pick.activity", parent.language), InlineKeyboardMarkup(rows)
+    )
+    return CHOOSE_ACTIVITY
+
+
+async def choose_activity(update: Update, context: PortalContext) -> str | int:
+    """An activity was tapped."""
+    if not await _is_live(update, context):
+        return CHOOSE_ACTIVITY
+    await answer(update)
+    activity_id = update.callback_query.data.removeprefix(ACTIVITY)
+    if activity_id not in _draft(context).get("activities", {}):
+        await reply(update, text("forbidden", _language(context)))
+        return CHOOSE_ACTIVITY
+    return await _open_calendar(update, context, int(activity_id))
+
+
+async def _open_calendar(update: Update, context: PortalContext, activity_id: int) -> str:
+    draft = _draft(context)
+    draft["activity"] = activity_id
+    draft["selected"] = []
+    first_open = await _first_month_with_bookable_days(update, context)
+    draft["month"] = first_open.isoformat()
+    return await show_calendar(update, context)
+
+
+async def show_calendar(update: Update, context: PortalContext) -> str:
+    """Draw the month: one button per day with its state, ◀ ▶, review and abort."""
+    draft = _draft(context)
+    language = _language(context)
+    month_start = date.fromisoformat(draft["month"])
+    days = await _month_states(update, context, month_start)
+    selected = set(draft.get("selected", []))
+    rows: list[list[InlineKeyboardButton]] = [
+        [InlineKeyboardButton(letter, callback_data=NOOP) for letter in WEEKDAY_HEADERS[language]]
+    ]
+    for week in month_grid.Calendar().monthdatescalendar(month_start.year, month_start.month):
+        row = []
+        for day in week:
+            state = days.get(day)
+            if day.month != month_start.month or state is None:
+                row.append(InlineKeyboardButton(" ", callback_data=NOOP))
+                continue
+            mark = SELECTED_MARK if day.isoformat() in selected else DAY_MARKS[state.state]
+            row.append(InlineKeyboardButton(f"{mark}{day.day}", callback_data=f"{DAY}{day}"))
+        rows.append(row)
+    previous = (month_start - timedelta(days=1)).replace(day=1)
+    following = (month_start + timedelta(days=31)).replace(day=1)
+    rows.append(
+        [
+            InlineKeyboardButton("◀", callback_data=f"{MONTH}{previous:%Y-%m}"),
+            InlineKeyboardButton(month_title(month_start, language), callback_data=NOOP),
+            InlineKeyboardButton("▶", callback_data=f"{MONTH}{following:%Y-%m}"),
+        ]
+    )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text("btn.review", language, count=len(selected)), callback_data=REVIEW_DAYS
+            ),
+            *abort_row(language),
+        ]
+    )
+    message = "\n\n".join(
+        [
+            text(
+                "calendar.title",
+                language,
+                activity_html=escape(draft["activities"][str(draft["activity"])]),
+                children=_children_names(draft),
+                month=month_title(month_start, language),
+            ),
+            text("calendar.legend", language),
+        ]
+    )
+    await _show_live(update, context, message, InlineKeyboardMarkup(rows))
+    return CHOOSE_DAYS
+
+
+async def change_month(update: Update, context: PortalContext) -> str:
+    """◀ or ▶: show another month (within the horizon)."""
+    if not await _is_live(update, context):
+        return CHOOSE_DAYS
+    await answer(update)
+    target = date.fromisoformat(update.callback_query.data.removeprefix(MONTH) + "-01")
+    today = context.portal.today()
+    if today.replace(day=1) <= target <= today + timedelta(days=HORIZON_DAYS):
+        _draft(context)["month"] = target.isoformat()
+    return await show_calendar(update, context)
+
+
+async def toggle_day(update: Update, context: PortalContext) -> str:
+    """A day was tapped: select or unselect it, or explain why it cannot be booked."""
+    if not await _is_live(update, context):
+        return CHOOSE_DAYS
+    day = date.fromisoformat(update.callback_query.data.removeprefix(DAY))
+    draft = _draft(context)
+    language = _language(context)
+    states = await _day_states(update, context, day, day)
+    selected = set(draft.get("selected", []))
+    if day.isoformat() in selected:
+        selected.discard(day.isoformat())
+    elif any(state.selectable_to_book for state in states.get(day, [])):
+        selected.add(day.isoformat())
+    else:
+        reasons = [
+            state.explain(language) for state in states.get(day, []) if state.explain(language)
+        ]
+        await update.callback_query.answer(
+            text("calendar.not_selectable", language, day=day_label(day, language), why=reasons[0])
+            if reasons
+            else day_label(day, language),
+            show_alert=True,
+        )
+        return CHOOSE_DAYS
+    await answer(update)
+    draft["selected"] = sorted(selected)
+    return await show_calendar(update, context)
+
+
+async def typed_days(update: Update, context: PortalContext) -> str:
+    """Days typed in words: understood, kept to the bookable ones, then straight to the recap."""
+    language = _language(context)
+    today = context.portal.today()
+    horizon = today + timedelta(days=HORIZON_DAYS)
+    states = await _day_states(update, context, today, horizon)
+    open_days = [day for day, day_states in states.items() if day_states]
+    understood = understand(update.message.text or "", today, Intent.BOOK, allowed_days=open_days)
+    if isinstance(understood, AskBack):
+        await reply(update, understood.question_en if language == "en" else understood.question_fr)
+        return CHOOSE_DAYS
+    bookable = [
+        day
+        for day in understood.days
+        if any(state.selectable_to_book for state in states.get(day, []))
+    ]
+    if not bookable:
+        await reply(
+            update,
+            text("calendar.typed_none", language, days=days_label(understood.days, language)),
+        )
+        return CHOOSE_DAYS
+    _draft(context)["selected"] = sorted(day.isoformat() for day in bookable)
+    _draft(context).pop("message_id", None)
+    return await review(update, context)
+
+
+async def review(update: Update, context: PortalContext) -> str:
+    """The recap: each child and day with its price (or why not), and the total."""
+    if update.callback_query is not None and not await _is_live(update, context):
+        return CHOOSE_DAYS
+    draft = _draft(context)
+    language = _language(context)
+    if not draft.get("selected"):
+        await answer(update, text("calendar.nothing_selected", language))
+        return CHOOSE_DAYS
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    outcomes = await context.portal.bookings.book(
+        parent.actor, draft["children"], draft["activity"], _selected(draft), dry_run=True
+    )
+    lines = [text("recap.title", language)]
+    total = 0
+    for outcome in outcomes:
+        where = {"day": day_label(outcome.day, language), "child": _child_name(draft, outcome)}
+        if outcome.outcome in (Outcome.CONFIRMED, Outcome.PENDING):
+            line = text(
+                "recap.day", language, price=amount(outcome.price_cents, language), **where
+            )
+            if outcome.surcharge_cents:
+                line += text(
+                    "recap.surcharge", language, amount=amount(outcome.surcharge_cents, language)
+                )
+            lines.append(line)
+            total += outcome.price_cents
+        elif outcome.outcome is Outcome.WAITLISTED:
+            lines.append(text("recap.waitlist", language, **where))
+        else:
+            lines.append(
+                text("recap.refused", language, reason=refusal_text(outcome, language), **where)
+            )
+    lines.append(text("recap.total", language, total=amount(total, language)))
+    if any(o.outcome is Outcome.PENDING for o in outcomes):
+        lines.append(text("recap.pending_note", language))
+    actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
+    if any(o.outcome is not Outcome.REFUSED for o in outcomes):
+        actions.insert(
+            0, InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)
+        )
+    keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
+    await _show_live(update, context, "\n".join(lines), keyboard)
+    return REVIEW
+
+
+async def back_to_calendar(update: Update, context: PortalContext) -> str:
+    """◀ Change: back to the calendar with the selection kept."""
+    if not await _is_live(update, context):
+        return REVIEW
+    await answer(update)
+    return await show_calendar(update, context)
+
+
+async def confirm(update: Update, context: PortalContext) -> str | int:
+    """Book for real, then say what happened to each day."""
+    if not await _is_live(update, context):
+        return REVIEW
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    draft = _draft(context)
+    language = parent.language
+    outcomes = await context.portal.bookings.book(
+        parent.actor, draft["children"], draft["activity"], _selected(draft)
+    )
+    lines = [text("outcome.title", language)]
+    for outcome in outcomes:
+        where = {"day": day_label(outcome.day, language), "child": _child_name(draft, outcome)}
+        if outcome.outcome is Outcome.REFUSED:
+            lines.append(
+                text("outcome.refused", language, reason=refusal_text(outcome, language), **where)
+            )
+        else:
+            lines.append(
+                text(
+                    f"outcome.{outcome.outcome.value}",
+                    language,
+                    price=amount(outcome.price_cents, language),
+                    **where,
+                )
+            )
+    if any(o.outcome in (Outcome.PENDING, Outcome.WAITLISTED) for o in outcomes):
+        lines.append(text("outcome.footer", language))
+    context.user_data.clear()
+    await show(update, "\n".join(lines), menu_button(language))
+    return ConversationHandler.END
+
+
+def refusal_text(outcome: BookingOutcome, language: str) -> str:
+    """Why a day was refused, in plain words, with the dates that help."""
+    assert outcome.refusal is not None
+    key = f"reason.{outcome.refusal.value}"
+    values: dict[str, str] = {}
+    if outcome.deadline is not None:
+        values["deadline"] = format_moment(outcome.deadline, language)
+    if outcome.opens_at is not None:
+        values["opens"] = format_moment(outcome.opens_at, language)
+    if outcome.missing_document is not None:
+        values["document"] = text(f"doc.{outcome.missing_document}", language)
+    reason = text(key, language, **values)
+    if outcome.next_bookable_day is not None:
+        reason += text(
+            "reason.next_day", language, day=day_label(outcome.next_bookable_day, language)
+        )
+    return reason
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _language(context: PortalContext) -> str:
+    return context.user_data.get("language", "fr")
+
+
+def _selected(draft: dict[str, Any]) -> list[date]:
+    return [date.fromisoformat(day) for day in draft.get("selected", [])]
+
+
+def _children_names(draft: dict[str, Any]) -> str:
+    return ", ".join(draft["names"][str(child_id)] for child_id in draft["children"])
+
+
+def _child_name(draft: dict[str, Any], outcome: BookingOutcome) -> str:
+    return draft["names"].get(str(outcome.child_id), "")
+
+
+async def _show_live(
+    update: Update, context: PortalContext, message: str, keyboard: InlineKeyboardMarkup
+) -> None:
+    """Show the flow's message (editing it when a button of it was tapped) and remember it."""
+    draft = _draft(context)
+    query = update.callback_query
+    if (
+        query is not None
+        and query.message is not None
+        and draft.get("message_id")
+        in (
+            None,
+            query.message.message_id,
+        )
+    ):
+        await show(update, message, keyboard)
+        draft["message_id"] = query.message.message_id
+        return
+    chat = update.effective_chat
+    sent = await chat.send_message(message, parse_mode="HTML", reply_markup=keyboard)
+    draft["message_id"] = sent.message_id
+
+
+async def _is_live(update: Update, context: PortalContext) -> bool:
+    """Whether the tapped button belongs to the flow's current message; answer it if not."""
+    query = update.callback_query
+    live = _draft(context).get("message_id")
+    if query is None or query.message is None or live is None or query.message.message_id == live:
+        return True
+    await stale_in_flow(update, context)
+    return False
+
+
+async def _day_states(
+    update: Update, context: PortalContext, first: date, last: date
+) -> dict[date, list[PlanningDay]]:
+    parent = await who(update, context)
+    if parent is None:
+        return {}
+    draft = _draft(context)
+    states: dict[date, list[PlanningDay]] = {}
+    for child_id in draft["children"]:
+        for day in await context.portal.planning.planning(
+            parent.actor, child_id, draft["activity"], first, last
+        ):
+            states.setdefault(day.day, []).append(day)
+    return states
+
+
+async def _month_states(
+    update: Update, context: PortalContext, month_start: date
+) -> dict[date, PlanningDay]:
+    """One state per day for the month: the first child's that still needs something."""
+    last = (month_start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    merged = {}
+    for day, states in (await _day_states(update, context, month_start, last)).items():
+        wanting = [s for s in states if s.selectable_to_book]
+        merged[day] = wanting[0] if wanting else states[0]
+    return merged
+
+
+async def _first_month_with_bookable_days(update: Update, context: PortalContext) -> date:
+    today = context.portal.today()
+    states = await _day_states(update, context, today, today + timedelta(days=HORIZON_DAYS))
+    bookable = sorted(
+        day for day, day_states in states.items() if any(s.selectable_to_book for s in day_states)
+    )
+    return (bookable[0] if bookable else today).replace(day=1)
+
+
+def build(timeout_seconds: float) -> ConversationHandler:
+    """The booking flow, with abort, timeout and stale-button fallbacks."""
+    day_handlers = [
+        CallbackQueryHandler(toggle_day, pattern=rf"^{DAY}\d{{4}}-\d{{2}}-\d{{2}}$"),
+        CallbackQueryHandler(change_month, pattern=rf"^{MONTH}\d{{4}}-\d{{2}}$"),
+        CallbackQueryHandler(review, pattern=f"^{REVIEW_DAYS}$"),
+        CallbackQueryHandler(answer_noop, pattern=f"^{NOOP}$"),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, typed_days),
+    ]
+    return ConversationHandler(
+        name="booking",
+        persistent=True,
+        entry_points=[
+            CommandHandler("reserver", start),
+            CallbackQueryHandler(start, pattern=f"^{MENU_BOOK}$"),
+        ],
+        states={
+            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
+            CHOOSE_ACTIVITY: [CallbackQueryHandler(choose_activity, pattern=rf"^{ACTIVITY}\d+$")],
+            CHOOSE_DAYS: day_handlers,
+            REVIEW: [
+                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
+                CallbackQueryHandler(back_to_calendar, pattern=f"^{CHANGE}$"),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler(["abandon", "stop"], abort),
+            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
+        ],
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )
+
+
+async def answer_noop(update: Update, context: PortalContext) -> str:
+    """A header or blank cell of the calendar: nothing to do."""
+    await answer(update)
+    return CHOOSE_DAYS

@@ -1,0 +1,296 @@
+"""Cancel days (annuler): child → upcoming booked days → recap (free or billed) → confirm.
+
+Same shape as the booking flow: named states, one function per step, wiring in `build()`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.formatting import amount, day_label, format_moment
+from bot.texts import text
+from handlers.common import (
+    ABORT,
+    MENU_CANCEL,
+    abort,
+    abort_row,
+    answer,
+    menu_button,
+    show,
+    stale_in_flow,
+    timed_out,
+    use_buttons,
+    who,
+)
+from store.bookings import CancelOutcome
+from store.deadlines import CancellationStatus
+from store.planning import UpcomingBooking, upcoming_bookings
+
+CHOOSE_CHILD, CHOOSE_DAYS, REVIEW = "cancel:child", "cancel:days", "cancel:review"
+
+DRAFT = "cancelling"
+CHILD = "cx:child:"
+ALL_CHILDREN = "cx:child:all"
+TOGGLE = "cx:b:"
+REVIEW_DAYS = "cx:review"
+CONFIRM = "cx:confirm"
+CHANGE = "cx:change"
+HORIZON_DAYS = 120
+LABEL_LENGTH = 48
+
+
+def _draft(context: PortalContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+def _language(context: PortalContext) -> str:
+    return context.user_data.get("language", "fr")
+
+
+async def start(update: Update, context: PortalContext) -> str | int:
+    """Entry: from the menu or `/annuler`."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    children = await context.portal.families.children(parent.actor)
+    context.user_data.clear()
+    context.user_data["language"] = parent.language
+    draft = _draft(context)
+    draft["names"] = {str(child.id): child.first_name for child in children}
+    if len(children) <= 1:
+        draft["children"] = [child.id for child in children]
+        return await show_bookings(update, context)
+    rows = [
+        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
+        for child in children
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
+            )
+        ]
+    )
+    rows.append(abort_row(parent.language))
+    await show(update, text("pick.child", parent.language), InlineKeyboardMarkup(rows))
+    return CHOOSE_CHILD
+
+
+async def choose_child(update: Update, context: PortalContext) -> str | int:
+    await answer(update)
+    draft = _draft(context)
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice == "all":
+        draft["children"] = sorted(int(child_id) for child_id in draft.get("names", {}))
+    elif choice in draft.get("names", {}):
+        draft["children"] = [int(choice)]
+    else:
+        await show(update, text("forbidden", _language(context)), menu_button(_language(context)))
+        return CHOOSE_CHILD
+    return await show_bookings(update, context)
+
+
+async def _upcoming(update: Update, context: PortalContext) -> list[UpcomingBooking]:
+    parent = await who(update, context)
+    if parent is None:
+        return []
+    today = context.portal.today()
+    return await upcoming_bookings(
+        context.portal.sessions,
+        parent.actor,
+        _draft(context)["children"],
+        today,
+        today + timedelta(days=HORIZON_DAYS),
+        context.portal.clock(),
+    )
+
+
+async def show_bookings(update: Update, context: PortalContext) -> str | int:
+    """The upcoming booked days as toggles."""
+    language = _language(context)
+    draft = _draft(context)
+    names = ", ".join(draft["names"].get(str(c), "") for c in draft.get("children", []))
+    bookings = await _upcoming(update, context)
+    if not bookings:
+        context.user_data.clear()
+        await show(update, text("cancel.none", language, children=names), menu_button(language))
+        return ConversationHandler.END
+    selected = set(draft.get("selected", []))
+    rows = []
+    for booking in bookings:
+        mark = "☑️ " if booking.booking_id in selected else ""
+        parts = (day_label(booking.day, language), booking.child_name, booking.activity_name)
+        label = mark + " · ".join(parts)
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    label[:LABEL_LENGTH], callback_data=f"{TOGGLE}{booking.booking_id}"
+                )
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text("btn.review", language, count=len(selected)), callback_data=REVIEW_DAYS
+            ),
+            *abort_row(language),
+        ]
+    )
+    await show(update, text("cancel.pick", language, children=names), InlineKeyboardMarkup(rows))
+    return CHOOSE_DAYS
+
+
+async def toggle(update: Update, context: PortalContext) -> str | int:
+    """Select or unselect one booked day (only among the family's own upcoming ones)."""
+    await answer(update)
+    booking_id = int(update.callback_query.data.removeprefix(TOGGLE))
+    known = {b.booking_id for b in await _upcoming(update, context)}
+    draft = _draft(context)
+    selected = set(draft.get("selected", [])) & known
+    if booking_id in selected:
+        selected.discard(booking_id)
+    elif booking_id in known:
+        selected.add(booking_id)
+    draft["selected"] = sorted(selected)
+    return await show_bookings(update, context)
+
+
+async def review(update: Update, context: PortalContext) -> str | int:
+    """Which days are cancelled for free, which are late and billed (with the amount)."""
+    language = _language(context)
+    draft = _draft(context)
+    chosen = [
+        b for b in await _upcoming(update, context) if b.booking_id in draft.get("selected", [])
+    ]
+    if not chosen:
+        await answer(update, text("calendar.nothing_selected", language))
+        return CHOOSE_DAYS
+    await answer(update)
+    lines = [text("recap.title", language)]
+    late_total = 0
+    for booking in chosen:
+        values = {
+            "day": day_label(booking.day, language),
+            "child": booking.child_name,
+            "activity": booking.activity_name,
+        }
+        decision = booking.cancellation
+        if decision.status is CancellationStatus.FREE:
+            lines.append(text("cancel.recap_free", language, **values))
+        elif decision.status is CancellationStatus.LATE_BILLED:
+            lines.append(
+                text(
+                    "cancel.recap_late",
+                    language,
+                    fee=amount(decision.fee_cents, language),
+                    **values,
+                )
+            )
+            late_total += decision.fee_cents
+        else:
+            reason = text(
+                f"reason.{decision.reason.value}",
+                language,
+                deadline=format_moment(decision.deadline, language) if decision.deadline else "",
+                opens=format_moment(decision.opens_at, language) if decision.opens_at else "",
+            )
+            lines.append(text("cancel.recap_refused", language, reason=reason, **values))
+    if late_total:
+        lines.append(text("cancel.late_total", language, total=amount(late_total, language)))
+    actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
+    if any(b.cancellation.status is not CancellationStatus.REFUSED for b in chosen):
+        actions.insert(
+            0, InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)
+        )
+    await show(update, "\n".join(lines), InlineKeyboardMarkup([actions, abort_row(language)]))
+    return REVIEW
+
+
+async def back(update: Update, context: PortalContext) -> str | int:
+    await answer(update)
+    return await show_bookings(update, context)
+
+
+async def confirm(update: Update, context: PortalContext) -> int:
+    """Cancel for real; the store re-checks each day's deadline now."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    language = parent.language
+    draft = _draft(context)
+    names = draft.get("names", {})
+    upcoming = {b.booking_id: b for b in await _upcoming(update, context)}
+    chosen = [booking_id for booking_id in draft.get("selected", []) if booking_id in upcoming]
+    results = await context.portal.bookings.cancel(parent.actor, chosen)
+    lines = [text("outcome.title", language)]
+    for result in results:
+        booking = upcoming[result.booking_id]
+        values = {
+            "day": day_label(result.day, language),
+            "child": names.get(str(booking.child_id), booking.child_name),
+        }
+        if result.outcome is CancelOutcome.CANCELLED:
+            lines.append(text("cancel.done_free", language, **values))
+        elif result.outcome is CancelOutcome.LATE_CANCELLED:
+            lines.append(
+                text(
+                    "cancel.done_late", language, fee=amount(result.fee_cents, language), **values
+                )
+            )
+        else:
+            reason = text(
+                f"reason.{result.refusal.value}",
+                language,
+                deadline=format_moment(result.deadline, language) if result.deadline else "",
+                opens="",
+            )
+            lines.append(text("cancel.done_refused", language, reason=reason, **values))
+    context.user_data.clear()
+    await show(update, "\n".join(lines), menu_button(language))
+    return ConversationHandler.END
+
+
+def build(timeout_seconds: float) -> ConversationHandler:
+    """The cancelling flow, with abort, timeout and stale-button fallbacks."""
+    return ConversationHandler(
+        name="cancelling",
+        persistent=True,
+        entry_points=[
+            CommandHandler("annuler", start),
+            CallbackQueryHandler(start, pattern=f"^{MENU_CANCEL}$"),
+        ],
+        states={
+            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
+            CHOOSE_DAYS: [
+                CallbackQueryHandler(toggle, pattern=rf"^{TOGGLE}\d+$"),
+                CallbackQueryHandler(review, pattern=f"^{REVIEW_DAYS}$"),
+            ],
+            REVIEW: [
+                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
+                CallbackQueryHandler(back, pattern=f"^{CHANGE}$"),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler(["abandon", "stop"], abort),
+            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
+        ],
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )

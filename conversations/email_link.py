@@ -1,0 +1,130 @@
+"""Link by email: type the address → receive a 6-digit code by email → type it → linked.
+
+Whether the address is known is never revealed: the answer is the same either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.mailer import MailError, send_email
+from bot.texts import text
+from handlers.common import (
+    ABORT,
+    abort,
+    abort_row,
+    answer,
+    guess_language,
+    menu_keyboard,
+    reply,
+    show,
+    timed_out,
+)
+from store.linking import EMAIL_CODE_MAX_TRIES, LinkStatus
+
+logger = logging.getLogger(__name__)
+
+ASK_EMAIL, ASK_CODE = "link:email", "link:code"
+LINK_BY_EMAIL = "link:email"
+TRIES = "link_tries"
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def start(update: Update, context: PortalContext) -> str:
+    """Ask for the email address."""
+    await answer(update)
+    language = guess_language(update)
+    context.user_data.clear()
+    context.user_data["language"] = language
+    keyboard = InlineKeyboardMarkup([abort_row(language)])
+    await show(update, text("link.ask_email", language), keyboard)
+    return ASK_EMAIL
+
+
+async def got_email(update: Update, context: PortalContext) -> str:
+    """Send a code if the address is known; answer the same way in any case."""
+    language = context.user_data.get("language", "fr")
+    email = (update.message.text or "").strip()
+    if not EMAIL_SHAPE.match(email) or len(email) > 254:
+        await reply(update, text("link.bad_email", language))
+        return ASK_EMAIL
+    code = await context.portal.linking.request_email_code(email, update.effective_user.id)
+    if code is not None:
+        mail_language = code.language
+        try:
+            await send_email(
+                context.portal.settings,
+                code.email,
+                text("link.mail_subject", mail_language, code=code.code),
+                text("link.mail_body", mail_language, code=code.code, name=code.first_name),
+            )
+        except MailError:
+            logger.warning("linking code email could not be sent")
+            await reply(update, text("link.mail_failed", language))
+            return ASK_EMAIL
+    context.user_data[TRIES] = 0
+    await reply(
+        update, text("link.code_sent", language), InlineKeyboardMarkup([abort_row(language)])
+    )
+    return ASK_CODE
+
+
+async def got_code(update: Update, context: PortalContext) -> str | int:
+    """Check the code; link, or say how many tries are left."""
+    language = context.user_data.get("language", "fr")
+    user, chat = update.effective_user, update.effective_chat
+    result = await context.portal.linking.verify_email_code(
+        user.id, update.message.text or "", chat.id
+    )
+    tries = context.user_data.get(TRIES, 0) + 1
+    context.user_data[TRIES] = tries
+    if result.status is LinkStatus.LINKED:
+        context.user_data.clear()
+        profile = await context.portal.families.profile(user.id)
+        language = profile.language.value if profile else language
+        await reply(update, text("start.linked", language, name=result.first_name or ""))
+        await reply(update, text("menu.title", language), menu_keyboard(language))
+        return ConversationHandler.END
+    if result.status is LinkStatus.EXPIRED:
+        context.user_data.clear()
+        await reply(update, text("link.expired", language))
+        return ConversationHandler.END
+    left = EMAIL_CODE_MAX_TRIES - tries
+    if result.status is LinkStatus.TOO_MANY_TRIES or left <= 0:
+        context.user_data.clear()
+        await reply(update, text("link.too_many", language))
+        return ConversationHandler.END
+    await reply(update, text("link.wrong_code", language, left=left))
+    return ASK_CODE
+
+
+def build(timeout_seconds: float) -> ConversationHandler:
+    """The email linking flow."""
+    return ConversationHandler(
+        name="email_link",
+        persistent=True,
+        entry_points=[CallbackQueryHandler(start, pattern=f"^{LINK_BY_EMAIL}$")],
+        states={
+            ASK_EMAIL: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_email)],
+            ASK_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_code)],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler(["abandon", "stop"], abort),
+            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+        ],
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )

@@ -1,0 +1,128 @@
+"""What every handler needs: who is talking, in which language, and the menu."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ConversationHandler
+
+from bot.context import PortalContext
+from bot.texts import language_of, text
+from store.actors import Actor
+
+ABORT = "abort"
+MENU_BOOK = "menu:book"
+MENU_CANCEL = "menu:cancel"
+MENU_UNLINK = "menu:unlink"
+MENU_SHOW = "menu:show"
+UNLINK_YES = "unlink:yes"
+
+
+@dataclass(frozen=True)
+class Who:
+    """The parent behind an update: their actor for the store, name and language."""
+
+    actor: Actor
+    first_name: str
+    language: str
+
+
+async def who(update: Update, context: PortalContext) -> Who | None:
+    """The linked guardian of this update, or None (after telling the user how to link)."""
+    user = update.effective_user
+    if user is None:
+        return None
+    profile = await context.portal.families.profile(user.id)
+    if profile is None:
+        await reply(update, text("not_linked", language_of(user.language_code)))
+        return None
+    return Who(profile.actor, profile.first_name, profile.language.value)
+
+
+def guess_language(update: Update) -> str:
+    """The language to speak before we know the guardian: Telegram's, else French."""
+    user = update.effective_user
+    return language_of(user.language_code if user else None)
+
+
+def abort_row(language: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text("btn.abort", language), callback_data=ABORT)]
+
+
+def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("btn.book", language), callback_data=MENU_BOOK)],
+            [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)],
+            [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
+        ]
+    )
+
+
+def menu_button(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)]]
+    )
+
+
+async def reply(
+    update: Update, message: str, keyboard: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer in the chat of the update with a new message."""
+    chat = update.effective_chat
+    if chat is not None:
+        await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+
+
+async def show(update: Update, message: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+    """Edit the message whose button was tapped (navigation), or send a new one."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_text(
+                message, parse_mode=ParseMode.HTML, reply_markup=keyboard
+            )
+            return
+        except BadRequest as error:
+            if "not modified" in str(error):
+                return
+            if "not found" not in str(error):
+                raise
+    await reply(update, message, keyboard)
+
+
+async def answer(update: Update, notice: str | None = None) -> None:
+    """Answer the tapped button, so the phone stops its spinner."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(notice)
+
+
+async def abort(update: Update, context: PortalContext) -> int:
+    """Fallback of every flow: drop the draft, say nothing changed, offer the menu."""
+    language = context.user_data.get("language") or guess_language(update)
+    context.user_data.clear()
+    await answer(update)
+    await show(update, text("aborted", language), menu_button(language))
+    return ConversationHandler.END
+
+
+async def timed_out(update: Update, context: PortalContext) -> None:
+    """A flow left unanswered for too long ends with a friendly word."""
+    language = context.user_data.get("language") or guess_language(update)
+    context.user_data.clear()
+    await reply(update, text("timed_out", language), menu_button(language))
+
+
+async def stale_in_flow(update: Update, context: PortalContext) -> None:
+    """A button of an older message tapped during a flow: say so, keep the flow."""
+    language = context.user_data.get("language") or guess_language(update)
+    await answer(update, text("stale", language).split(".")[0])
+
+
+async def use_buttons(update: Update, context: PortalContext) -> None:
+    """Text typed where a tap was expected."""
+    language = context.user_data.get("language") or guess_language(update)
+    await reply(update, text("use_buttons", language))

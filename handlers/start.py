@@ -1,0 +1,148 @@
+"""Linking an account with `/start <token>`, the menu, unlinking, and stale buttons."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.context import PortalContext
+from bot.texts import text
+from conversations.email_link import LINK_BY_EMAIL
+from handlers.common import (
+    MENU_SHOW,
+    MENU_UNLINK,
+    UNLINK_YES,
+    abort_row,
+    answer,
+    guess_language,
+    menu_button,
+    menu_keyboard,
+    reply,
+    show,
+    who,
+)
+from store.linking import LinkStatus
+
+logger = logging.getLogger(__name__)
+
+TOKEN_MESSAGES = {
+    LinkStatus.USED: "start.token_used",
+    LinkStatus.EXPIRED: "start.token_expired",
+    LinkStatus.INVALID: "start.token_invalid",
+}
+
+
+async def start(update: Update, context: PortalContext) -> None:
+    """`/start <token>` links the account; `/start` alone greets or explains how to link."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    language = guess_language(update)
+    portal = context.portal
+    if context.args:
+        result = await portal.linking.redeem_invite(context.args[0][:64], user.id, chat.id)
+        if result.status is not LinkStatus.LINKED:
+            await reply(update, text(TOKEN_MESSAGES[result.status], language))
+            return
+        profile = await portal.families.profile(user.id)
+        assert profile is not None
+        language = profile.language.value
+        await reply(update, text("start.linked", language, name=profile.first_name))
+        await reply(update, text("menu.title", language), menu_keyboard(language))
+        return
+    profile = await portal.families.profile(user.id)
+    if profile is None:
+        keyboard = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(text("btn.link_email", language), callback_data=LINK_BY_EMAIL)]]
+        )
+        await reply(update, text("start.unlinked", language), keyboard)
+        return
+    language = profile.language.value
+    await reply(update, text("start.already_linked", language, name=profile.first_name))
+    await reply(update, text("menu.title", language), menu_keyboard(language))
+
+
+async def menu(update: Update, context: PortalContext) -> None:
+    """The main menu, from `/menu` or the ☰ button."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    await show(update, text("menu.title", parent.language), menu_keyboard(parent.language))
+
+
+async def ask_unlink(update: Update, context: PortalContext) -> None:
+    """Ask before unlinking."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text("btn.unlink_yes", parent.language), callback_data=UNLINK_YES
+                )
+            ],
+            abort_row(parent.language),
+        ]
+    )
+    await show(update, text("unlink.confirm", parent.language), keyboard)
+
+
+async def unlink(update: Update, context: PortalContext) -> None:
+    """Forget the link between this Telegram account and the guardian."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    await context.portal.linking.unlink(parent.actor)
+    context.user_data.clear()
+    await show(update, text("unlink.done", parent.language))
+
+
+async def stale_button(update: Update, context: PortalContext) -> None:
+    """Any button no flow is waiting for: answer it, and offer the menu."""
+    language = guess_language(update)
+    profile = (
+        await context.portal.families.profile(update.effective_user.id)
+        if update.effective_user
+        else None
+    )
+    if profile is not None:
+        language = profile.language.value
+    await answer(update)
+    await reply(update, text("stale", language), menu_button(language))
+
+
+async def stray_text(update: Update, context: PortalContext) -> None:
+    """Text outside any flow: point to the menu (or to linking)."""
+    parent = await who(update, context)
+    if parent is not None:
+        await reply(update, text("menu.title", parent.language), menu_keyboard(parent.language))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure (never the user's text) and apologise."""
+    logger.error("update failed: %s", type(context.error).__name__, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    language = guess_language(update)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+    except TelegramError:
+        pass  # already answered
+    await update.effective_chat.send_message(text("error", language))
+
+
+HANDLERS = [
+    CommandHandler("start", start),
+    CommandHandler("menu", menu),
+    CommandHandler("deconnexion", ask_unlink),
+    CallbackQueryHandler(menu, pattern=f"^{MENU_SHOW}$"),
+    CallbackQueryHandler(ask_unlink, pattern=f"^{MENU_UNLINK}$"),
+    CallbackQueryHandler(unlink, pattern=f"^{UNLINK_YES}$"),
+]
