@@ -1,0 +1,49 @@
+"""Every refusal has words in both languages, and people's text is escaped."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.texts import CATALOG, text
+from conversations.booking import refusal_text
+from store.bookings import BookingOutcome, Outcome, Refusal
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize("refusal", list(Refusal))
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_every_refusal_reads_as_a_plain_sentence(refusal, language):
+    outcome = BookingOutcome(
+        child_id=1,
+        day=date(2026, 12, 9),
+        outcome=Outcome.REFUSED,
+        refusal=refusal,
+        deadline=datetime(2026, 12, 6, 12, 0, tzinfo=PARIS),
+        opens_at=datetime(2026, 11, 3, 8, 0, tzinfo=PARIS),
+        missing_document="vaccination_record",
+        next_bookable_day=date(2026, 12, 16),
+    )
+    sentence = refusal_text(outcome, language)
+    assert "{" not in sentence and sentence.strip()
+    if refusal is Refusal.DEADLINE_PASSED:
+        expected = "6 décembre à 12 h" if language == "fr" else "6 December, 12:00"
+        assert expected in sentence
+    if refusal is Refusal.DOCUMENT_MISSING:
+        assert ("carnet de vaccination" if language == "fr" else "vaccination record") in sentence
+
+
+def test_every_text_exists_in_both_languages():
+    assert all(set(entry) == {"fr", "en"} for entry in CATALOG.values())
+
+
+def test_values_are_escaped_but_html_values_are_not():
+    assert text("start.linked", "fr", name="<b>Léa</b>") == (
+        "Bonjour &lt;b&gt;Léa&lt;/b&gt; ! Votre compte Telegram est maintenant relié au Portail Famille."
+    )
+    assert "<i>x</i>" in text(
+        "calendar.title", "fr", activity_html="<i>x</i>", children="", month=""
+    )
