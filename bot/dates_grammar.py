@@ -264,6 +264,8 @@ class _Parser:
             sign, end = -1, end + 1
         if unit != "day" or count > 62:
             return Vague("vague"), end
+        if self.tokens[j + 1].text == "jours" and count in (8, 15):
+            count -= 1  # French idiom: "dans huit jours" is in a week, "quinze jours" two
         return Point(offset=sign * count), end
 
     def point(self, index: int, loose: bool = False) -> tuple[Point | Vague, int] | None:

@@ -41,9 +41,8 @@ def test_every_text_exists_in_both_languages():
 
 
 def test_values_are_escaped_but_html_values_are_not():
-    assert text("start.linked", "fr", name="<b>Léa</b>") == (
-        "Bonjour &lt;b&gt;Léa&lt;/b&gt; ! Votre compte Telegram est maintenant relié au Portail Famille."
-    )
+    greeting = text("start.linked", "fr", name="<b>Léa</b>")
+    assert greeting.startswith("Bonjour &lt;b&gt;Léa&lt;/b&gt; !")
     assert "<i>x</i>" in text(
         "calendar.title", "fr", activity_html="<i>x</i>", children="", month=""
     )
