@@ -348,9 +348,12 @@ class _Resolver:
         candidates = [d for d in (_safe_date(y, month, day) for y in years) if d is not None]
         if not candidates:
             raise _invalid_date(day, month)
+        if anchor is not None and chain:
+            # A range end: the nearest to the start; before it, the range is asked back.
+            return min(candidates, key=lambda d: (abs((d - anchor).days), d < anchor))
         if anchor is not None:
             after = [d for d in candidates if d >= anchor]
-            if after and (chain or (after[0] - anchor).days <= 183):
+            if after and (after[0] - anchor).days <= 183:
                 return after[0]
         today = self.today
         if self.intent is Intent.BOOK:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from telegram import Bot
@@ -32,13 +34,33 @@ GIVE_UP_AFTER_ATTEMPTS = 20
 POLL_SECONDS = 1.0
 
 
+Renderer = Callable[[Portal, dict[str, Any], str], Awaitable[str | None]]
+# What each kind of notification says; flows of the product add their own kinds here.
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renders(*kinds: str) -> Callable[[Renderer], Renderer]:
+    """Register the function that writes the text of these notification kinds."""
+
+    def register(function: Renderer) -> Renderer:
+        for kind in kinds:
+            RENDERERS[kind] = function
+        return function
+
+    return register
+
+
 async def render(portal: Portal, delivery: Delivery, language: str) -> str | None:
-    """The text of a notification, or None when its subject no longer exists."""
-    payload = delivery.payload
-    booking_id = payload.get("booking_id")
-    if booking_id is None:
+    """The text of a notification, or None when its kind or subject is unknown."""
+    renderer = RENDERERS.get(delivery.kind)
+    if renderer is None:
         return None
-    facts = await booking_facts(portal.sessions, int(booking_id))
+    return await renderer(portal, {**delivery.payload, "kind": delivery.kind}, language)
+
+
+@renders("waitlist_promoted", "booking_validated", "booking_refused")
+async def _booking_notice(portal: Portal, payload: dict[str, Any], language: str) -> str | None:
+    facts = await booking_facts(portal.sessions, int(payload["booking_id"]))
     if facts is None:
         return None
     values = {
@@ -46,12 +68,10 @@ async def render(portal: Portal, delivery: Delivery, language: str) -> str | Non
         "activity": facts.activity_name,
         "day": day_label(date.fromisoformat(payload.get("day", facts.day.isoformat())), language),
     }
-    if delivery.kind == "waitlist_promoted":
+    if payload["kind"] == "waitlist_promoted":
         state = text(f"notify.state_{payload.get('state', 'confirmed')}", language)
         return text("notify.waitlist_promoted", language, state=state, **values)
-    if delivery.kind in ("booking_validated", "booking_refused"):
-        return text(f"notify.{delivery.kind}", language, **values)
-    return None
+    return text(f"notify.{payload['kind']}", language, **values)
 
 
 async def _language_of_chat(portal: Portal, chat_id: int) -> str:

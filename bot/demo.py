@@ -1,0 +1,551 @@
+"""`portail demo`: the real bot against a local fake Telegram, chatted with from the terminal.
+
+No token and no network: the fake Bot API listens on loopback, the demo town
+(`examples/demo.yaml`) is loaded into a database of its own, and a fake Telegram user linked to
+a guardian (Camille Martin by default) plays the parent. The bot's messages are printed with
+their buttons numbered; typing a number taps that button, anything else is sent as text.
+
+`DemoSession` is the whole demo without a terminal (what the tests drive); `run_terminal` is the
+thin loop that reads stdin and prints; `cmd_demo` / `add_demo_command` plug it into the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+import threading
+import unicodedata
+import warnings
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy import func, select
+from telegram.warnings import PTBUserWarning
+
+from bot.dates import warm_up
+from bot.portal import Portal
+from bot.runner import running_bot
+from bot.settings import Settings, get_settings
+from fake_telegram import CallbackAnswer, ChatMessage, FakeTelegram, FakeUser
+from store import migrate
+from store.actors import NotFound
+from store.clock import Clock, system_clock
+from store.deadlines import PARIS
+from store.importer import ImportFileError, import_file
+from store.models import Guardian
+
+DEMO_DATA = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
+DEFAULT_DATABASE = Path("var/demo.sqlite3")
+DEFAULT_EMAIL = "camille.martin@exemple.fr"
+WIDTH = 80
+BOT = "🤖 "
+INDENT = "   "
+QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
+HELP_COMMAND = "/aide"
+# A keyboard row this long is a grid (the booking calendar): printed compactly, in columns.
+GRID_ROW = 4
+POLL_SECONDS = 0.05
+_FRENCH_SPACES = re.compile(r" (?=[:;!?»])")
+
+HELP = [
+    "Comment jouer :",
+    "  • un numéro [n] touche ce bouton du dernier message qui en a ;",
+    "  • le reste est envoyé au bot, commandes comprises (/menu, /annuler…) ;",
+    "  • Entrée seule réaffiche les derniers boutons ; /aide affiche ce rappel ;",
+    "  • /quit ou Ctrl-D pour quitter.",
+]
+
+
+def sqlite_url(path: Path) -> str:
+    """The async SQLAlchemy URL of a SQLite file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def demo_clock(today: date) -> Clock:
+    """A clock that starts at 09:00 (Paris) on `today` and then runs at the real pace."""
+    start = datetime.combine(today, time(9, 0), tzinfo=PARIS)
+    offset = start - system_clock()
+    return lambda: system_clock() + offset
+
+
+def display_width(label: str) -> int:
+    """Columns a label takes in a terminal (emoji and wide characters count two)."""
+    width = 0
+    for index, char in enumerate(label):
+        if unicodedata.combining(char) or char in "\ufe0f\u200d":
+            continue
+        wide = unicodedata.east_asian_width(char) in "WF"
+        emoji_style = label[index + 1 : index + 2] == "\ufe0f"
+        width += 2 if wide or emoji_style else 1
+    return width
+
+
+def _pad(label: str, width: int) -> str:
+    return label + " " * max(width - display_width(label), 0)
+
+
+def numbered_buttons(message: ChatMessage) -> list[list[tuple[int | None, str]]]:
+    """The keyboard of `message` row by row, each button with its number (None: not tappable).
+
+    Blank cells and buttons that share their action with others (the calendar's weekday
+    letters and month title, which do nothing) are shown but not numbered.
+    """
+    actions: dict[str, int] = {}
+    for row in message.inline_keyboard:
+        for button in row:
+            action = str(button.get("callback_data", button.get("url", "")))
+            actions[action] = actions.get(action, 0) + 1
+    rows: list[list[tuple[int | None, str]]] = []
+    number = 0
+    for row in message.inline_keyboard:
+        cells: list[tuple[int | None, str]] = []
+        for button in row:
+            label = str(button["text"])
+            action = str(button.get("callback_data", button.get("url", "")))
+            if label.strip() and actions[action] == 1:
+                number += 1
+                cells.append((number, label))
+            else:
+                cells.append((None, label))
+        rows.append(cells)
+    return rows
+
+
+def format_keyboard(message: ChatMessage) -> list[str]:
+    """One line per keyboard row: `[1] 📅 Réserver des jours`; grid rows compact, in columns."""
+    rows = numbered_buttons(message)
+    grid = [row for row in rows if len(row) >= GRID_ROW]
+    cell_width = max(
+        (
+            display_width(_cell(number, label, compact=True))
+            for row in grid
+            for number, label in row
+        ),
+        default=0,
+    )
+    lines = []
+    for row in rows:
+        if not any(label.strip() for _, label in row):
+            continue  # a week of the calendar with no open day
+        if len(row) >= GRID_ROW:
+            cells = [_pad(_cell(number, label, compact=True), cell_width) for number, label in row]
+            lines.append(INDENT + " ".join(cells).rstrip())
+        else:
+            lines.append(INDENT + "   ".join(_cell(number, label) for number, label in row))
+    return lines
+
+
+def _cell(number: int | None, label: str, *, compact: bool = False) -> str:
+    if number is None:
+        return label.strip() if not compact else label
+    return f"[{number}]{'' if compact else ' '}{label}"
+
+
+def wrap(paragraph: str, width: int) -> list[str]:
+    """Lines of at most `width` columns, never breaking before « : ; ! ? » or after «."""
+    glued = _FRENCH_SPACES.sub("\xa0", paragraph.replace("« ", "«\xa0"))
+    lines: list[str] = []
+    current = ""
+    for word in re.split(r"[ \t]+", glued.strip()):
+        if current and display_width(f"{current} {word}") > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    lines.append(current)
+    return [line.replace("\xa0", " ") for line in lines]
+
+
+def format_message(message: ChatMessage, *, edited: bool = False) -> list[str]:
+    """A bot message as printed: a blank line, its text wrapped to 80 columns, its buttons."""
+    body = message.text if message.text is not None else message.caption or ""
+    extras = []
+    if message.document is not None:
+        extras.append(f"[document : {message.document.filename or 'sans nom'}]")
+    if message.photo is not None:
+        extras.append("[photo]")
+    paragraphs = [*body.split("\n"), *extras]
+    if edited:
+        paragraphs[0] = f"(modifié) {paragraphs[0]}"
+    lines = [line for paragraph in paragraphs for line in wrap(paragraph, WIDTH - len(INDENT))]
+    printed = ["", BOT + lines[0], *(INDENT + line if line else "" for line in lines[1:])]
+    return [*printed, *format_keyboard(message)]
+
+
+class DemoSession:
+    """The demo without a terminal: start it, feed it lines, read what it would print.
+
+    The database at `database_url` must already be migrated (`store.migrate.upgrade`).
+    """
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        documents_dir: Path,
+        data_file: Path = DEMO_DATA,
+        email: str = DEFAULT_EMAIL,
+        today: date | None = None,
+        settings: Settings | None = None,
+        reply_timeout: float = 5.0,
+        settle: float = 0.4,
+    ) -> None:
+        self.database_url = database_url
+        self.documents_dir = documents_dir
+        self.data_file = data_file
+        self.email = email
+        self.today = today
+        self.base_settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+        self.reply_timeout = reply_timeout
+        self.settle = settle
+        self.done = False
+        self.server: FakeTelegram | None = None
+        self.portal: Portal | None = None
+        self._user: FakeUser | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self._seen: dict[int, int] = {}
+        self._deleted: set[int] = set()
+
+    @property
+    def user(self) -> FakeUser:
+        """The fake Telegram user playing the parent (after `start`)."""
+        if self._user is None:
+            raise RuntimeError("the demo is not started")
+        return self._user
+
+    def clock(self) -> Clock:
+        """The real clock, or one starting at 09:00 on `today`."""
+        return system_clock if self.today is None else demo_clock(self.today)
+
+    async def start(self) -> list[str]:
+        """Load the demo town, start the fake Telegram and the bot, link the parent.
+
+        Returns the lines to print: what was loaded, then the bot's welcome and menu.
+        Raises `ImportFileError` for a bad data file and `NotFound` for an unknown email.
+        """
+        try:
+            return await self._start()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _start(self) -> list[str]:
+        self.documents_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.server = await self._stack.enter_async_context(FakeTelegram())
+        settings = self.base_settings.model_copy(
+            update={
+                "database_url": self.database_url,
+                "documents_dir": self.documents_dir,
+                "telegram_token": self.server.token,
+                "telegram_api_url": self.server.url,
+                "telegram_bot_username": self.server.bot_username,
+            }
+        )
+        self.portal = Portal.from_settings(settings, self.clock())
+        self._stack.push_async_callback(self.portal.close)
+        report = await import_file(self.portal.sessions, self.data_file)
+        loaded = "chargées" if report.changed else "déjà chargées"
+        first_name = await self._guardian_first_name()
+        token = await self.portal.linking.create_invite(self.email, timedelta(hours=1))
+        warm_up()  # as `portail run` does: typed dates answer at once
+        await self._stack.enter_async_context(running_bot(self.portal, poll_timeout=1.0))
+        self._user = self.server.add_user(first_name=first_name, language_code="fr")
+        lines = [
+            f"Données de démo {loaded} ({self.data_file.name}) ; "
+            f"date du jour : {self.portal.today():%d/%m/%Y}.",
+            "",
+            f"{first_name} ouvre son lien d'invitation, ce qui envoie au bot :",
+            f"  /start {token}",
+        ]
+        await self.user.send_command(f"/start {token}")
+        lines += await self._collect(self.reply_timeout * 2, until=self._latest_keyboard)
+        return lines
+
+    async def _guardian_first_name(self) -> str:
+        assert self.portal is not None
+        async with self.portal.sessions() as session:
+            name = await session.scalar(
+                select(Guardian.first_name).where(
+                    func.lower(Guardian.email) == self.email.strip().lower()
+                )
+            )
+        if name is None:
+            raise NotFound(f"no guardian has the email {self.email}")
+        return name
+
+    async def handle_line(self, line: str) -> list[str]:
+        """Act on one typed line and return what to print (the bot's answers, in order)."""
+        lines = self.poll()
+        entry = line.strip()
+        if entry in QUIT_COMMANDS:
+            self.done = True
+            return [*lines, "Au revoir !"]
+        if entry == HELP_COMMAND:
+            return [*lines, *HELP]
+        if not entry:
+            latest = self._latest_keyboard()
+            return [*lines, *(format_message(latest) if latest else [])]
+        if entry.isdigit():
+            return [*lines, *await self._tap(int(entry))]
+        if entry.startswith("/"):
+            await self.user.send_command(entry)
+        else:
+            await self.user.send_text(entry)
+        return [*lines, *await self._collect(self.reply_timeout)]
+
+    async def _tap(self, number: int) -> list[str]:
+        message = self._latest_keyboard()
+        if message is None:
+            return ["(Aucun bouton à toucher pour l'instant.)"]
+        labels = {n: label for row in numbered_buttons(message) for n, label in row if n}
+        if number not in labels:
+            return [f"(Pas de bouton n°{number} : choisissez entre 1 et {len(labels)}.)"]
+        label = labels[number]
+        lines = [f"👆 {label}"]
+        answer: CallbackAnswer | None = await self.user.tap(
+            label, message=message, timeout=self.reply_timeout
+        )
+        if answer is None:
+            lines.append("(Le bot n'a pas répondu à ce bouton.)")
+        elif answer.text:
+            lines += wrap(("⚠ " if answer.show_alert else "💬 ") + answer.text, WIDTH)
+        # A notice alone (a day that cannot be booked) usually comes without a new message.
+        wait = self.settle if answer is None or answer.text else self.reply_timeout
+        return lines + await self._collect(wait)
+
+    def poll(self) -> list[str]:
+        """What the bot sent or edited since the last call, formatted, without waiting."""
+        if self._user is None:
+            return []
+        lines: list[str] = []
+        for message in self._user.messages:
+            version = len(message.history) + 1
+            seen = self._seen.get(message.message_id)
+            if message.deleted:
+                if seen is not None and message.message_id not in self._deleted:
+                    first = (message.text or message.caption or "").split("\n")[0]
+                    lines += ["", f"{BOT}(message supprimé) {first[:60]}"]
+                self._deleted.add(message.message_id)
+            elif seen is None:
+                lines += format_message(message)
+            elif version > seen:
+                lines += format_message(message, edited=True)
+            self._seen[message.message_id] = version
+        return lines
+
+    async def wait(self, timeout: float | None = None) -> list[str]:  # noqa: ASYNC109
+        """What the bot says within `timeout` seconds (default `reply_timeout`), settled."""
+        return await self._collect(self.reply_timeout if timeout is None else timeout)
+
+    async def _collect(
+        self, first_wait: float, until: Callable[[], object] | None = None
+    ) -> list[str]:
+        """Wait up to `first_wait` for output (or for `until()`), then until the bot is quiet."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + first_wait
+        lines = self.poll()
+        while loop.time() < deadline and (not lines if until is None else not until()):
+            await asyncio.sleep(POLL_SECONDS)
+            lines += self.poll()
+        quiet_since = loop.time()
+        while lines and loop.time() - quiet_since < self.settle:
+            await asyncio.sleep(POLL_SECONDS)
+            more = self.poll()
+            if more:
+                lines += more
+                quiet_since = loop.time()
+        return lines
+
+    def _latest_keyboard(self) -> ChatMessage | None:
+        if self._user is None:
+            return None
+        for message in reversed(self._user.messages):
+            if not message.deleted and message.inline_keyboard:
+                return message
+        return None
+
+    async def close(self) -> None:
+        """Stop the bot, close the database and the fake Telegram (idempotent)."""
+        self.done = True
+        await self._stack.aclose()
+
+
+def intro_lines(database: str, today: date | None) -> list[str]:
+    """The short explanation printed before the chat starts."""
+    when = "horloge réelle" if today is None else f"{today:%d/%m/%Y}, 9 h"
+    lines = [
+        "Portail Famille — démo locale : le vrai bot, un faux Telegram, aucun réseau.",
+        "Vous jouez un parent de la ville de démo.",
+        f"Base : {database} ; date : {when}.",
+    ]
+    return [part for line in lines for part in wrap(line, WIDTH)] + HELP
+
+
+def _start_reader(loop: asyncio.AbstractEventLoop, stream: TextIO) -> asyncio.Queue[str | None]:
+    """Read `stream` line by line in a daemon thread (None at end of file)."""
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def put(item: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def read() -> None:
+        try:
+            for line in stream:
+                put(line)
+        finally:
+            put(None)
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+    return queue
+
+
+async def run_terminal(
+    session: DemoSession, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> None:
+    """The chat loop: print the bot's messages as they come, act on each typed line."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty()
+
+    def emit(lines: Sequence[str]) -> None:
+        for line in lines:
+            stdout.write(line + "\n")
+        stdout.flush()
+
+    def prompt() -> None:
+        stdout.write("\n> ")
+        stdout.flush()
+
+    try:
+        emit(await session.start())
+        queue = _start_reader(asyncio.get_running_loop(), stdin)
+        while not session.done:
+            prompt()
+            while True:
+                try:
+                    async with asyncio.timeout(0.25):
+                        line = await queue.get()
+                    break
+                except TimeoutError:
+                    spontaneous = session.poll()  # e.g. a waitlist place freed
+                    if spontaneous:
+                        emit(["", *spontaneous])
+                        prompt()
+            if line is None:
+                emit(["", "Au revoir !"])
+                break
+            if not interactive:
+                emit([line.rstrip("\n")])  # show the piped line after the prompt
+            emit(await session.handle_line(line))
+    finally:
+        await session.close()
+
+
+async def run_demo(
+    settings: Settings,
+    database: Path,
+    *,
+    today: date | None = None,
+    email: str = DEFAULT_EMAIL,
+    data_file: Path = DEMO_DATA,
+) -> int:
+    """Run the terminal demo on a migrated database until /quit or end of input."""
+    session = DemoSession(
+        sqlite_url(database),
+        documents_dir=database.parent / "demo-documents",
+        data_file=data_file,
+        email=email,
+        today=today,
+        settings=settings,
+    )
+    for line in intro_lines(str(database), today):
+        print(line, flush=True)
+    try:
+        await run_terminal(session)
+    except ImportFileError as error:
+        print(f"{data_file} was not imported, nothing changed:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except NotFound:
+        print(f"No guardian has the email {email}.", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    """`portail demo`: migrate the demo database, then chat with the bot in the terminal."""
+    database = Path(args.database)
+    if args.reset:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+    migrate.upgrade(sqlite_url(database))
+    # The chat shares the terminal with the logs: keep only warnings and errors.
+    warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
+    root = logging.getLogger()
+    if settings.log_level.upper() != "DEBUG" and root.level < logging.WARNING:
+        root.setLevel(logging.WARNING)
+    try:
+        return asyncio.run(
+            run_demo(
+                settings,
+                database,
+                today=args.today,
+                email=args.email,
+                data_file=Path(args.data),
+            )
+        )
+    except KeyboardInterrupt:
+        print("\nAu revoir !", flush=True)
+        return 130
+
+
+def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `demo` and its options on the `portail` subcommands."""
+    demo = subparsers.add_parser(
+        "demo", help="chat with the real bot in the terminal (local fake Telegram, demo data)"
+    )
+    add_demo_arguments(demo)
+    demo.set_defaults(handler=cmd_demo)
+
+
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the demo."""
+    parser.add_argument(
+        "--database",
+        default=str(DEFAULT_DATABASE),
+        help=f"SQLite file of the demo (default: {DEFAULT_DATABASE})",
+    )
+    parser.add_argument(
+        "--today",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="pretend today is this day, from 09:00 Paris (default: the real clock)",
+    )
+    parser.add_argument(
+        "--email", default=DEFAULT_EMAIL, help=f"the guardian you play (default: {DEFAULT_EMAIL})"
+    )
+    parser.add_argument("--data", default=str(DEMO_DATA), help="the YAML file to load")
+    parser.add_argument("--reset", action="store_true", help="start from an empty database")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.demo`: the demo without the `portail` command."""
+    parser = argparse.ArgumentParser(prog="python -m bot.demo", description=__doc__)
+    add_demo_arguments(parser)
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return cmd_demo(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
