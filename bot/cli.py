@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+from bot.dates_cli import add_dates_command
+from bot.demo import add_demo_arguments, add_demo_command, cmd_demo
 from bot.settings import Settings, get_settings
 from store import migrate
 from store.actors import NotFound
@@ -80,6 +82,14 @@ def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Everything in one process; with no Telegram token, the terminal demo instead."""
+    if not settings.telegram_token:
+        print("No TELEGRAM_TOKEN configured: starting the terminal demo (portail demo).")
+        return cmd_demo(settings, args)
+    return cmd_bot(settings, args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portail", description="Portail Famille on Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -101,8 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     bot = commands.add_parser("bot", help="run the Telegram bot (long polling)")
     bot.set_defaults(handler=cmd_bot)
-    run = commands.add_parser("run", help="run every part of the product in one process")
-    run.set_defaults(handler=cmd_bot)
+    run = commands.add_parser(
+        "run", help="run every part of the product in one process (the demo without a token)"
+    )
+    add_demo_arguments(run)
+    run.set_defaults(handler=cmd_run)
+    add_demo_command(commands)
+    add_dates_command(commands)
     return parser
 
 

@@ -1,0 +1,159 @@
+"""`portail demo`: a newcomer chats with the real bot through the terminal demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.demo import DemoSession, add_demo_command, cmd_demo, format_keyboard, numbered_buttons
+from bot.settings import Settings
+from fake_telegram import ChatMessage
+from store.models import Booking
+from store.models.enums import BookingState
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date(2026, 11, 24)  # a Tuesday: Wednesday 2 December is still bookable on time
+ACTIVITY = "CL Élémentaire Mercredis – Journée avec repas"
+BUTTON = re.compile(r"\[(\d+)\] ?(.+?)(?=\s+\[\d+\]|\s{2,}|$)")
+
+
+def number_of(lines: list[str], label: str, *, prefix: bool = False) -> str:
+    """The number printed before the button `label` (the latest one printed)."""
+    for line in reversed(lines):
+        for number, shown in BUTTON.findall(line):
+            shown = shown.strip()
+            if shown == label or (prefix and shown.startswith(label)):
+                return number
+    raise AssertionError(f"no button {label!r} in:\n" + "\n".join(lines))
+
+
+@pytest.fixture
+async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[DemoSession]:
+    settings = Settings(conversation_timeout_seconds=30, _env_file=None)  # type: ignore[call-arg]
+    session = DemoSession(
+        database_url,
+        documents_dir=tmp_path / "documents",
+        today=TODAY,
+        settings=settings,
+        settle=0.2,
+    )
+    yield session
+    await session.close()
+
+
+async def test_a_newcomer_books_a_day_then_cancels_it(demo: DemoSession) -> None:
+    screen = await demo.start()
+    joined = "\n".join(screen)
+    assert "Bonjour Camille" in joined
+    assert "Que souhaitez-vous faire ?" in joined
+    assert "   [1] 📅 Réserver des jours" in screen
+
+    screen = await demo.handle_line(number_of(screen, "📅 Réserver des jours"))
+    assert screen[0] == "👆 📅 Réserver des jours"
+    # Famille Martin has one child, Lucas: the bot goes straight to his activities.
+    assert any(line.startswith("🤖 (modifié) Quelle activité") for line in screen)
+    screen = await demo.handle_line(number_of(screen, ACTIVITY))
+    assert "novembre 2026" in "\n".join(screen)
+    screen = await demo.handle_line(number_of(screen, "▶"))
+    assert "décembre 2026" in "\n".join(screen)
+    screen = await demo.handle_line(number_of(screen, "2"))
+    screen = await demo.handle_line(number_of(screen, "Valider (1)"))
+    assert any("Lucas" in line and "4,80 €" in line for line in screen)
+    screen = await demo.handle_line(number_of(screen, "✅ Confirmer"))
+    assert "réservé" in "\n".join(screen)
+
+    screen = await demo.handle_line(number_of(screen, "☰ Menu"))
+    screen = await demo.handle_line(number_of(screen, "🗑 Annuler des jours"))
+    screen = await demo.handle_line(number_of(screen, "mer. 2 déc. · Lucas", prefix=True))
+    screen = await demo.handle_line(number_of(screen, "Valider (1)"))
+    assert "annulation gratuite" in "\n".join(screen)
+    screen = await demo.handle_line(number_of(screen, "✅ Confirmer"))
+    assert "annulé" in "\n".join(screen)
+
+    assert demo.portal is not None
+    async with demo.portal.sessions() as session:
+        [booking] = await session.scalars(select(Booking))
+    assert (booking.day, booking.state) == (date(2026, 12, 2), BookingState.CANCELLED)
+
+    assert await demo.handle_line("/quit") == ["Au revoir !"]
+    assert demo.done
+
+
+async def test_typed_lines_that_are_not_taps(demo: DemoSession) -> None:
+    await demo.start()
+    assert (await demo.handle_line("42"))[0].startswith("(Pas de bouton n°42")
+    assert any("/quit" in line for line in await demo.handle_line("/aide"))
+    again = await demo.handle_line("")
+    assert "   [1] 📅 Réserver des jours" in again
+    answer = await demo.handle_line("bonjour")
+    assert "🤖 Que souhaitez-vous faire ?" in answer
+
+
+def test_calendar_keyboards_print_one_compact_line_per_row() -> None:
+    def button(label: str, data: str) -> dict[str, str]:
+        return {"text": label, "callback_data": data}
+
+    noop = "bk:noop"
+    message = ChatMessage(
+        message_id=1,
+        chat_id=1,
+        from_bot=True,
+        date=0,
+        text="Calendrier",
+        reply_markup={
+            "inline_keyboard": [
+                [button(letter, noop) for letter in "LMMJVSD"],
+                [button(" ", noop)] * 7,
+                [button(" ", noop), button(" ", noop), button("2", "d:2"), button("⛔3", "d:3")]
+                + [button(" ", noop)] * 3,
+                [button("◀", "m:11"), button("décembre 2026", noop), button("▶", "m:01")],
+                [button("Valider (0)", "review"), button("✖ Abandonner", "abort")],
+            ]
+        },
+    )
+    numbers = [n for row in numbered_buttons(message) for n, _ in row if n]
+    assert numbers == [1, 2, 3, 4, 5, 6]
+    assert format_keyboard(message) == [
+        "   L      M      M      J      V      S      D",
+        "                 [1]2   [2]⛔3",
+        "   [3] ◀   décembre 2026   [4] ▶",
+        "   [5] Valider (0)   [6] ✖ Abandonner",
+    ]
+
+
+def test_the_demo_subcommand_and_its_options() -> None:
+    parser = argparse.ArgumentParser(prog="portail")
+    add_demo_command(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["demo", "--today", "2026-11-24", "--database", "x.sqlite3"])
+    assert args.handler is cmd_demo
+    assert (args.today, args.database, args.reset) == (TODAY, "x.sqlite3", False)
+    assert parser.parse_args(["demo"]).database == "var/demo.sqlite3"
+
+
+def test_the_command_runs_end_to_end_with_piped_input(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "demo.sqlite3"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.demo", "--database", str(database), "--today", "2026-11-24"],
+        input="1\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] 📅 Réserver des jours" in out
+    assert out.index("Que souhaitez-vous faire ?") < out.index("Quelle activité ?")
+    assert out.rstrip().endswith("Au revoir !")
+    assert "Traceback" not in result.stderr
+    assert database.exists() and (database.parent / "demo-documents").is_dir()
