@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from html import escape
 from typing import Any
 
-from bot.dates import AskBack, Intent, understand
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -25,6 +24,7 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
+from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, days_label, format_moment, month_title
 from bot.texts import text
 from handlers.common import (
