@@ -193,3 +193,22 @@ async def test_an_unanswered_flow_times_out_kindly(portal, telegram):
         await _start_booking(parent)
         notice = await parent.wait_for_message(lambda m: "Sans réponse" in (m.text or ""), 10)
     assert "Rien n'a été modifié" in notice.text
+
+
+async def test_a_late_booking_shows_its_surcharge_before_confirming(portal, telegram, bot, clock):
+    rules = {
+        "booking": {"rule": "weekday_before", "weekday": "jeudi", "time": "12:00"},
+        "late_booking": {"mode": "surcharge", "percent": 50},
+    }
+    await build_town(portal.sessions, WEDNESDAYS, rules=rules)
+    clock.set(paris(date(2026, 12, 3), "12:30"))  # Thursday, just after the cut-off
+    parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
+    calendar = await _start_booking(parent)
+    assert "💶9" in calendar.buttons
+    await parent.tap("💶9")
+    await parent.next_message()
+    await parent.tap("Valider (1)")
+    recap = await parent.next_message()
+    assert "mer. 9 déc. — Lucas : 6,15\u00a0€ (dont majoration tardive 2,05\u00a0€)" in recap.text
+    await parent.tap("✅ Confirmer")
+    assert "réservé (6,15\u00a0€)" in (await parent.next_message()).text
