@@ -2,31 +2,41 @@
 
 `understand(text, today, intent, allowed_days)` returns either the days meant
 (`Understood`) or a question to ask back (`AskBack`): the chat never guesses silently.
+`format_days` reads days back ("mer. 9 déc., jeu. 10 déc."); `warm_up` loads dateparser.
 
-Conventions (Europe/Paris calendar; `today` is always given, the clock is never read):
+A small grammar (`bot.dates_lexicon`, `bot.dates_grammar`) reads the message; dateparser
+(DMY, Europe/Paris, RELATIVE_BASE = today) only reads complete dates the grammar does not
+know ("2026.12.09", "9 12 2026", "2 days from now").
 
-* Day before month: "9/12" is 9 December. A year is never needed.
+Conventions (`today` is always given, the clock is never read):
+
+* Day before month: "9/12" and "9-12" are 9 December. A year is never needed.
 * Direction depends on the intent. Booking or cancelling looks forward: "le 12", "le 1er",
   "mercredi" mean the next such day, today included ("mercredi" on a Wednesday is today).
-  An absence looks back: the most recent such day, today included, unless the message is
-  in the future tense ("il sera absent mercredi"); "demain" always works.
+  An absence looks back: the most recent such day, today included ("mercredi" on a
+  Wednesday is today too), unless the message is in the future tense ("il sera absent
+  mercredi", "she will be absent"); "demain" always works.
 * A day with a month but no year ("3 décembre"): for a booking, this year's if it is still
   to come, else next year's, except that a date of the last three months is taken as
-  meant in the past (asked back, reason "past"); for an absence, the nearest one.
+  meant in the past and asked back (reason "past"); for an absence, the nearest one.
 * "mercredi prochain" / "next Wednesday" is the Wednesday of next week; "ce mercredi" the
   nearest Wednesday (before or after today); "mercredi dernier" the last one before today;
-  "mercredi en huit" a week after the coming Wednesday.
+  "mercredi qui vient" the first after today; "mercredi en huit" a week after the coming
+  Wednesday; "dans huit jours" in a week. "mardi et jeudi prochains": both of next week.
 * A week is Monday to Sunday; "cette semaine", "ce mois-ci", "les mercredis de décembre"
-  keep, for a booking, only the days from today on.
+  keep, for a booking, only the days from today on; an explicit range starting in the
+  past ("du 3 au 5" on the 4th, when the month is given) is asked back.
 * Items in a list follow each other: in "jeudi et vendredi" or "le 30 et le 2", the second
-  day is the first one after the first day.
+  day is the first one after the first day (for an absence: the closest to it).
+* "sauf ..." / "except ..." removes days: "du 21 au 24 sauf le 23".
 * `allowed_days` (the activity's opening days) trims ranges, weeks, months and recurring
   days. A day named on its own is returned even if it is not open: the booking service
   refuses it with its own reason, which is clearer than silently dropping it.
 * A range or recurrence over more than `MAX_SPAN_DAYS` calendar days is asked back.
 
-Ask-back reasons: "weekday_mismatch", "vague", "not_understood", "past", "ambiguous",
-"invalid_date", "invalid_range", "too_long", "no_open_day", "empty".
+Ask-back reasons: "weekday_mismatch", "vague", "not_understood", "past", "ambiguous"
+("mercredi ou jeudi"), "invalid_date" ("31 novembre"), "invalid_range", "too_long",
+"no_open_day" (a range with no opening day), "empty" (everything excluded).
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from babel import Locale
 from babel.dates import format_date
 
 from bot.dates_grammar import Every, Item, Parsed, Period, Point, Range, parse
@@ -85,11 +96,13 @@ class AskBack:
 
 
 def _fr_day_month(day: date) -> str:
+    """French day and month: "1er décembre", "9 décembre"."""
     number = "1er" if day.day == 1 else str(day.day)
     return f"{number} {format_date(day, 'MMMM', locale='fr')}"
 
 
 def _fr(day: date, weekday: bool = True, year: bool = False) -> str:
+    """French reading of a day: "mercredi 9 décembre" (optionally with the year)."""
     text = _fr_day_month(day)
     if year:
         text += f" {day.year}"
@@ -99,6 +112,7 @@ def _fr(day: date, weekday: bool = True, year: bool = False) -> str:
 
 
 def _en(day: date, weekday: bool = True, year: bool = False) -> str:
+    """English reading of a day: "Wednesday 9 December" (optionally with the year)."""
     text = format_date(day, "d MMMM y" if year else "d MMMM", locale="en")
     if weekday:
         text = f"{format_date(day, 'EEEE', locale='en')} {text}"
@@ -106,13 +120,13 @@ def _en(day: date, weekday: bool = True, year: bool = False) -> str:
 
 
 def _weekday_name(weekday: int, locale: str) -> str:
+    """The full weekday name (0 = Monday) in `locale`."""
     return format_date(date(2024, 1, 1) + timedelta(days=weekday), "EEEE", locale=locale)
 
 
-def format_days(days: Iterable[date], locale: str = "fr") -> str:
+def format_days(days: Iterable[date], locale: str | Locale = "fr") -> str:
     """Read days back with their weekday: fr "mer. 9 déc., jeu. 10 déc.", en "Wed 9 Dec"."""
-    pattern = "EEE d MMM"
-    return ", ".join(format_date(day, pattern, locale=locale) for day in days)
+    return ", ".join(format_date(day, "EEE d MMM", locale=locale) for day in days)
 
 
 class _Problem(Exception):
@@ -137,10 +151,12 @@ class _Problem(Exception):
 
     @property
     def rank(self) -> int:
+        """Priority among problems: the lowest is asked."""
         return self.PRIORITY.index(self.ask.reason)
 
 
 def _examples(today: date) -> tuple[str, str]:
+    """Example phrases built on `today`, in French and English, for questions."""
     wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
     monday = today + timedelta(days=7 - today.weekday())
     friday = monday + timedelta(days=4)
@@ -150,18 +166,16 @@ def _examples(today: date) -> tuple[str, str]:
     else:
         fr_range = f"du {_fr_day_month(monday)} au {_fr_day_month(friday)}"
         en_range = f"from {_en(monday, weekday=False)} to {_en(friday, weekday=False)}"
-    next_month = format_date(
-        date(today.year + today.month // 12, today.month % 12 + 1, 1), "MMMM", locale="fr"
-    )
-    next_month_en = format_date(
-        date(today.year + today.month // 12, today.month % 12 + 1, 1), "MMMM", locale="en"
-    )
+    following = date(today.year + today.month // 12, today.month % 12 + 1, 1)
+    next_month = format_date(following, "MMMM", locale="fr")
+    next_month_en = format_date(following, "MMMM", locale="en")
     fr = f"« {_fr(wednesday)} », « {fr_range} » ou « tous les mercredis de {next_month} »"
     en = f"“{_en(wednesday)}”, “{en_range}” or “every Wednesday in {next_month_en}”"
     return fr, en
 
 
 def _vague(detail: str, today: date) -> AskBack:
+    """The question for a vague phrase, by kind of vagueness."""
     fr_examples, en_examples = _examples(today)
     if detail == "open_ended":
         fr = f"Jusqu'à quand ? Donnez les jours précis, par exemple {fr_examples}."
@@ -179,6 +193,7 @@ def _vague(detail: str, today: date) -> AskBack:
 
 
 def _not_understood(today: date) -> AskBack:
+    """The question when no date was found."""
     fr_examples, en_examples = _examples(today)
     return AskBack(
         f"Je n'ai pas reconnu de date. Pouvez-vous l'écrire par exemple {fr_examples} ?",
@@ -188,6 +203,7 @@ def _not_understood(today: date) -> AskBack:
 
 
 def _mismatch(day: date, weekday: int) -> _Problem:
+    """The question when the weekday written does not match the date."""
     shift = (weekday - day.weekday()) % 7
     other = day + timedelta(days=shift if shift <= 3 else shift - 7)
     fr = (
@@ -202,6 +218,7 @@ def _mismatch(day: date, weekday: int) -> _Problem:
 
 
 def _past(day: date, today: date, suggestion: date | None) -> _Problem:
+    """The question for a booking in the past, with next year's date if it fits."""
     fr = (
         f"Le {_fr(day, year=True)} est déjà passé : on ne peut réserver qu'à partir "
         f"d'aujourd'hui ({_fr(today)})."
@@ -217,6 +234,7 @@ def _past(day: date, today: date, suggestion: date | None) -> _Problem:
 
 
 def _invalid_date(day: int, month: int, year: int | None = None) -> _Problem:
+    """The question for a date that does not exist ("31 novembre")."""
     fr_month = format_date(date(2024, month, 1), "MMMM", locale="fr")
     en_month = format_date(date(2024, month, 1), "MMMM", locale="en")
     number = "1er" if day == 1 else str(day)
@@ -230,6 +248,7 @@ def _invalid_date(day: int, month: int, year: int | None = None) -> _Problem:
 
 
 def _too_long(first: date, last: date) -> _Problem:
+    """The question for a range longer than `MAX_SPAN_DAYS`."""
     count = (last - first).days + 1
     return _Problem(
         "too_long",
@@ -244,6 +263,7 @@ def _too_long(first: date, last: date) -> _Problem:
 
 
 def _safe_date(year: int, month: int, day: int) -> date | None:
+    """The date, or None when it does not exist."""
     try:
         return date(year, month, day)
     except ValueError:
@@ -251,21 +271,25 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
 
 
 def _monday(day: date) -> date:
+    """The Monday of the week of `day`."""
     return day - timedelta(days=day.weekday())
 
 
 def _month_span(year: int, month: int) -> tuple[date, date]:
+    """First and last day of a month."""
     first = date(year, month, 1)
     following = date(year + month // 12, month % 12 + 1, 1)
     return first, following - timedelta(days=1)
 
 
 def _shift_month(year: int, month: int, shift: int) -> tuple[int, int]:
+    """The (year, month) `shift` months away."""
     index = year * 12 + month - 1 + shift
     return index // 12, index % 12 + 1
 
 
 def _days(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last` included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -298,8 +322,9 @@ class _Resolver:
         return alone
 
     def _weekday(
-        self, weekday: int, modifier: str | None, anchor: date | None, chain_forward: bool
+        self, weekday: int, modifier: str | None, anchor: date | None, forward: bool, chain: bool
     ) -> date:
+        """A weekday with its modifier ("prochain", "dernier", "ce", "en huit")."""
         today = self.today
         ahead = (weekday - today.weekday()) % 7
         behind = (today.weekday() - weekday) % 7
@@ -313,14 +338,17 @@ class _Resolver:
             return today + timedelta(days=ahead or 7)
         if modifier in ("en8", "en15"):
             return today + timedelta(days=ahead + (7 if modifier == "en8" else 14))
-        alone = today + timedelta(days=ahead) if self.forward else today - timedelta(behind)
+        alone = today + timedelta(days=ahead) if forward else today - timedelta(behind)
         if anchor is None:
             return alone
         after_anchor = anchor + timedelta(days=(weekday - anchor.weekday()) % 7)
-        return self._chain(after_anchor, anchor, alone, self.forward or chain_forward)
+        return self._chain(after_anchor, anchor, alone, forward or chain)
 
-    def _day_only(self, day: int, anchor: date | None, chain_forward: bool) -> date:
+    def _day_only(self, day: int, anchor: date | None, forward: bool, chain: bool) -> date:
+        """A day number without month: the next (or last) one, or after `anchor`."""
+
         def first_from(start: date) -> date:
+            """The first date with that day number on or after `start`."""
             year, month = start.year, start.month
             for _ in range(13):
                 found = _safe_date(year, month, day)
@@ -330,6 +358,7 @@ class _Resolver:
             raise AssertionError("every day number exists within a year")
 
         def last_until(end: date) -> date:
+            """The last date with that day number on or before `end`."""
             year, month = end.year, end.month
             for _ in range(13):
                 found = _safe_date(year, month, day)
@@ -338,12 +367,13 @@ class _Resolver:
                 year, month = _shift_month(year, month, -1)
             raise AssertionError("every day number exists within a year")
 
-        alone = first_from(self.today) if self.forward else last_until(self.today)
+        alone = first_from(self.today) if forward else last_until(self.today)
         if anchor is None:
             return alone
-        return self._chain(first_from(anchor), anchor, alone, self.forward or chain_forward)
+        return self._chain(first_from(anchor), anchor, alone, forward or chain)
 
     def _day_month(self, day: int, month: int, anchor: date | None, chain: bool) -> date:
+        """A day and month without year: the year by intent, or after `anchor`."""
         years = range(self.today.year - 8, self.today.year + 9)
         candidates = [d for d in (_safe_date(y, month, day) for y in years) if d is not None]
         if not candidates:
@@ -358,13 +388,11 @@ class _Resolver:
         today = self.today
         if self.intent is Intent.BOOK:
             this_year = _safe_date(today.year, month, day)
-            behind = date(today.year, month, min(day, 28))
-            if this_year is not None and this_year >= today:
-                return this_year
-            if behind < today and (today - behind).days <= PAST_WINDOW_DAYS and this_year:
-                return this_year
-            if behind >= today or (today - behind).days <= PAST_WINDOW_DAYS:
-                raise _invalid_date(day, month, today.year)
+            reference = this_year or date(today.year, month, 28)  # 29 February, common year
+            if reference >= today or (today - reference).days <= PAST_WINDOW_DAYS:
+                if this_year is None:
+                    raise _invalid_date(day, month, today.year)
+                return this_year  # when just past, the caller asks back
             following = _safe_date(today.year + 1, month, day)
             if following is None:
                 raise _invalid_date(day, month, today.year + 1)
@@ -374,17 +402,27 @@ class _Resolver:
             raise _invalid_date(day, month, today.year)
         return min(near, key=lambda d: (abs((d - today).days), d > today))
 
-    def point(self, point: Point, anchor: date | None = None, chain: bool = False) -> date:
-        """The date of one point; `chain`: a range end, always after its start."""
+    def point(
+        self,
+        point: Point,
+        anchor: date | None = None,
+        chain: bool = False,
+        forward: bool | None = None,
+    ) -> date:
+        """The date of one point after `anchor` (`chain`: a range end, after its start).
+
+        `forward` overrides the direction of the intent for days without a month.
+        """
+        forward = self.forward if forward is None else forward
         if point.offset is not None:
             return self.today + timedelta(days=point.offset)
         if point.within is not None:
             return self._within(point)
         if point.day is None:
             assert point.weekday is not None
-            return self._weekday(point.weekday, point.modifier, anchor, chain)
+            return self._weekday(point.weekday, point.modifier, anchor, forward, chain)
         if point.month is None:
-            found = self._day_only(point.day, anchor, chain)
+            found = self._day_only(point.day, anchor, forward, chain)
         elif point.year is not None:
             exact = _safe_date(point.year, point.month, point.day)
             if exact is None:
@@ -397,6 +435,7 @@ class _Resolver:
         return found
 
     def _within(self, point: Point) -> date:
+        """A weekday or day number inside a week or month ("mercredi de la semaine prochaine")."""
         assert point.within is not None
         first, last = self.period_span(point.within)
         days = _days(first, last)
@@ -417,6 +456,7 @@ class _Resolver:
     # periods
 
     def _named_month(self, month: int, year: int | None) -> tuple[int, int]:
+        """The (year, month) of a month named without year, by intent."""
         today = self.today
         if year is not None:
             return year, month
@@ -434,6 +474,7 @@ class _Resolver:
         return year, month
 
     def period_span(self, period: Period) -> tuple[date, date]:
+        """First and last day of a week, weekend or month."""
         today = self.today
         shift = {"this": 0, "next": 1, "last": -1, None: 0}[period.ref]
         if period.kind in ("week", "weekend"):
@@ -450,7 +491,8 @@ class _Resolver:
 
     # items
 
-    def _check_past(self, day: date, point: Point | None) -> None:
+    def check_past(self, day: date, point: Point | None) -> None:
+        """Raise the "past" question for a booking before today."""
         if self.intent is not Intent.BOOK or day >= self.today:
             return
         suggestion: date | None = None
@@ -463,29 +505,33 @@ class _Resolver:
         raise _past(day, self.today, suggestion)
 
     def _open(self, days: list[date]) -> list[date]:
+        """The days the activity opens, when its opening days are known."""
         if self.allowed is None:
             return days
         return [d for d in days if d in self.allowed]
 
     def _range(self, item: Range, anchor: date | None) -> tuple[date, date]:
+        """First and last day of a range, checked (order, length, past)."""
         if item.start is None:
             first = self.today
+        elif item.since:
+            first = self.point(item.start, forward=False)
         elif self.intent is Intent.ABSENCE and self.forward and anchor is None:
             # An absence announced as "du 3 au 5" on the 4th is the one going on now.
-            self.forward = False
-            try:
-                first = self.point(item.start)
-                ongoing = item.end is not None and self.point(item.end, first, True) >= self.today
-            finally:
-                self.forward = True
+            first = self.point(item.start, forward=False)
+            ongoing = item.end is not None and self.point(item.end, first, True) >= self.today
             if not ongoing:
                 first = self.point(item.start)
         else:
             first = self.point(item.start, anchor)
-        if item.end is None:
-            last = self.today
-        else:
-            last = self.point(item.end, first, chain=True)
+            if self.intent is Intent.BOOK and item.start.bare_day and anchor is None:
+                # "du 3 au 5" on the 4th: not next month, the one going on (asked back).
+                going_on = self.point(item.start, forward=False)
+                if item.end is not None and going_on < self.today <= self.point(
+                    item.end, going_on, chain=True
+                ):
+                    raise _past(going_on, self.today, None)
+        last = self.today if item.end is None else self.point(item.end, first, chain=True)
         if last < first:
             raise _Problem(
                 "invalid_range",
@@ -497,12 +543,13 @@ class _Resolver:
         if (last - first).days + 1 > MAX_SPAN_DAYS:
             raise _too_long(first, last)
         if item.start is not None:
-            self._check_past(first, item.start)
+            self.check_past(first, item.start)
         elif item.end is not None:
-            self._check_past(last, item.end)
+            self.check_past(last, item.end)
         return first, last
 
     def _period_days(self, period: Period) -> list[date]:
+        """The days of a period; for a booking, from today on."""
         first, last = self.period_span(period)
         days = _days(first, last)
         if self.intent is Intent.BOOK:
@@ -515,7 +562,7 @@ class _Resolver:
         """The days of one item, and whether it names a single day explicitly."""
         if isinstance(item, Point):
             day = self.point(item, anchor)
-            self._check_past(day, item)
+            self.check_past(day, item)
             return [day], True
         if isinstance(item, Range):
             first, last = self._range(item, anchor)
@@ -552,6 +599,7 @@ class _Resolver:
 
 
 def _vague_pair(today: date, detail: str = "vague") -> tuple[str, str]:
+    """French and English questions for a vague phrase."""
     ask = _vague(detail, today)
     return ask.question_fr, ask.question_en
 
@@ -597,44 +645,12 @@ def understand(
         return _vague(_first_vague(parsed), today)
     if parsed.ambiguous:
         return _ambiguous(parsed, resolver)
-    included = [p for p in parsed.placed if not p.excluded]
-    if not included:
-        found = None
-        if _DIGIT.search(text) and len(text) <= 80:
-            found = _dateparser_date(text, today, forward)
-        if found is None:
-            return _vague(_first_vague(parsed), today) if parsed.vague else _not_understood(today)
-        included_days = [found]
-        try:
-            resolver._check_past(found, None)
-        except _Problem as problem:
-            return problem.ask
-        return Understood(tuple(included_days))
-    problems: list[_Problem] = []
-    days: set[date] = set()
-    explicit_days: set[date] = set()
-    anchor: date | None = None
-    for entry in included:
-        try:
-            found_days, explicit = resolver.item(entry.item, anchor)
-        except _Problem as problem:
-            problems.append(problem)
-            continue
-        if explicit:
-            explicit_days.update(found_days)
-        elif not found_days:
-            problems.append(_no_open_day(entry.item, resolver))
-            continue
-        days.update(found_days)
-        anchor = max(found_days)
-    if problems:
-        return min(problems, key=lambda p: p.rank).ask
-    for entry in parsed.placed:
-        if entry.excluded:
-            try:
-                days -= resolver.excluded(entry.item, sorted(days))
-            except _Problem as problem:
-                return problem.ask
+    if not any(not entry.excluded for entry in parsed.placed):
+        return _without_items(text, parsed, resolver)
+    try:
+        days = _resolve(parsed, resolver)
+    except _Problem as problem:
+        return problem.ask
     if not days:
         return AskBack(
             "Il ne reste aucun jour. Quels jours voulez-vous exactement ?",
@@ -644,14 +660,57 @@ def understand(
     return Understood(tuple(sorted(days)))
 
 
+def _without_items(text: str, parsed: Parsed, resolver: _Resolver) -> Understood | AskBack:
+    """Nothing the grammar knows: a complete date dateparser reads, or a question."""
+    today = resolver.today
+    found = None
+    if _DIGIT.search(text) and len(text) <= 80:
+        found = _dateparser_date(text, today, resolver.forward)
+    if found is None:
+        return _vague(_first_vague(parsed), today) if parsed.vague else _not_understood(today)
+    try:
+        resolver.check_past(found, None)
+    except _Problem as problem:
+        return problem.ask
+    return Understood((found,))
+
+
+def _resolve(parsed: Parsed, resolver: _Resolver) -> set[date]:
+    """The days of all items, minus the excluded ones; raises the most important problem."""
+    problems: list[_Problem] = []
+    days: set[date] = set()
+    anchor: date | None = None
+    for entry in parsed.placed:
+        if entry.excluded:
+            continue
+        try:
+            found, single = resolver.item(entry.item, anchor)
+        except _Problem as problem:
+            problems.append(problem)
+            continue
+        if not found and not single:
+            problems.append(_no_open_day())
+            continue
+        days.update(found)
+        anchor = max(found)
+    if problems:
+        raise min(problems, key=lambda p: p.rank)
+    for entry in parsed.placed:
+        if entry.excluded:
+            days -= resolver.excluded(entry.item, sorted(days))
+    return days
+
+
 def _first_vague(parsed: Parsed) -> str:
+    """The most telling kind of vagueness found in the message."""
     for detail in ("open_ended", "holidays", "month_only", "vague"):
         if detail in parsed.vague:
             return detail
     return "vague"
 
 
-def _no_open_day(item: Item, resolver: _Resolver) -> _Problem:
+def _no_open_day() -> _Problem:
+    """The question when a range holds no opening day of the activity."""
     return _Problem(
         "no_open_day",
         "L'activité n'est ouverte aucun de ces jours. Quels jours voulez-vous ?",
@@ -660,6 +719,7 @@ def _no_open_day(item: Item, resolver: _Resolver) -> _Problem:
 
 
 def _ambiguous(parsed: Parsed, resolver: _Resolver) -> AskBack:
+    """The question for "mercredi ou jeudi": which one?"""
     options: list[date] = []
     anchor: date | None = None
     for entry in parsed.placed:
@@ -673,8 +733,8 @@ def _ambiguous(parsed: Parsed, resolver: _Resolver) -> AskBack:
         fr_options = " ou ".join(_fr(d) for d in options)
         en_options = " or ".join(_en(d) for d in options)
         return AskBack(
-            f"Lequel voulez-vous : {fr_options} ? Vous pouvez aussi répondre « les deux ».",
-            f"Which one do you mean: {en_options}? You can also answer “both”.",
+            f"Lequel voulez-vous : {fr_options} ?",
+            f"Which one do you mean: {en_options}?",
             "ambiguous",
         )
     return AskBack(

@@ -20,6 +20,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def _iso_date(text: str) -> date:
+    """Parse --today, with a readable error."""
     try:
         return date.fromisoformat(text)
     except ValueError as error:

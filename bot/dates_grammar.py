@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bot.dates_lexicon import (
+    DURATION_WORDS,
     FUTURE_MARKERS,
     PAST_MARKERS,
     QUANTITY_NOUNS,
@@ -78,6 +79,7 @@ class Range:
 
     start: Point | None
     end: Point | None
+    since: bool = False  # "depuis lundi": the start is looked for before today
 
 
 @dataclass
@@ -141,25 +143,31 @@ class _Parser:
         self.tokens = tokens
 
     def tok(self, index: int) -> Token | None:
+        """The token at `index`, or None past either end."""
         return self.tokens[index] if 0 <= index < len(self.tokens) else None
 
     def word(self, index: int, *values: str) -> bool:
+        """True if the token at `index` is one of the keywords `values`."""
         token = self.tok(index)
         return token is not None and token.kind == "word" and token.value in values
 
     def punct(self, index: int, *values: str) -> bool:
+        """True if the token at `index` is one of the punctuation marks `values`."""
         token = self.tok(index)
         return token is not None and token.kind == "punct" and token.value in values
 
     def kind(self, index: int, *kinds: str) -> bool:
+        """True if the token at `index` is of one of `kinds`."""
         token = self.tok(index)
         return token is not None and token.kind in kinds
 
     def quantity_after(self, index: int) -> bool:
+        """True if a counted noun follows ("2 enfants", "3 jours")."""
         token = self.tok(index)
         return token is not None and token.text in QUANTITY_NOUNS
 
     def day_intro(self, index: int) -> bool:
+        """True if the token may introduce a day number ("le", "du", ",", a weekday)."""
         token = self.tok(index)
         if token is None:
             return False
@@ -170,13 +178,15 @@ class _Parser:
         return token.kind == "weekday"
 
     def range_to(self, index: int) -> bool:
+        """True for the word joining the two ends of a range ("au", "to", "-")."""
         return self.word(index, *_RANGE_TO) or self.punct(index, "-")
 
     # -- days -------------------------------------------------------------------------------
 
     def year_at(self, index: int) -> tuple[int | None, int]:
+        """A year at `index`, if any, and the index after it."""
         if self.kind(index, "year"):
-            return int(self.tokens[index].value), index + 1  # type: ignore[arg-type]
+            return self.tokens[index].number, index + 1
         return None, index
 
     def day_part(
@@ -190,7 +200,8 @@ class _Parser:
         if token.kind == "numdate":
             if self.quantity_after(j + 1):
                 return None
-            day, month, year = token.value  # type: ignore[misc]
+            assert isinstance(token.value, tuple)
+            day, month, year = token.value
             return (day, month, year), j + 1
         if token.kind == "month":
             k = j + 1 + (1 if self.word(j + 1, "the") else 0)
@@ -198,31 +209,35 @@ class _Parser:
             if (
                 number is not None
                 and number.kind == "num"
-                and 1 <= int(number.value) <= 31  # type: ignore[arg-type]
+                and 1 <= number.number <= 31
                 and not self.quantity_after(k + 1)
             ):
                 year, end = self.year_at(k + 1)
-                return (int(number.value), int(token.value), year), end  # type: ignore[arg-type]
+                return (number.number, token.number, year), end
             return None
-        if token.kind != "num" or not 1 <= int(token.value) <= 31:  # type: ignore[arg-type]
+        if token.kind != "num" or not 1 <= token.number <= 31:
             return None
-        day = int(token.value)  # type: ignore[arg-type]
+        day = token.number
         k = j + 1
         month_index = k + 1 if self.word(k, "de", "of") else k
         if self.kind(month_index, "month"):
             year, end = self.year_at(month_index + 1)
-            return (day, int(self.tokens[month_index].value), year), end  # type: ignore[arg-type]
+            return (day, self.tokens[month_index].number, year), end
         if self.quantity_after(k) or self.word(k, "next", "last"):
             return None
+        listed = (self.punct(k, ",") or self.word(k, "and")) and self.kind(k + 1, "num")
         if token.spelled:
-            qualified = after_weekday or self.word(j - 1, "the", "du", "au")
+            # "le deux décembre", "le premier", but "les deux" is "both".
+            before = self.tok(j - 1)
+            qualified = after_weekday or (before is not None and before.text in ("le", "du", "au"))
         else:
-            qualified = token.ordinal or after_weekday or loose or self.day_intro(j - 1)
+            qualified = token.ordinal or after_weekday or loose or listed or self.day_intro(j - 1)
         if not qualified:
             return None
         return (day, None, None), k
 
     def post_modifier(self, index: int) -> tuple[Modifier | None, int]:
+        """A modifier written after a weekday ("prochain", "en huit", "qui vient")."""
         token = self.tok(index)
         if token is None:
             return None, index
@@ -240,20 +255,24 @@ class _Parser:
             return "upcoming", index + 2
         return None, index
 
-    def relative_duration(self, index: int) -> tuple[Item, int] | None:
+    def relative_duration(self, index: int) -> tuple[Point | Vague, int] | None:
         """ "dans 3 jours", "in 2 days", "il y a 3 jours", "3 days ago" (weeks are vague)."""
         sign = 0
         j = index
-        if self.word(index, "dans", "in"):
+        if self.word(index, "dans") or (
+            self.word(index, "in") and self.tokens[index].text == "in"
+        ):
             sign, j = 1, index + 1
         elif self.word(index, "ilya"):
             sign, j = -1, index + 1
         number = self.tok(j)
         count: int | None = None
         if number is not None and number.kind == "num":
-            count = int(number.value)  # type: ignore[arg-type]
+            count = number.number
         elif self.word(j, "un"):
             count = 1
+        elif number is not None and number.text in DURATION_WORDS:
+            count = DURATION_WORDS[number.text]
         if count is None or not self.word(j + 1, "day", "week", "month"):
             return None
         unit = self.tokens[j + 1].value
@@ -274,10 +293,10 @@ class _Parser:
         if token is None:
             return None
         if token.kind == "rel":
-            return Point(offset=int(token.value)), index + 1  # type: ignore[arg-type]
+            return Point(offset=token.number), index + 1
         duration = self.relative_duration(index)
         if duration is not None:
-            return duration  # type: ignore[return-value]
+            return duration
         modifier: Modifier | None = None
         j = index
         if self.word(j, "this", "next", "last") and self.kind(j + 1, "weekday"):
@@ -293,11 +312,26 @@ class _Parser:
         weekday_token = self.tok(j)
         if (
             weekday_token is not None
+            and is_plural_weekday(weekday_token)
+            and modifier is None
+            and self.kind(j + 1, "num", "numdate")
+        ):
+            day = self.day_part(j + 1, after_weekday=True)
+            if day is not None:
+                (number, month, year), end = day
+                weekday = weekday_token.number
+                return Point(day=number, month=month, year=year, weekday=weekday), end
+        if (
+            weekday_token is not None
             and weekday_token.kind == "weekday"
             and not is_plural_weekday(weekday_token)
         ):
-            weekday = int(weekday_token.value)  # type: ignore[arg-type]
+            weekday = weekday_token.number
             j += 1
+            if modifier is not None and self.word(j, "du", "de", "of", "in"):
+                k = j + 1 + (1 if self.word(j + 1, "the", "this") else 0)
+                if self.kind(k, "month") or self.word(k, "month"):
+                    return Vague("vague"), k + 1
             post, j = self.post_modifier(j)
             modifier = post or modifier
             k = j + 1 if self.punct(j, ",") else j
@@ -323,7 +357,7 @@ class _Parser:
         if self.word(j, "from", "du", "de", "between"):
             starter = str(self.tokens[j].value)
             j += 1
-            if self.word(j, "the") and self.word(j + 1, "from"):
+            if starter == "from" and self.word(j, "du", "de"):
                 j += 1
         if self.word(j, "until"):
             end = self.point(j + 1, loose=True)
@@ -339,14 +373,18 @@ class _Parser:
         if joined:
             end = self.point(k + 1, loose=True)
             if end is not None and isinstance(end[0], Point):
-                return Range(first, end[0]), end[1]
+                last = end[0]
+                if first.bare_day and last.month is not None and last.day is not None:
+                    first = _lend_month(first, last.month, last.year, last.day)
+                return Range(first, last), end[1]
         if starter == "from":
-            if self.tokens[index].text == "depuis" or self.tokens[index].text == "since":
-                return Range(first, None), k
+            if self.tokens[index].text in ("depuis", "since"):
+                return Range(first, None, since=True), k
             return Vague("open_ended"), k
         return None
 
     def period_ref(self, index: int) -> tuple[str | None, int]:
+        """ "prochaine", "dernière", "-ci" after "semaine" or "mois"."""
         if self.word(index, "next"):
             return "next", index + 1
         if self.word(index, "last"):
@@ -390,11 +428,14 @@ class _Parser:
             if ref is None and kind == "week" and self.word(j, "du", "of", "de"):
                 anchor = self.point(j + 1, loose=True)
                 if anchor is not None and isinstance(anchor[0], Point):
+                    if self.range_to(anchor[1]):
+                        return self.range_(j)  # "la semaine du 7 au 11 décembre"
                     return Period("week", anchor=anchor[0]), anchor[1]
             if ref is None and kind == "month" and self.word(j, "de", "of"):
-                if self.kind(j + 1, "month"):
+                named = self.tok(j + 1)
+                if named is not None and named.kind == "month":
                     year, end = self.year_at(j + 2)
-                    return Period("month", month=int(self.tokens[j + 1].value), year=year), end  # type: ignore[arg-type]
+                    return Period("month", month=named.number, year=year), end
             if ref is None and (whole or kind == "weekend"):
                 ref = "this"
             if ref is None:
@@ -402,7 +443,7 @@ class _Parser:
             return Period(kind, ref=ref), j
         if token.kind == "month" and (whole or in_scope) and ref is None:
             year, end = self.year_at(j + 1)
-            return Period("month", month=int(token.value), year=year), end  # type: ignore[arg-type]
+            return Period("month", month=token.number, year=year), end
         return None
 
     def every(self, index: int) -> tuple[Item, int] | None:
@@ -420,9 +461,11 @@ class _Parser:
         if has_every and self.word(j, "day"):
             weekdays, j = None, j + 1
         elif token.kind == "weekday" and (has_every or is_plural_weekday(token)):
+            if self.kind(j + 1, "num", "numdate"):
+                return None  # "les mercredis 2, 9 et 16 décembre" lists days
             while True:
                 assert weekdays is not None
-                weekdays.add(int(self.tokens[j].value))  # type: ignore[arg-type]
+                weekdays.add(self.tokens[j].number)
                 j += 1
                 k = j
                 while self.punct(k, ",") or self.word(k, "and", "the"):
@@ -470,37 +513,52 @@ class _Parser:
             return j + 1
         return None
 
+    def vague_at(self, index: int) -> tuple[str, int] | None:
+        """A phrase that makes the whole message vague, and the index after it."""
+        token = self.tokens[index]
+        after_prefix = self.vague_prefix(index)
+        if after_prefix is not None:
+            return "vague", after_prefix
+        if (
+            token.kind == "num"
+            and self.word(index + 1, "next", "last")
+            and self.word(index + 2, "week", "month", "day")
+        ):
+            return "vague", index + 3  # "les 2 prochaines semaines"
+        ranked = token.value == "rank" or (
+            token.kind == "num" and (token.ordinal or token.spelled)
+        )
+        if ranked and (self.kind(index + 1, "weekday") or self.word(index + 1, "week")):
+            return "vague", index + 2  # "le 1er mercredi", "la 2e semaine"
+        if self.word(index, "en") and self.kind(index + 1, "month"):
+            return "month_only", index + 2  # "en décembre"
+        if (
+            self.word(index, "in", "every")
+            and self.tokens[index].text != "in"
+            and self.kind(index + 1, "num")
+            and self.word(index + 2, "day", "week")
+        ):
+            return "vague", index + 3  # "pendant 3 jours", "for 3 days"
+        if self.word(index, "dapres"):
+            return "vague", index + 1  # "et celle d'après", "la suivante"
+        return None
+
     def parse(self) -> Parsed:
+        """All the items of the message, with what makes it vague or ambiguous."""
         parsed = Parsed()
+        texts = {token.text for token in self.tokens if token.kind == "other"}
+        parsed.future_tense = bool(texts & FUTURE_MARKERS)
+        parsed.past_tense = bool(texts & PAST_MARKERS)
         excluded = False
         last_end = 0
         index = 0
-        for token in self.tokens:
-            if token.kind == "other" and token.text in FUTURE_MARKERS:
-                parsed.future_tense = True
-            if token.kind == "other" and token.text in PAST_MARKERS:
-                parsed.past_tense = True
         while index < len(self.tokens):
             token = self.tokens[index]
-            after_vague = self.vague_prefix(index)
-            if after_vague is not None:
-                parsed.vague.append("vague")
+            vague = self.vague_at(index)
+            if vague is not None:
+                parsed.vague.append(vague[0])
                 parsed.attached_vague = True
-                index = after_vague
-                continue
-            if (
-                self.kind(index, "num")
-                and self.word(index + 1, "next", "last")
-                and self.word(index + 2, "week", "month", "day")
-            ):
-                parsed.vague.append("vague")
-                parsed.attached_vague = True
-                index += 3
-                continue
-            if self.word(index, "en") and self.kind(index + 1, "month"):
-                parsed.vague.append("month_only")
-                parsed.attached_vague = True
-                index += 2
+                index = vague[1]
                 continue
             if self.word(index, "except"):
                 excluded = True
@@ -540,16 +598,19 @@ class _Parser:
                 parsed.placed.append(Placed(item, index, end, excluded, glue, clean))
             last_end = end
             index = max(end, index + 1)
+        _share_modifiers(parsed.placed)
         _propagate_months(parsed.placed)
         parsed.placed = _bind_periods(parsed.placed)
         return parsed
 
     def is_plural_weekday_at(self, index: int) -> bool:
+        """True for a plural weekday ("mercredis") at `index`."""
         token = self.tok(index)
         return token is not None and is_plural_weekday(token)
 
 
 def _month_before(month: int, year: int | None) -> tuple[int, int | None]:
+    """The month before, with its year when known."""
     if month > 1:
         return month - 1, year
     return 12, None if year is None else year - 1
@@ -570,9 +631,7 @@ def _propagate_months(placed: list[Placed]) -> None:
         item = entry.item
         if isinstance(item, Range) and item.start is not None and item.end is not None:
             end = item.end
-            if item.start.bare_day and end.month is not None and end.day is not None:
-                item.start = _lend_month(item.start, end.month, end.year, end.day)
-            elif item.start.bare_day and end.bare_day and carry is not None:
+            if item.start.bare_day and end.bare_day and carry is not None:
                 item.end = _lend_month(end, *carry)
                 item.start = _lend_month(item.start, carry[0], carry[1], item.end.day or 31)
             first = item.start
@@ -585,10 +644,31 @@ def _propagate_months(placed: list[Placed]) -> None:
             continue
         linked = entry.clean and entry.glue <= _LIST_GLUE
         dated = first.month is not None and first.day is not None and first.offset is None
-        carry = (first.month, first.year, first.day) if linked and dated else None  # type: ignore[assignment]
+        carry = None
+        if linked and dated and first.month is not None and first.day is not None:
+            carry = (first.month, first.year, first.day)
+
+
+def _share_modifiers(placed: list[Placed]) -> None:
+    """ "mardi et jeudi prochains": the modifier written last applies to the whole list."""
+    for position in range(len(placed) - 1, 0, -1):
+        item = placed[position].item
+        if not (isinstance(item, Point) and item.modifier in ("next", "last", "en8", "en15")):
+            continue
+        if item.day is not None:
+            continue
+        run = position
+        while run > 0:
+            previous = placed[run - 1].item
+            linked = placed[run].clean and placed[run].glue <= _LIST_GLUE
+            if not (linked and isinstance(previous, Point) and previous.bare_weekday):
+                break
+            placed[run - 1].item = replace(previous, modifier=item.modifier)
+            run -= 1
 
 
 def _bindable(item: Item) -> bool:
+    """True for bare days, weekdays and ranges of them (they can take a period)."""
     if isinstance(item, Point):
         return item.bare_day or item.bare_weekday
     if isinstance(item, Range) and item.start is not None and item.end is not None:
@@ -597,6 +677,7 @@ def _bindable(item: Item) -> bool:
 
 
 def _bind(item: Item, period: Period) -> Item:
+    """The item placed inside `period`."""
     if isinstance(item, Point):
         return replace(item, within=period)
     assert isinstance(item, Range) and item.start is not None and item.end is not None

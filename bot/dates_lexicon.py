@@ -144,6 +144,19 @@ NUMBER_WORDS: dict[str, int] = {
     "trente": 30,
 }
 
+# English counts, only read in durations ("in two days", "three days ago").
+DURATION_WORDS: dict[str, int] = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "ten": 10,
+    "fourteen": 14,
+}
+
 # Canonical keywords. Ambiguous French glue words ("de", "du", "a", "au", "en", "le") stay as
 # they are: the grammar decides from their neighbours.
 KEYWORDS: dict[str, str] = {
@@ -168,7 +181,7 @@ KEYWORDS: dict[str, str] = {
     **{w: "ago" for w in ("ago",)},
     **{w: "ilya" for w in ("ilya",)},
     **{w: "dans" for w in ("dans",)},
-    **{w: "in" for w in ("in", "during", "pendant", "durant", "within")},
+    **{w: "in" for w in ("in", "during", "pendant", "durant", "within", "for")},
     **{w: "of" for w in ("of",)},
     **{w: "to" for w in ("to",)},
     **{w: "qui" for w in ("qui",)},
@@ -225,6 +238,13 @@ VAGUE_PREFIXES: frozenset[str] = frozenset(
         "beginning",
         "around",
         "towards",
+        "deuxieme",
+        "troisieme",
+        "quatrieme",
+        "cinquieme",
+        "second",
+        "third",
+        "fourth",
     }
 )
 
@@ -345,8 +365,15 @@ class Token:
     plural: bool = False
     spelled: bool = False
 
+    @property
+    def number(self) -> int:
+        """The integer value of a num, year, month, weekday or rel token."""
+        assert isinstance(self.value, int), self
+        return self.value
+
 
 def _strip_accents(text: str) -> str:
+    """The text without diacritics ("décembre" → "decembre")."""
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -370,6 +397,9 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\b(?:ce|cet)\s+(?:matin|midi|soir|apres\W*midi|aprem)\b", " aujourdhui "),
         (r"\bthis\s+(?:morning|afternoon|evening|noon)\b", " aujourdhui "),
         (r"\b(?:tmrw|tmr|tmrow|2morrow)\b", " tomorrow "),
+        # Phone numbers and amounts are never dates.
+        (r"\b0\d(?:[ .]?\d{2}){4}\b", " "),
+        (r"\b\d+(?:[.,]\d+)?\s*(?:€|eur\b|euros?\b)", " "),
         # Clock times ("à 10h", "8h30", "14:00", "3pm") are never days.
         (r"\b\d{1,2}\s*h\s*\d{0,2}\b", " "),
         (r"\b\d{1,2}:\d{2}\b", " "),
@@ -387,9 +417,9 @@ _TOKEN = re.compile(
     r"|(?P<word>[a-z][a-z0-9]*)(?P<dot>\.)?"
     r"|(?P<punct>[,;&+\-/?!])"
 )
-_ORDINAL_SUFFIXES = frozenset(
-    {"er", "ere", "re", "e", "eme", "em", "nd", "st", "rd", "th", "ieme"}
-)
+_ORDINAL_SUFFIXES = frozenset({"er", "ere", "re", "nd", "st", "rd", "th"})
+# "2e", "3ème": ranks ("la 2e semaine", "en 6e"), never day numbers.
+_RANK_SUFFIXES = frozenset({"e", "eme", "em", "ieme"})
 
 
 def normalise(text: str) -> str:
@@ -468,6 +498,7 @@ def is_plural_weekday(token: Token) -> bool:
 
 
 def _numdate(text: str) -> Token | None:
+    """A numeric day/month[/year] token, or None when not a valid date."""
     parts = [int(p) for p in re.split(r"\s?[/.\-]\s?", text)]
     day, month = parts[0], parts[1]
     year = parts[2] if len(parts) > 2 else None
@@ -491,7 +522,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(token or Token("other", match.group("numdate"), match.group(0)))
         elif match.group("num") is not None:
             number, suffix = int(match.group("num")), match.group("suffix")
-            if suffix and suffix not in _ORDINAL_SUFFIXES:
+            if suffix in _RANK_SUFFIXES:
+                tokens.append(Token("other", "rank", match.group(0)))
+            elif suffix and suffix not in _ORDINAL_SUFFIXES:
                 tokens.append(Token("other", match.group(0), match.group(0)))
             elif not suffix and len(match.group("num")) == 4 and 1900 <= number <= 2100:
                 tokens.append(Token("year", number, match.group(0)))
@@ -501,7 +534,33 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(_word_token(match.group("word"), bool(match.group("dot"))))
         else:
             tokens.append(Token("punct", match.group("punct"), match.group("punct")))
-    return _merge_number_words(_resolve_abbreviations(tokens))
+    return _merge_dashed_dates(_merge_number_words(_resolve_abbreviations(tokens)))
+
+
+def _merge_dashed_dates(tokens: list[Token]) -> list[Token]:
+    """Read "9-12" as 9 December like "9/12", unless next to a month ("1-5 déc.", "Dec 1-5")."""
+    result: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        window = tokens[index : index + 4]
+        if (
+            len(window) >= 3
+            and window[0].kind == "num"
+            and window[1].text == "-"
+            and window[2].kind == "num"
+            and not (window[0].spelled or window[2].spelled)
+            and window[2].number <= 12
+            and (not result or result[-1].kind != "month")
+            and (len(window) == 3 or window[3].kind != "month")
+        ):
+            merged = _numdate(f"{window[0].text}/{window[2].text}")
+            if merged is not None:
+                result.append(merged)
+                index += 3
+                continue
+        result.append(tokens[index])
+        index += 1
+    return result
 
 
 def _resolve_abbreviations(tokens: list[Token]) -> list[Token]:
