@@ -24,10 +24,10 @@ from bot.context import PortalContext
 from bot.persistence import StorePersistence, flush_after_update
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
-from conversations import booking, cancelling, email_link
+from conversations import balance, booking, cancelling, email_link
 from handlers import start
 
-COMMANDS = ("start", "menu", "reserver", "annuler", "abandon", "deconnexion")
+COMMANDS = ("start", "menu", "reserver", "annuler", "solde", "abandon", "deconnexion")
 FLUSH_GROUP = 100
 
 
@@ -57,6 +57,8 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     PortalContext.attach(application, portal)
 
     timeout = settings.conversation_timeout_seconds
+    # Read-only views keep no state between taps: they never wait for a flow to end.
+    application.add_handlers(balance.HANDLERS)
     application.add_handler(booking.build(timeout))
     application.add_handler(cancelling.build(timeout))
     application.add_handler(email_link.build(timeout))

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from store.billing import BillingService
 from store.bookings import BookingService
 from store.chat_state import ChatStateStore
 from store.clock import Clock, system_clock
@@ -27,6 +28,7 @@ class Portal:
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = system_clock
     bookings: BookingService = field(init=False)
+    billing: BillingService = field(init=False)
     planning: PlanningService = field(init=False)
     linking: LinkingService = field(init=False)
     families: FamilyService = field(init=False)
@@ -34,6 +36,7 @@ class Portal:
 
     def __post_init__(self) -> None:
         self.bookings = BookingService(self.sessions, self.clock)
+        self.billing = BillingService(self.sessions)
         self.planning = PlanningService(self.sessions, self.clock)
         self.linking = LinkingService(self.sessions, self.clock)
         self.families = FamilyService(self.sessions)

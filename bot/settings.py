@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "Portail Famille <ne-pas-repondre@portail-famille.example>"
     mail_domain: str = "portail-famille.example"
+    payment_url_template: str = ""
+    town_name: str = "Portail Famille"
+    billing_office_name: str = "Régie Enfance-Jeunesse"
+    billing_office_address: str = ""
+    invoice_font_path: Path | None = None
     log_level: str = "INFO"
 
 

@@ -92,7 +92,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if parent is None:
         return ConversationHandler.END
     children = await context.portal.families.children(parent.actor)
-    context.user_data.clear()
+    context.user_data[DRAFT] = {}
     context.user_data["language"] = parent.language
     if not children:
         await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
@@ -153,7 +153,7 @@ async def ask_activity(update: Update, context: PortalContext) -> str | int:
     if not activities:
         message = text("pick.no_activity", parent.language, children=_children_names(draft))
         await show(update, message, menu_button(parent.language))
-        context.user_data.clear()
+        context.user_data.pop(DRAFT, None)
         return ConversationHandler.END
     if len(activities) == 1:
         [activity_id] = activities
@@ -399,7 +399,7 @@ async def confirm(update: Update, context: PortalContext) -> str | int:
             )
     if any(o.outcome in (Outcome.PENDING, Outcome.WAITLISTED) for o in outcomes):
         lines.append(text("outcome.footer", language))
-    context.user_data.clear()
+    context.user_data.pop(DRAFT, None)
     await show(update, "\n".join(lines), menu_button(language))
     return ConversationHandler.END
 
@@ -468,8 +468,11 @@ async def _show_live(
 async def _is_live(update: Update, context: PortalContext) -> bool:
     """Whether the tapped button belongs to the flow's current message; answer it if not."""
     query = update.callback_query
-    live = _draft(context).get("message_id")
-    if query is None or query.message is None or live is None or query.message.message_id == live:
+    draft = _draft(context)
+    live = draft.get("message_id")
+    if "names" in draft and (
+        query is None or query.message is None or live is None or query.message.message_id == live
+    ):
         return True
     await stale_in_flow(update, context)
     return False
@@ -541,7 +544,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         fallbacks=[
             CommandHandler(["abandon", "stop"], abort),
             CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^bk:"),
             MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
         ],
         conversation_timeout=timeout_seconds,

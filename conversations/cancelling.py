@@ -55,6 +55,11 @@ def _draft(context: PortalContext) -> dict[str, Any]:
     return context.user_data.setdefault(DRAFT, {})
 
 
+def _has_draft(context: PortalContext) -> bool:
+    """Whether this flow's draft is there (another flow or an abort may have dropped it)."""
+    return "children" in context.user_data.get(DRAFT, {})
+
+
 def _language(context: PortalContext) -> str:
     return context.user_data.get("language", "fr")
 
@@ -66,7 +71,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if parent is None:
         return ConversationHandler.END
     children = await context.portal.families.children(parent.actor)
-    context.user_data.clear()
+    context.user_data[DRAFT] = {}
     context.user_data["language"] = parent.language
     draft = _draft(context)
     draft["names"] = {str(child.id): child.first_name for child in children}
@@ -125,7 +130,7 @@ async def show_bookings(update: Update, context: PortalContext) -> str | int:
     names = ", ".join(draft["names"].get(str(c), "") for c in draft.get("children", []))
     bookings = await _upcoming(update, context)
     if not bookings:
-        context.user_data.clear()
+        context.user_data.pop(DRAFT, None)
         await show(update, text("cancel.none", language, children=names), menu_button(language))
         return ConversationHandler.END
     selected = set(draft.get("selected", []))
@@ -155,6 +160,9 @@ async def show_bookings(update: Update, context: PortalContext) -> str | int:
 
 async def toggle(update: Update, context: PortalContext) -> str | int:
     """Select or unselect one booked day (only among the family's own upcoming ones)."""
+    if not _has_draft(context):
+        await stale_in_flow(update, context)
+        return ConversationHandler.END
     await answer(update)
     booking_id = int(update.callback_query.data.removeprefix(TOGGLE))
     known = {b.booking_id for b in await _upcoming(update, context)}
@@ -170,6 +178,9 @@ async def toggle(update: Update, context: PortalContext) -> str | int:
 
 async def review(update: Update, context: PortalContext) -> str | int:
     """Which days are cancelled for free, which are late and billed (with the amount)."""
+    if not _has_draft(context):
+        await stale_in_flow(update, context)
+        return ConversationHandler.END
     language = _language(context)
     draft = _draft(context)
     chosen = [
@@ -226,6 +237,9 @@ async def back(update: Update, context: PortalContext) -> str | int:
 
 async def confirm(update: Update, context: PortalContext) -> int:
     """Cancel for real; the store re-checks each day's deadline now."""
+    if not _has_draft(context):
+        await stale_in_flow(update, context)
+        return ConversationHandler.END
     await answer(update)
     parent = await who(update, context)
     if parent is None:
@@ -259,7 +273,7 @@ async def confirm(update: Update, context: PortalContext) -> int:
                 opens="",
             )
             lines.append(text("cancel.done_refused", language, reason=reason, **values))
-    context.user_data.clear()
+    context.user_data.pop(DRAFT, None)
     await show(update, "\n".join(lines), menu_button(language))
     return ConversationHandler.END
 
@@ -288,7 +302,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         fallbacks=[
             CommandHandler(["abandon", "stop"], abort),
             CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^cx:"),
             MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
         ],
         conversation_timeout=timeout_seconds,

@@ -16,6 +16,7 @@ from store.actors import Actor
 ABORT = "abort"
 MENU_BOOK = "menu:book"
 MENU_CANCEL = "menu:cancel"
+MENU_BALANCE = "menu:balance"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -57,6 +58,7 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
         [
             [InlineKeyboardButton(text("btn.book", language), callback_data=MENU_BOOK)],
             [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)],
+            [InlineKeyboardButton(text("btn.balance", language), callback_data=MENU_BALANCE)],
             [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
         ]
     )

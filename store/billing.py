@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from store.actors import Actor, NotFound
-from store.models import Absence, Booking, Invoice, Payment
+from store.models import Absence, Booking, Family, Invoice, Payment
 from store.models.enums import AbsenceStatus, BookingState
 
 
@@ -49,8 +49,12 @@ class InvoiceLineView:
 
 @dataclass(frozen=True)
 class InvoiceDetail:
+    """An invoice with its lines, and the family it is addressed to."""
+
     summary: InvoiceSummary
     lines: list[InvoiceLineView]
+    family_name: str = ""
+    family_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ class BillingService:
             return [_summary(i, paid.get(i.id, 0), today) for i in invoices]
 
     async def invoice_detail(self, actor: Actor, invoice_id: int, today: date) -> InvoiceDetail:
-        """One invoice with its lines."""
+        """One invoice with its lines and its family's name; another family's is refused."""
         async with self._sessions() as session:
             invoice = await session.scalar(
                 select(Invoice)
@@ -164,12 +168,19 @@ class BillingService:
                 raise NotFound("unknown invoice")
             actor.check_family(invoice.family_id)
             paid = await _paid_per_invoice(session, [invoice.id])
+            family = (
+                await session.execute(
+                    select(Family.name, Family.code).where(Family.id == invoice.family_id)
+                )
+            ).one()
             return InvoiceDetail(
                 _summary(invoice, paid.get(invoice.id, 0), today),
                 [
                     InvoiceLineView(ln.label, ln.quantity, ln.unit_price_cents, ln.amount_cents)
                     for ln in invoice.lines
                 ],
+                family.name,
+                family.code,
             )
 
 

@@ -157,6 +157,7 @@ async def test_balance_invoices_and_detail(sessions, booked):
         ("Restauration", 1240),
         ("CL Mercredis", 840),
     ]
+    assert (detail.family_name, detail.family_code) == ("Famille F1", "F1")
     with pytest.raises(AccessDenied):
         await billing.invoice_detail(booked.other_guardian, summary.id, date(2026, 11, 24))
     with pytest.raises(AccessDenied):

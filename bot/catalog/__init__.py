@@ -5,9 +5,9 @@ Each module defines `TEXTS = {key: {"fr": ..., "en": ...}}`; keys are unique acr
 
 from __future__ import annotations
 
-from bot.catalog import core
+from bot.catalog import balance, core
 
-MODULES = (core,)
+MODULES = (core, balance)
 
 
 def merged_catalog() -> dict[str, dict[str, str]]:
