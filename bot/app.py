@@ -24,10 +24,21 @@ from bot.context import PortalContext
 from bot.persistence import StorePersistence, flush_after_update
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
-from conversations import balance, booking, cancelling, email_link
+from conversations import absence, balance, booking, cancelling, documents, email_link
 from handlers import start
 
-COMMANDS = ("start", "menu", "reserver", "annuler", "solde", "abandon", "deconnexion")
+COMMANDS = (
+    "start",
+    "menu",
+    "reserver",
+    "annuler",
+    "solde",
+    "absence",
+    "mesabsences",
+    "documents",
+    "abandon",
+    "deconnexion",
+)
 FLUSH_GROUP = 100
 
 
@@ -62,7 +73,11 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handler(booking.build(timeout))
     application.add_handler(cancelling.build(timeout))
     application.add_handler(email_link.build(timeout))
+    application.add_handler(absence.build(timeout))
+    application.add_handler(documents.build(timeout))
     application.add_handlers(start.HANDLERS)
+    application.add_handlers(absence.HANDLERS)
+    application.add_handlers(documents.HANDLERS)
     application.add_handler(CallbackQueryHandler(start.stale_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, start.stray_text))
     application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)

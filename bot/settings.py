@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "Portail Famille <ne-pas-repondre@portail-famille.example>"
     mail_domain: str = "portail-famille.example"
+    family_file_email: str = Field(
+        default="",
+        description="Where parents email certificates when no 'family_file' service exists.",
+    )
     payment_url_template: str = ""
     town_name: str = "Portail Famille"
     billing_office_name: str = "Régie Enfance-Jeunesse"

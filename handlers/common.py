@@ -17,6 +17,9 @@ ABORT = "abort"
 MENU_BOOK = "menu:book"
 MENU_CANCEL = "menu:cancel"
 MENU_BALANCE = "menu:balance"
+MENU_ABSENCE = "menu:absence"
+MENU_MY_ABSENCES = "menu:absences"
+MENU_DOCUMENTS = "menu:documents"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -59,6 +62,13 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
             [InlineKeyboardButton(text("btn.book", language), callback_data=MENU_BOOK)],
             [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)],
             [InlineKeyboardButton(text("btn.balance", language), callback_data=MENU_BALANCE)],
+            [InlineKeyboardButton(text("btn.absence", language), callback_data=MENU_ABSENCE)],
+            [
+                InlineKeyboardButton(
+                    text("btn.my_absences", language), callback_data=MENU_MY_ABSENCES
+                )
+            ],
+            [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
             [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
         ]
     )

@@ -106,7 +106,11 @@ async def smtp_sink() -> AsyncIterator[SmtpSink]:
 
 @pytest.fixture
 async def portal(
-    database_url: str, clock: FakeClock, telegram: FakeTelegram, smtp_sink: SmtpSink
+    database_url: str,
+    clock: FakeClock,
+    telegram: FakeTelegram,
+    smtp_sink: SmtpSink,
+    tmp_path: Path,
 ) -> AsyncIterator[Portal]:
     """The store's services as the bot sees them, on the test database and clock."""
     settings = Settings(
@@ -117,6 +121,7 @@ async def portal(
         conversation_timeout_seconds=30,
         smtp_host="127.0.0.1",
         smtp_port=smtp_sink.port,
+        documents_dir=tmp_path / "documents",
         _env_file=None,
     )
     portal = Portal.from_settings(settings, clock)

@@ -5,9 +5,9 @@ Each module defines `TEXTS = {key: {"fr": ..., "en": ...}}`; keys are unique acr
 
 from __future__ import annotations
 
-from bot.catalog import balance, core
+from bot.catalog import balance, core, family_file
 
-MODULES = (core, balance)
+MODULES = (core, balance, family_file)
 
 
 def merged_catalog() -> dict[str, dict[str, str]]:

@@ -1,0 +1,531 @@
+"""Report an absence (signaler une absence): child → day(s) → reason → certificate → recap → send.
+
+States are named at the top, one function per step, the wiring in `build()` at the bottom.
+The draft lives in `user_data[DRAFT]` (JSON only: a certificate is kept as its Telegram file
+id, downloaded again and stored only when the parent confirms). "Mes absences" is a one-shot
+screen, and the staff's decisions on certificates reach the parent through the outbox.
+
+The medical detail of an illness is not asked for: only the reason category is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.dates import AskBack, Intent, understand
+from bot.delivery import renders
+from bot.formatting import day_label
+from bot.portal import Portal
+from bot.texts import text
+from handlers.common import (
+    ABORT,
+    MENU_ABSENCE,
+    MENU_MY_ABSENCES,
+    MENU_SHOW,
+    abort,
+    abort_row,
+    answer,
+    menu_button,
+    reply,
+    show,
+    stale_in_flow,
+    timed_out,
+    use_buttons,
+    who,
+)
+from handlers.uploads import (
+    FILES,
+    absence_service,
+    document_service,
+    download,
+    explain_not_a_file,
+    family_file_email,
+    file_label,
+    is_live,
+    megabytes,
+    receive,
+    refusal_text,
+    show_step,
+    upload_limit,
+)
+from store.absences import AbsenceView
+from store.documents import DocumentRejected
+from store.family_file import absence_facts
+from store.models.enums import AbsenceReason, DocumentSource, DocumentType
+
+CHOOSE_CHILD, CHOOSE_DAYS, CHOOSE_REASON, ASK_CERTIFICATE, REVIEW = (
+    "absence:child",
+    "absence:days",
+    "absence:reason",
+    "absence:certificate",
+    "absence:review",
+)
+
+DRAFT = "absence"
+# Entries: the menu's buttons start with "menu:" so that other flows let them through.
+CHILD = "ab:child:"
+ALL_CHILDREN = "ab:child:all"
+TODAY = "ab:today"
+REASON = "ab:reason:"
+LATER = "ab:later"
+CONFIRM = "ab:confirm"
+# The certificate will be emailed: the draft's "certificate" holds this instead of a file.
+CERTIFICATE_LATER = "later"
+REASON_BUTTONS = {
+    AbsenceReason.ILLNESS: "absence.btn_illness",
+    AbsenceReason.FAMILY: "absence.btn_family",
+    AbsenceReason.OTHER: "absence.btn_other",
+}
+# How many absences "Mes absences" lists (newest first), to stay within one Telegram message.
+LISTED = 20
+
+
+def _draft(context: PortalContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+def _language(context: PortalContext) -> str:
+    return context.user_data.get("language", "fr")
+
+
+async def start(update: Update, context: PortalContext) -> str | int:
+    """Entry: from the menu or `/absence`; skip the child question for an only child."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    children = await context.portal.families.children(parent.actor)
+    context.user_data.clear()
+    context.user_data["language"] = parent.language
+    if not children:
+        await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
+        return ConversationHandler.END
+    draft = _draft(context)
+    draft["names"] = {str(child.id): child.first_name for child in children}
+    if len(children) == 1:
+        draft["children"] = [children[0].id]
+        return await ask_days(update, context)
+    rows = [
+        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
+        for child in children
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
+            )
+        ]
+    )
+    rows.append(abort_row(parent.language))
+    await show_step(update, draft, text("pick.child", parent.language), InlineKeyboardMarkup(rows))
+    return CHOOSE_CHILD
+
+
+async def choose_child(update: Update, context: PortalContext) -> str | int:
+    """A child (or all of them) was tapped."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return CHOOSE_CHILD
+    await answer(update)
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice == "all":
+        draft["children"] = sorted(int(child_id) for child_id in draft.get("names", {}))
+    elif choice in draft.get("names", {}):
+        draft["children"] = [int(choice)]
+    else:
+        await reply(update, text("forbidden", _language(context)))
+        return CHOOSE_CHILD
+    return await ask_days(update, context)
+
+
+async def ask_days(update: Update, context: PortalContext) -> str:
+    """Which day or days: "Aujourd'hui" in one tap, or typed in words."""
+    draft = _draft(context)
+    language = _language(context)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("absence.btn_today", language), callback_data=TODAY)],
+            abort_row(language),
+        ]
+    )
+    message = text("absence.ask_days", language, children=_children_names(draft))
+    await show_step(update, draft, message, keyboard)
+    return CHOOSE_DAYS
+
+
+async def today(update: Update, context: PortalContext) -> str:
+    """ "Aujourd'hui" was tapped."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return CHOOSE_DAYS
+    await answer(update)
+    day = context.portal.today().isoformat()
+    draft["start"], draft["end"] = day, day
+    return await ask_reason(update, context)
+
+
+async def typed_days(update: Update, context: PortalContext) -> str:
+    """A day or a period typed in words: from its first to its last day, or a question back."""
+    language = _language(context)
+    understood = understand(update.message.text or "", context.portal.today(), Intent.ABSENCE)
+    if isinstance(understood, AskBack):
+        question = understood.question_en if language == "en" else understood.question_fr
+        await reply(update, escape(question))
+        return CHOOSE_DAYS
+    draft = _draft(context)
+    draft["start"] = min(understood.days).isoformat()
+    draft["end"] = max(understood.days).isoformat()
+    return await ask_reason(update, context)
+
+
+async def ask_reason(update: Update, context: PortalContext) -> str:
+    """Illness, family reason, or another one."""
+    draft = _draft(context)
+    language = _language(context)
+    rows = [
+        [InlineKeyboardButton(text(label, language), callback_data=f"{REASON}{reason.value}")]
+        for reason, label in REASON_BUTTONS.items()
+    ]
+    rows.append(abort_row(language))
+    message = text(
+        "absence.ask_reason",
+        language,
+        children=_children_names(draft),
+        period_html=_draft_period(draft, language),
+    )
+    await show_step(update, draft, message, InlineKeyboardMarkup(rows))
+    return CHOOSE_REASON
+
+
+async def choose_reason(update: Update, context: PortalContext) -> str:
+    """A reason was tapped: an illness asks for the certificate, others go to the recap."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return CHOOSE_REASON
+    await answer(update)
+    reason = AbsenceReason(update.callback_query.data.removeprefix(REASON))
+    draft["reason"] = reason.value
+    draft.pop("certificate", None)
+    if reason is AbsenceReason.ILLNESS:
+        return await ask_certificate(update, context)
+    return await review(update, context)
+
+
+async def ask_certificate(update: Update, context: PortalContext) -> str:
+    """Ask for the medical certificate, or the promise to email it later."""
+    draft = _draft(context)
+    language = _language(context)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("absence.btn_later", language), callback_data=LATER)],
+            abort_row(language),
+        ]
+    )
+    limit = upload_limit(context.portal)
+    message = text("absence.ask_certificate", language, limit_html=megabytes(limit, language))
+    await show_step(update, draft, message, keyboard)
+    return ASK_CERTIFICATE
+
+
+async def got_certificate(update: Update, context: PortalContext) -> str:
+    """A photo or a file arrived: checked now, stored only when the parent confirms."""
+    language = _language(context)
+    received = await receive(update, context, language)
+    if received is None:
+        return ASK_CERTIFICATE
+    _draft(context)["certificate"] = {"file_id": received.file_id, "name": received.name}
+    return await review(update, context)
+
+
+async def not_a_certificate(update: Update, context: PortalContext) -> str:
+    """Text (or a sticker, a voice note...) where the certificate was expected."""
+    language = _language(context)
+    await explain_not_a_file(update, context, language, text("absence.or_later", language))
+    return ASK_CERTIFICATE
+
+
+async def later(update: Update, context: PortalContext) -> str:
+    """ "Je l'enverrai plus tard": the recap gives the address to email it to."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return ASK_CERTIFICATE
+    await answer(update)
+    draft["certificate"] = CERTIFICATE_LATER
+    return await review(update, context)
+
+
+async def review(update: Update, context: PortalContext) -> str:
+    """The recap: who, which days (with their weekday), why, and the certificate or not."""
+    draft = _draft(context)
+    language = _language(context)
+    reason = AbsenceReason(draft["reason"])
+    lines = [
+        text("absence.recap_title", language),
+        text("absence.recap_children", language, children=_children_names(draft)),
+        text("absence.recap_days", language, period_html=_draft_period(draft, language)),
+        text("absence.recap_reason", language, reason=text(f"absence.reason.{reason}", language)),
+    ]
+    certificate = draft.get("certificate")
+    if isinstance(certificate, dict):
+        attached = text(
+            "absence.certificate_attached",
+            language,
+            name=file_label(certificate["name"], language),
+        )
+    elif certificate == CERTIFICATE_LATER:
+        email = await family_file_email(context.portal)
+        attached = text("absence.certificate_later", language, email=email)
+    else:
+        attached = text("absence.certificate_none", language)
+    lines.append(text("absence.recap_certificate", language, certificate_html=attached))
+    if reason is not AbsenceReason.ILLNESS:
+        lines.append("\n" + text("absence.billed_note", language))
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)],
+            abort_row(language),
+        ]
+    )
+    await show_step(update, draft, "\n".join(lines), keyboard)
+    return REVIEW
+
+
+async def confirm(update: Update, context: PortalContext) -> str | int:
+    """Record the absence, attach the certificate, and say what it changed."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return REVIEW
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    language = parent.language
+    portal = context.portal
+    family_id = parent.actor.family_id
+    assert family_id is not None
+    certificate = draft.get("certificate")
+    document_id = None
+    if isinstance(certificate, dict):
+        content = await download(context, certificate["file_id"])
+        try:
+            stored = await document_service(portal).add(
+                parent.actor,
+                family_id,
+                DocumentType.MEDICAL_CERTIFICATE,
+                content,
+                child_id=draft["children"][0] if len(draft["children"]) == 1 else None,
+                original_name=certificate["name"],
+                source=DocumentSource.TELEGRAM,
+            )
+        except DocumentRejected as refused:
+            await reply(update, refusal_text(refused, language, upload_limit(portal)))
+            draft.pop("certificate", None)
+            return await ask_certificate(update, context)
+        document_id = stored.id
+    service = absence_service(portal)
+    views = await service.report(
+        parent.actor,
+        draft["children"],
+        date.fromisoformat(draft["start"]),
+        date.fromisoformat(draft["end"]),
+        AbsenceReason(draft["reason"]),
+    )
+    if document_id is not None:
+        for view in views:
+            await service.attach_certificate(parent.actor, view.id, document_id)
+    message = await _outcome(context, draft, views, language)
+    context.user_data.clear()
+    await show(update, message, menu_button(language))
+    return ConversationHandler.END
+
+
+async def _outcome(
+    context: PortalContext, draft: dict[str, Any], views: list[AbsenceView], language: str
+) -> str:
+    """What the report changed: per child, its reference and the booked days marked absent."""
+    lines = []
+    for view in views:
+        lines.append(
+            text(
+                "absence.done",
+                language,
+                child=draft["names"].get(str(view.child_id), ""),
+                period_html=period_label(view.start, view.end, language),
+                reference=view.reference,
+            )
+        )
+        if view.days_marked == 0:
+            lines.append(text("absence.done_no_booking", language))
+        elif view.days_marked == 1:
+            lines.append(text("absence.done_marked_one", language))
+        else:
+            lines.append(text("absence.done_marked_many", language, count=view.days_marked))
+    any_marked = any(view.days_marked for view in views)
+    certificate = draft.get("certificate")
+    if isinstance(certificate, dict):
+        lines.append("\n" + text("absence.done_certificate", language))
+    elif certificate == CERTIFICATE_LATER:
+        email = await family_file_email(context.portal)
+        references = ", ".join(view.reference for view in views)
+        lines.append(
+            "\n" + text("absence.done_later", language, email=email, references=references)
+        )
+    elif any_marked:
+        lines.append("\n" + text("absence.done_billed", language))
+    return "\n".join(lines)
+
+
+# "Mes absences" ---------------------------------------------------------------------------
+
+
+async def list_absences(update: Update, context: PortalContext) -> None:
+    """The family's absences, newest first, with their status (reported, excused, refused)."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    language = parent.language
+    family_id = parent.actor.family_id
+    assert family_id is not None
+    names = {
+        child.id: child.first_name
+        for child in await context.portal.families.children(parent.actor)
+    }
+    absences = await absence_service(context.portal).family_absences(parent.actor, family_id)
+    lines = [text("absence.list_title", language)]
+    if not absences:
+        lines.append(text("absence.list_none", language))
+    for absence in absences[:LISTED]:
+        lines.append(
+            text(
+                "absence.list_item",
+                language,
+                child=names.get(absence.child_id, ""),
+                period_html=period_label(absence.start, absence.end, language),
+                reason=text(f"absence.reason.{absence.reason}", language),
+                certificate_html=(
+                    text("absence.list_certificate", language) if absence.has_certificate else ""
+                ),
+                status=text(f"absence.status.{absence.status}", language),
+                reference=absence.reference,
+            )
+        )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("btn.absence", language), callback_data=MENU_ABSENCE)],
+            [InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)],
+        ]
+    )
+    await show(update, "\n".join(lines), keyboard)
+
+
+# Staff decisions, delivered through the outbox ----------------------------------------------
+
+
+@renders("certificate_accepted", "certificate_refused")
+async def _certificate_notice(
+    portal: Portal, payload: dict[str, Any], language: str
+) -> str | None:
+    """The parent's message when staff accept or refuse an absence's certificate."""
+    facts = await absence_facts(portal.sessions, int(payload["absence_id"]))
+    if facts is None:
+        return None
+    accepted = payload["kind"] == "certificate_accepted"
+    message = text(
+        "absence.notify_accepted" if accepted else "absence.notify_refused",
+        language,
+        child=facts.child_name,
+        period_html=period_label(facts.start, facts.end, language),
+        reference=facts.reference,
+    )
+    if payload.get("note"):
+        message += "\n" + text("family_file.note", language, note=payload["note"])
+    return message
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def period_label(start: date, end: date, language: str) -> str:
+    """HTML: one day ("mer. 9 déc.") or a range ("du lun. 7 déc. au mer. 9 déc.")."""
+    if start == end:
+        return escape(day_label(start, language))
+    return text(
+        "absence.period_range",
+        language,
+        first=day_label(start, language),
+        last=day_label(end, language),
+    )
+
+
+def _draft_period(draft: dict[str, Any], language: str) -> str:
+    return period_label(
+        date.fromisoformat(draft["start"]), date.fromisoformat(draft["end"]), language
+    )
+
+
+def _children_names(draft: dict[str, Any]) -> str:
+    return ", ".join(draft["names"][str(child_id)] for child_id in draft["children"])
+
+
+def build(timeout_seconds: float) -> ConversationHandler:
+    """The absence flow, with abort, timeout and stale-button fallbacks."""
+    return ConversationHandler(
+        name="absence",
+        persistent=True,
+        entry_points=[
+            CommandHandler("absence", start),
+            CallbackQueryHandler(start, pattern=f"^{MENU_ABSENCE}$"),
+        ],
+        states={
+            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
+            CHOOSE_DAYS: [
+                CallbackQueryHandler(today, pattern=f"^{TODAY}$"),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, typed_days),
+            ],
+            CHOOSE_REASON: [
+                CallbackQueryHandler(
+                    choose_reason,
+                    pattern=rf"^{REASON}({'|'.join(reason.value for reason in AbsenceReason)})$",
+                )
+            ],
+            ASK_CERTIFICATE: [
+                MessageHandler(FILES, got_certificate),
+                CallbackQueryHandler(later, pattern=f"^{LATER}$"),
+                MessageHandler(
+                    filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_certificate
+                ),
+            ],
+            REVIEW: [CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$")],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler(["abandon", "stop"], abort),
+            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            MessageHandler((filters.TEXT & ~filters.COMMAND) | FILES, use_buttons),
+        ],
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )
+
+
+# One-shot handlers, registered with the menu's: "Mes absences" by button or `/mesabsences`.
+HANDLERS: list[BaseHandler[Update, Any, Any]] = [
+    CommandHandler("mesabsences", list_absences),
+    CallbackQueryHandler(list_absences, pattern=f"^{MENU_MY_ABSENCES}$"),
+]

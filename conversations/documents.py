@@ -1,0 +1,370 @@
+"""Documents (mes documents): the family's documents and what is missing, then sending one.
+
+"Mes documents" is a one-shot screen: the documents sent with their status, and the required
+documents still missing with the activities they block. Its "➕ Envoyer un document" button
+starts the flow: type → for the family or one child → the file → stored, pending review.
+States are named at the top, one function per step, the wiring in `build()` at the bottom.
+The staff's review reaches the parent through the outbox.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.context import PortalContext
+from bot.delivery import renders
+from bot.formatting import day_label
+from bot.portal import Portal
+from bot.texts import CATALOG, text
+from handlers.common import (
+    ABORT,
+    MENU_DOCUMENTS,
+    MENU_SHOW,
+    abort,
+    abort_row,
+    answer,
+    reply,
+    show,
+    stale_in_flow,
+    timed_out,
+    use_buttons,
+    who,
+)
+from handlers.uploads import (
+    FILES,
+    document_service,
+    explain_not_a_file,
+    file_label,
+    is_live,
+    megabytes,
+    receive,
+    refusal_text,
+    show_step,
+    upload_limit,
+)
+from store.deadlines import PARIS
+from store.documents import DocumentRejected
+from store.family_file import document_facts
+from store.models.enums import DocumentSource, DocumentType
+
+CHOOSE_TYPE, CHOOSE_OWNER, UPLOAD = "documents:type", "documents:owner", "documents:upload"
+
+DRAFT = "documents"
+# Entries: the menu's buttons start with "menu:" so that other flows let them through.
+MENU_SEND = "menu:documents:send"
+TYPE = "dc:type:"
+OWNER = "dc:owner:"
+FAMILY = "family"
+# What a parent may send from the chat, in the order of the buttons.
+SENDABLE = (
+    DocumentType.PROOF_OF_ADDRESS,
+    DocumentType.CAF_QUOTIENT,
+    DocumentType.VACCINATION_RECORD,
+    DocumentType.INSURANCE,
+    DocumentType.MEDICAL_CERTIFICATE,
+    DocumentType.OTHER,
+)
+# Documents of the household: no "for whom?" question.
+FAMILY_ONLY = {DocumentType.PROOF_OF_ADDRESS, DocumentType.CAF_QUOTIENT}
+# How many documents the screen lists (newest first), to stay within one Telegram message.
+LISTED = 20
+
+
+def _draft(context: PortalContext) -> dict[str, Any]:
+    return context.user_data.setdefault(DRAFT, {})
+
+
+def _language(context: PortalContext) -> str:
+    return context.user_data.get("language", "fr")
+
+
+def document_label(doc_type: str, language: str) -> str:
+    """A document type in words ("carnet de vaccination"); an unknown type as it is."""
+    key = f"doc.{doc_type}"
+    return text(key, language) if key in CATALOG else doc_type
+
+
+# "Mes documents" --------------------------------------------------------------------------
+
+
+async def show_documents(update: Update, context: PortalContext) -> None:
+    """The documents sent with their status, and the missing ones with what they block."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    language = parent.language
+    family_id = parent.actor.family_id
+    assert family_id is not None
+    service = document_service(context.portal)
+    names = {
+        child.id: child.first_name
+        for child in await context.portal.families.children(parent.actor)
+    }
+    documents = await service.family_documents(parent.actor, family_id)
+    missing = await service.missing_documents(parent.actor, family_id)
+    lines = [text("documents.title", language)]
+    if not documents:
+        lines.append(text("documents.none", language))
+    for document in documents[:LISTED]:
+        owner = (
+            names.get(document.child_id, "")
+            if document.child_id is not None
+            else text("documents.family", language)
+        )
+        lines.append(
+            text(
+                "documents.item",
+                language,
+                document=document_label(document.doc_type, language),
+                owner=owner,
+                status=text(f"documents.status.{document.status}", language),
+                day=day_label(document.created_at.astimezone(PARIS).date(), language),
+            )
+        )
+    if missing:
+        lines.append("\n" + text("documents.missing_title", language))
+    for item in missing:
+        lines.append(
+            text(
+                "documents.missing_pending" if item.pending else "documents.missing_item",
+                language,
+                document=document_label(item.doc_type, language),
+                child=names.get(item.child_id, ""),
+                activities=", ".join(item.blocked_activities),
+            )
+        )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("documents.btn_send", language), callback_data=MENU_SEND)],
+            [InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)],
+        ]
+    )
+    await show(update, "\n".join(lines), keyboard)
+
+
+# Sending a document -----------------------------------------------------------------------
+
+
+async def start(update: Update, context: PortalContext) -> str | int:
+    """Entry: "➕ Envoyer un document" — which kind of document?"""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    children = await context.portal.families.children(parent.actor)
+    context.user_data.clear()
+    context.user_data["language"] = parent.language
+    draft = _draft(context)
+    draft["names"] = {str(child.id): child.first_name for child in children}
+    language = parent.language
+    rows = [
+        [
+            InlineKeyboardButton(
+                _capitalised(document_label(doc_type, language)),
+                callback_data=f"{TYPE}{doc_type.value}",
+            )
+        ]
+        for doc_type in SENDABLE
+    ]
+    rows.append(abort_row(language))
+    await show_step(
+        update, draft, text("documents.ask_type", language), InlineKeyboardMarkup(rows)
+    )
+    return CHOOSE_TYPE
+
+
+async def choose_type(update: Update, context: PortalContext) -> str:
+    """A type was tapped: household documents go straight to the file, others ask for whom."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return CHOOSE_TYPE
+    await answer(update)
+    doc_type = DocumentType(update.callback_query.data.removeprefix(TYPE))
+    draft["type"] = doc_type.value
+    if doc_type in FAMILY_ONLY or not draft["names"]:
+        draft["owner"] = FAMILY
+        return await ask_file(update, context)
+    language = _language(context)
+    rows = [
+        [
+            InlineKeyboardButton(
+                text("documents.btn_family", language), callback_data=f"{OWNER}{FAMILY}"
+            )
+        ]
+    ]
+    rows += [
+        [InlineKeyboardButton(name, callback_data=f"{OWNER}{child_id}")]
+        for child_id, name in draft["names"].items()
+    ]
+    rows.append(abort_row(language))
+    message = text(
+        "documents.ask_owner",
+        language,
+        document=_capitalised(document_label(doc_type, language)),
+    )
+    await show_step(update, draft, message, InlineKeyboardMarkup(rows))
+    return CHOOSE_OWNER
+
+
+async def choose_owner(update: Update, context: PortalContext) -> str:
+    """The family or one child was tapped (only the family's own children are accepted)."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return CHOOSE_OWNER
+    await answer(update)
+    owner = update.callback_query.data.removeprefix(OWNER)
+    if owner != FAMILY and owner not in draft.get("names", {}):
+        await reply(update, text("forbidden", _language(context)))
+        return CHOOSE_OWNER
+    draft["owner"] = owner
+    return await ask_file(update, context)
+
+
+async def ask_file(update: Update, context: PortalContext) -> str:
+    """Ask for the photo or the file."""
+    draft = _draft(context)
+    language = _language(context)
+    message = text(
+        "documents.ask_file",
+        language,
+        document=_capitalised(document_label(draft["type"], language)),
+        owner=_owner_label(draft, language),
+        limit_html=megabytes(upload_limit(context.portal), language),
+    )
+    await show_step(update, draft, message, InlineKeyboardMarkup([abort_row(language)]))
+    return UPLOAD
+
+
+async def got_file(update: Update, context: PortalContext) -> str | int:
+    """The file arrived: checked, stored pending review, and acknowledged."""
+    language = _language(context)
+    received = await receive(update, context, language)
+    if received is None:
+        return UPLOAD
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    family_id = parent.actor.family_id
+    assert family_id is not None
+    draft = _draft(context)
+    owner = draft["owner"]
+    try:
+        await document_service(context.portal).add(
+            parent.actor,
+            family_id,
+            DocumentType(draft["type"]),
+            received.content,
+            child_id=None if owner == FAMILY else int(owner),
+            original_name=received.name,
+            source=DocumentSource.TELEGRAM,
+        )
+    except DocumentRejected as refused:
+        await reply(update, refusal_text(refused, language, upload_limit(context.portal)))
+        return UPLOAD
+    message = text(
+        "documents.received",
+        language,
+        document=document_label(draft["type"], language),
+        owner=_owner_label(draft, language),
+        name=file_label(received.name, language),
+    )
+    context.user_data.clear()
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
+            [InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)],
+        ]
+    )
+    await reply(update, message, keyboard)
+    return ConversationHandler.END
+
+
+async def not_a_file(update: Update, context: PortalContext) -> str:
+    """Text (or a sticker, a voice note...) where the file was expected."""
+    await explain_not_a_file(update, context, _language(context))
+    return UPLOAD
+
+
+# Staff reviews, delivered through the outbox ------------------------------------------------
+
+
+@renders("document_accepted", "document_rejected")
+async def _review_notice(portal: Portal, payload: dict[str, Any], language: str) -> str | None:
+    """The parent's message when staff accept or reject a document."""
+    facts = await document_facts(portal.sessions, int(payload["document_id"]))
+    if facts is None:
+        return None
+    document = document_label(facts.doc_type, language)
+    if facts.child_name:
+        document = f"{document} ({facts.child_name})"
+    accepted = payload["kind"] == "document_accepted"
+    message = text(
+        "documents.notify_accepted" if accepted else "documents.notify_rejected",
+        language,
+        document=document,
+    )
+    if payload.get("note"):
+        message += "\n" + text("family_file.note", language, note=payload["note"])
+    return message
+
+
+# Helpers ----------------------------------------------------------------------------------
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
+def _owner_label(draft: dict[str, Any], language: str) -> str:
+    owner = draft["owner"]
+    if owner == FAMILY:
+        return text("documents.family", language)
+    return draft["names"].get(owner, "")
+
+
+def build(timeout_seconds: float) -> ConversationHandler:
+    """The sending flow, with abort, timeout and stale-button fallbacks."""
+    types = "|".join(doc_type.value for doc_type in SENDABLE)
+    return ConversationHandler(
+        name="documents",
+        persistent=True,
+        entry_points=[CallbackQueryHandler(start, pattern=f"^{MENU_SEND}$")],
+        states={
+            CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=rf"^{TYPE}({types})$")],
+            CHOOSE_OWNER: [
+                CallbackQueryHandler(choose_owner, pattern=rf"^{OWNER}({FAMILY}|\d+)$")
+            ],
+            UPLOAD: [
+                MessageHandler(FILES, got_file),
+                MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_file),
+            ],
+            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
+        },
+        fallbacks=[
+            CommandHandler(["abandon", "stop"], abort),
+            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
+            MessageHandler((filters.TEXT & ~filters.COMMAND) | FILES, use_buttons),
+        ],
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )
+
+
+# One-shot handlers, registered with the menu's: "Mes documents" by button or `/documents`.
+HANDLERS: list[BaseHandler[Update, Any, Any]] = [
+    CommandHandler("documents", show_documents),
+    CallbackQueryHandler(show_documents, pattern=f"^{MENU_DOCUMENTS}$"),
+]

@@ -1,0 +1,210 @@
+"""Files parents send in the chat (absence certificates, documents), shared by both flows.
+
+A photo straight from the phone or a PDF/JPG/PNG file: refused before any download when
+Telegram says it is larger than we accept (a bot cannot download more than 20 MB anyway), then
+downloaded and checked by content and size by the store. Refusals are explained in plain words
+naming the limit. Contents are never logged.
+
+Also here, until the lead wires them into `bot.portal.Portal`: the absence and document
+services built from the portal, and the address certificates may be emailed to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from babel.numbers import format_decimal
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import filters
+
+from bot.context import PortalContext
+from bot.formatting import BABEL_LOCALES
+from bot.portal import Portal
+from bot.texts import text
+from handlers.common import reply, show, stale_in_flow
+from store.absences import AbsenceService
+from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
+from store.family_file import service_email
+
+# What the Bot API lets a bot download (getFile); larger files cannot reach us at all.
+TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
+MEGABYTE = 1024 * 1024
+# The messages a file step receives: a photo straight from the phone, or a file.
+FILES = filters.PHOTO | filters.Document.ALL
+# Where the flow remembers the message whose buttons are live (see `show_step`).
+LIVE_MESSAGE = "message_id"
+
+REFUSALS = {
+    RejectionReason.EMPTY: "upload.empty",
+    RejectionReason.TOO_LARGE: "upload.too_large",
+    RejectionReason.WRONG_TYPE: "upload.wrong_type",
+}
+
+
+# Services -----------------------------------------------------------------------------------
+
+
+def absence_service(portal: Portal) -> AbsenceService:
+    """The absence service on the portal's store."""
+    return AbsenceService(portal.sessions)
+
+
+def document_service(portal: Portal) -> DocumentService:
+    """The document service on the portal's store, folder and size limit (read at each call)."""
+    settings = portal.settings
+    return DocumentService(
+        portal.sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
+    )
+
+
+async def family_file_email(portal: Portal) -> str:
+    """Where to email a certificate: the Family file service's address, else the fallback.
+
+    The fallback is the setting `family_file_email` once the lead adds it to `Settings`;
+    until then, `dossier-famille@<mail_domain>`.
+    """
+    address = await service_email(portal.sessions)
+    if address:
+        return address
+    configured = portal.settings.family_file_email
+    return configured or f"dossier-famille@{portal.settings.mail_domain}"
+
+
+# Limits -------------------------------------------------------------------------------------
+
+
+def upload_limit(portal: Portal) -> int:
+    """The largest file accepted, in bytes: ours, or Telegram's if smaller."""
+    return min(portal.settings.max_document_bytes, TELEGRAM_DOWNLOAD_LIMIT)
+
+
+def megabytes(size: int, language: str) -> str:
+    """HTML: a size in megabytes as parents read it: "6 Mo", "1,5 Mo" / "6 MB"."""
+    number = max(round(size / MEGABYTE, 1), 0.1)
+    locale = BABEL_LOCALES.get(language, "fr_FR")
+    return text("upload.megabytes", language, number=format_decimal(number, locale=locale))
+
+
+# Receiving a file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A file announced by a message, before download."""
+
+    file_id: str
+    size: int | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file downloaded and accepted by the store's checks."""
+
+    file_id: str
+    name: str | None
+    content: bytes
+    content_type: str
+
+
+def incoming_file(message: Message | None) -> Incoming | None:
+    """The photo (its largest size) or document of a message, if it carries one."""
+    if message is None:
+        return None
+    if message.photo:
+        largest = message.photo[-1]
+        return Incoming(largest.file_id, largest.file_size, None)
+    if message.document is not None:
+        document = message.document
+        return Incoming(document.file_id, document.file_size, document.file_name)
+    return None
+
+
+def file_label(name: str | None, language: str) -> str:
+    """How a received file is named back to the parent: its file name, or "photo"."""
+    return name or text("upload.photo", language)
+
+
+async def download(context: PortalContext, file_id: str) -> bytes:
+    """The bytes of a Telegram file."""
+    telegram_file = await context.bot.get_file(file_id)
+    return bytes(await telegram_file.download_as_bytearray())
+
+
+def refusal_text(refused: DocumentRejected, language: str, limit: int) -> str:
+    """Why the store refused a file, naming the limit when it is about size."""
+    limit_bytes = refused.limit_bytes or limit
+    return text(REFUSALS[refused.reason], language, limit_html=megabytes(limit_bytes, language))
+
+
+async def receive(update: Update, context: PortalContext, language: str) -> Received | None:
+    """Download and check the file of this message; None after telling the parent why not."""
+    portal = context.portal
+    limit = upload_limit(portal)
+    incoming = incoming_file(update.effective_message)
+    if incoming is None:
+        await explain_not_a_file(update, context, language)
+        return None
+    too_large = text("upload.too_large", language, limit_html=megabytes(limit, language))
+    if incoming.size is not None and incoming.size > limit:
+        await reply(update, too_large)
+        return None
+    try:
+        content = await download(context, incoming.file_id)
+    except BadRequest as error:
+        if "too big" not in str(error).lower():
+            raise
+        await reply(update, too_large)
+        return None
+    try:
+        content_type = document_service(portal).check(content)
+    except DocumentRejected as refused:
+        await reply(update, refusal_text(refused, language, limit))
+        return None
+    return Received(incoming.file_id, incoming.name, content, content_type)
+
+
+async def explain_not_a_file(
+    update: Update, context: PortalContext, language: str, hint: str = ""
+) -> None:
+    """Something else than a file arrived where a file was expected."""
+    limit = megabytes(upload_limit(context.portal), language)
+    message = text("upload.not_a_file", language, limit_html=limit)
+    await reply(update, f"{message} {hint}".strip())
+
+
+# The flow's live message ------------------------------------------------------------------
+
+
+async def show_step(
+    update: Update, draft: dict[str, Any], message: str, keyboard: InlineKeyboardMarkup
+) -> None:
+    """Show a step: edit the flow's message when one of its buttons was tapped, else send one.
+
+    The message shown is remembered in `draft`, so that buttons of older messages are stale.
+    """
+    query = update.callback_query
+    tapped = query.message.message_id if query is not None and query.message else None
+    if tapped is not None and draft.get(LIVE_MESSAGE) in (None, tapped):
+        await show(update, message, keyboard)
+        draft[LIVE_MESSAGE] = tapped
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    sent = await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    draft[LIVE_MESSAGE] = sent.message_id
+
+
+async def is_live(update: Update, context: PortalContext, draft: dict[str, Any]) -> bool:
+    """Whether the tapped button belongs to the flow's current message; answer it if not."""
+    query = update.callback_query
+    live = draft.get(LIVE_MESSAGE)
+    if query is None or query.message is None or live is None:
+        return True
+    if query.message.message_id == live:
+        return True
+    await stale_in_flow(update, context)
+    return False
