@@ -24,7 +24,7 @@ from bot.context import PortalContext
 from bot.persistence import StorePersistence, flush_after_update
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
-from conversations import absence, balance, booking, cancelling, documents, email_link
+from conversations import absence, balance, booking, cancelling, documents, email_link, messages
 from handlers import start
 
 COMMANDS = (
@@ -36,6 +36,7 @@ COMMANDS = (
     "absence",
     "mesabsences",
     "documents",
+    "message",
     "abandon",
     "deconnexion",
 )
@@ -68,6 +69,9 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     PortalContext.attach(application, portal)
 
     timeout = settings.conversation_timeout_seconds
+    # Thread history and replies to a staff message work whatever flow is open: they come
+    # first, in their own group, and stop the update there.
+    application.add_handlers(messages.EARLY_HANDLERS, group=-1)
     # Read-only views keep no state between taps: they never wait for a flow to end.
     application.add_handlers(balance.HANDLERS)
     application.add_handler(booking.build(timeout))
@@ -75,6 +79,7 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handler(email_link.build(timeout))
     application.add_handler(absence.build(timeout))
     application.add_handler(documents.build(timeout))
+    application.add_handler(messages.build(timeout))
     application.add_handlers(start.HANDLERS)
     application.add_handlers(absence.HANDLERS)
     application.add_handlers(documents.HANDLERS)

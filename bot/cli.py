@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.dates_cli import add_dates_command
 from bot.demo import add_demo_arguments, add_demo_command, cmd_demo
 from bot.settings import Settings, get_settings
+from bot.staff_cli import add_staff_command
 from store import migrate
 from store.actors import NotFound
 from store.database import create_engine, create_sessionmaker
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
     add_demo_command(commands)
     add_dates_command(commands)
+    add_staff_command(commands)
     return parser
 
 

@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.formatting import day_label
@@ -34,9 +35,20 @@ GIVE_UP_AFTER_ATTEMPTS = 20
 POLL_SECONDS = 1.0
 
 
-Renderer = Callable[[Portal, dict[str, Any], str], Awaitable[str | None]]
+@dataclass(frozen=True)
+class Notice:
+    """A notification with buttons under it; a renderer returns one, or just its text."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+Renderer = Callable[[Portal, dict[str, Any], str], Awaitable[str | Notice | None]]
 # What each kind of notification says; flows of the product add their own kinds here.
 RENDERERS: dict[str, Renderer] = {}
+AfterSent = Callable[[Portal, Delivery, Message], Awaitable[None]]
+# What to remember once a notification reached a chat (e.g. its Telegram message id).
+AFTER_SENT: dict[str, AfterSent] = {}
 
 
 def renders(*kinds: str) -> Callable[[Renderer], Renderer]:
@@ -50,8 +62,19 @@ def renders(*kinds: str) -> Callable[[Renderer], Renderer]:
     return register
 
 
-async def render(portal: Portal, delivery: Delivery, language: str) -> str | None:
-    """The text of a notification, or None when its kind or subject is unknown."""
+def after_sent(*kinds: str) -> Callable[[AfterSent], AfterSent]:
+    """Register what to do once a notification of these kinds was sent."""
+
+    def register(function: AfterSent) -> AfterSent:
+        for kind in kinds:
+            AFTER_SENT[kind] = function
+        return function
+
+    return register
+
+
+async def render(portal: Portal, delivery: Delivery, language: str) -> str | Notice | None:
+    """The text (and buttons) of a notification, or None when its kind or subject is unknown."""
     renderer = RENDERERS.get(delivery.kind)
     if renderer is None:
         return None
@@ -93,12 +116,15 @@ async def deliver_due(portal: Portal, bot: Bot) -> int:
     sent = 0
     for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE):
         chat_id = int(delivery.recipient)
-        message = await render(portal, delivery, await _language_of_chat(portal, chat_id))
-        if message is None:
+        rendered = await render(portal, delivery, await _language_of_chat(portal, chat_id))
+        if rendered is None:
             await mark_failed(portal.sessions, delivery.id, f"cannot render {delivery.kind}", None)
             continue
+        notice = rendered if isinstance(rendered, Notice) else Notice(rendered)
         try:
-            await bot.send_message(chat_id, message, parse_mode="HTML")
+            message = await bot.send_message(
+                chat_id, notice.text, parse_mode="HTML", reply_markup=notice.keyboard
+            )
         except RetryAfter as error:
             wait = error.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
@@ -114,6 +140,12 @@ async def deliver_due(portal: Portal, bot: Bot) -> int:
             continue
         await mark_sent(portal.sessions, delivery.id, portal.clock())
         sent += 1
+        hook = AFTER_SENT.get(delivery.kind)
+        if hook is not None:
+            try:
+                await hook(portal, delivery, message)
+            except Exception:
+                logger.exception("after-send step of %s failed", delivery.kind)
     return sent
 
 

@@ -20,6 +20,7 @@ MENU_BALANCE = "menu:balance"
 MENU_ABSENCE = "menu:absence"
 MENU_MY_ABSENCES = "menu:absences"
 MENU_DOCUMENTS = "menu:documents"
+MENU_MESSAGES = "menu:messages"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -69,6 +70,7 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
                 )
             ],
             [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
+            [InlineKeyboardButton(text("btn.messages", language), callback_data=MENU_MESSAGES)],
             [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
         ]
     )

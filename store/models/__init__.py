@@ -15,6 +15,8 @@ from store.models.catalog import (
 from store.models.chat_state import ChatState
 from store.models.document import Document
 from store.models.family import Child, Family, Guardian
+from store.models.inbound import InboundMail
+from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Booking",
+    "ChatCopy",
     "ChatState",
     "Child",
     "Document",
@@ -31,10 +34,12 @@ __all__ = [
     "Facility",
     "Family",
     "Guardian",
+    "InboundMail",
     "Invoice",
     "InvoiceLine",
     "LinkToken",
     "Message",
+    "MessageAttachment",
     "OpeningDay",
     "OutboxItem",
     "Payment",

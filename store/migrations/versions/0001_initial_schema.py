@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:12:09.819715
+Create Date: 2026-11-24 05:39:18.750871
 """
 
 from collections.abc import Sequence
@@ -203,6 +203,50 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("guardian", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_guardian_family_id"), ["family_id"], unique=False)
+
+    op.create_table(
+        "inbound_mail",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("mail_from", sa.String(length=254), nullable=False),
+        sa.Column("rcpt_to", sa.JSON(), nullable=False),
+        sa.Column("header_from", sa.String(length=254), nullable=True),
+        sa.Column("subject", sa.String(length=255), nullable=True),
+        sa.Column("received_at", store.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("raw", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "received",
+                "filed",
+                "relayed",
+                "quarantined",
+                "ignored",
+                "malformed",
+                name="inboundstatus",
+                native_enum=False,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("family_id", sa.Integer(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("processed_at", store.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["family_id"],
+            ["family.id"],
+            name=op.f("fk_inbound_mail_family_id_family"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_mail")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_inbound_mail_message_id")),
+    )
+    with op.batch_alter_table("inbound_mail", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_inbound_mail_family_id"), ["family_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_inbound_mail_status"), ["status"], unique=False)
 
     op.create_table(
         "invoice",
@@ -570,6 +614,45 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_absence_family_id"), ["family_id"], unique=False)
 
     op.create_table(
+        "chat_copy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("telegram_message_id", sa.BigInteger(), nullable=False),
+        sa.Column("delivered_at", store.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_chat_copy_message_id_message"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_copy")),
+        sa.UniqueConstraint(
+            "chat_id", "telegram_message_id", name=op.f("uq_chat_copy_chat_id_telegram_message_id")
+        ),
+    )
+    with op.batch_alter_table("chat_copy", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_chat_copy_message_id"), ["message_id"], unique=False)
+
+    op.create_table(
+        "message_attachment",
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"],
+            ["document.id"],
+            name=op.f("fk_message_attachment_document_id_document"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["message.id"],
+            name=op.f("fk_message_attachment_message_id_message"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("message_id", "document_id", name=op.f("pk_message_attachment")),
+    )
+    op.create_table(
         "booking",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("family_id", sa.Integer(), nullable=False),
@@ -664,6 +747,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_booking_absence_id"))
 
     op.drop_table("booking")
+    op.drop_table("message_attachment")
+    with op.batch_alter_table("chat_copy", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_chat_copy_message_id"))
+
+    op.drop_table("chat_copy")
     with op.batch_alter_table("absence", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_absence_family_id"))
         batch_op.drop_index(batch_op.f("ix_absence_child_id"))
@@ -707,6 +795,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_invoice_family_id"))
 
     op.drop_table("invoice")
+    with op.batch_alter_table("inbound_mail", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inbound_mail_status"))
+        batch_op.drop_index(batch_op.f("ix_inbound_mail_family_id"))
+
+    op.drop_table("inbound_mail")
     with op.batch_alter_table("guardian", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_guardian_family_id"))
 

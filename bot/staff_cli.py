@@ -1,0 +1,329 @@
+"""`portail staff ...`: the services' side of the portal, on the command line.
+
+portail staff inbox [--service CODE]            threads waiting for an answer, newest first
+portail staff show THREAD_ID                    a thread's messages and attachments
+portail staff reply THREAD_ID "TEXT" --as EMAIL answer a thread; the family reads it on Telegram
+portail staff pending                           certificates, documents, bookings to decide on
+portail staff accept|refuse certificate ABSENCE_ID [--note TEXT] [--as EMAIL]
+portail staff accept|refuse document DOC_ID [--note TEXT] [--as EMAIL]
+portail staff validate|reject booking BOOKING_ID [--as EMAIL]
+portail staff day ACTIVITY_CODE YYYY-MM-DD      the children booked that day
+
+Decisions are recorded as made by the staff member named with `--as`, or by the system.
+Medical details of absences are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from store.absences import AbsenceService, InvalidAbsence
+from store.actors import Actor, NotFound
+from store.bookings import BookingService
+from store.database import create_engine, create_sessionmaker
+from store.deadlines import PARIS
+from store.documents import DocumentFolder, DocumentService
+from store.messaging import InvalidMessage, MessagingService
+from store.models.enums import BookingState, MessageDirection
+from store.staff import StaffService
+
+SHOW_LIMIT = 100
+EXCERPT_CHARS = 60
+ERROR_STATUS = 2
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+class Refused(Exception):
+    """A command that cannot be done, with the sentence that says why."""
+
+
+def _run(settings: Settings, work: Callable[[Sessions], Awaitable[int]]) -> int:
+    """Run `work` on the store; a refusal is printed on stderr with status 2."""
+
+    async def with_sessions() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await work(create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(with_sessions())
+    except Refused as refused:
+        print(refused, file=sys.stderr)
+        return ERROR_STATUS
+
+
+def _moment(moment: datetime) -> str:
+    return f"{moment.astimezone(PARIS):%Y-%m-%d %H:%M}"
+
+
+def _excerpt(body: str) -> str:
+    line = " ".join(body.split())
+    return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
+
+
+async def _decider(sessions: Sessions, email: str | None) -> Actor:
+    """The staff member named by `--as`, or the system when no one is named."""
+    if email is None:
+        return Actor.system()
+    try:
+        return (await StaffService(sessions).by_email(email)).actor
+    except NotFound:
+        raise Refused(f"No staff member has the email {email}.") from None
+
+
+# Messages -----------------------------------------------------------------------------------
+
+
+def cmd_inbox(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        entries = await MessagingService(sessions).inbox(Actor.system(), args.service)
+        if not entries:
+            print("No thread is waiting for an answer.")
+        for entry in entries:
+            thread = entry.thread
+            print(
+                f"#{thread.id}  {_moment(entry.last_at)}  {thread.service_name}  "
+                f"{thread.family_name}  {_excerpt(entry.last_body)}"
+            )
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        service = MessagingService(sessions)
+        try:
+            thread = await service.thread(Actor.system(), args.thread_id)
+            messages = await service.thread_history(Actor.system(), args.thread_id, SHOW_LIMIT)
+        except NotFound:
+            raise Refused(f"No thread #{args.thread_id}.") from None
+        print(f"Thread #{thread.id}, {thread.service_name}, {thread.family_name}")
+        print(f"Subject: {thread.subject}")
+        for message in messages:
+            side = "family" if message.direction is MessageDirection.FROM_PARENT else "service"
+            print(f"\n[{_moment(message.created_at)}] {side} ({message.author}):")
+            for line in message.body.splitlines():
+                print(f"  {line}")
+            for attachment in message.attachments:
+                name = attachment.name or "photo"
+                print(
+                    f"  attachment: document #{attachment.document_id} {name} "
+                    f"({attachment.content_type})"
+                )
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_reply(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        try:
+            staff = await StaffService(sessions).by_email(args.as_email)
+        except NotFound:
+            raise Refused(f"No staff member has the email {args.as_email}.") from None
+        try:
+            message = await MessagingService(sessions).staff_reply(
+                staff.actor, args.thread_id, args.text
+            )
+        except NotFound:
+            raise Refused(f"No thread #{args.thread_id}.") from None
+        except InvalidMessage as error:
+            raise Refused(f"The reply was not sent: {error}.") from None
+        print(
+            f"Reply #{message.id} from {staff.name} stored in thread #{args.thread_id}; "
+            "the family will read it on Telegram."
+        )
+        return 0
+
+    return _run(settings, work)
+
+
+# Decisions ----------------------------------------------------------------------------------
+
+
+def cmd_pending(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        work_left = await StaffService(sessions).pending(Actor.system())
+        if not (work_left.certificates or work_left.documents or work_left.bookings):
+            print("Nothing is waiting for a decision.")
+            return 0
+        if work_left.certificates:
+            print("Certificates to review (accept|refuse certificate ABSENCE_ID):")
+            for c in work_left.certificates:
+                print(
+                    f"  absence #{c.absence_id}  {c.reference}  {c.child_name} ({c.family_name})"
+                    f"  {c.start} to {c.end}  certificate: document #{c.document_id}"
+                )
+        if work_left.documents:
+            print("Documents to review (accept|refuse document DOC_ID):")
+            for d in work_left.documents:
+                whose = f"{d.child_name} ({d.family_name})" if d.child_name else d.family_name
+                print(
+                    f"  document #{d.document_id}  {d.doc_type.value}  {whose}  "
+                    f"{d.original_name or '-'}  received {_moment(d.received_at)}"
+                )
+        if work_left.bookings:
+            print("Bookings awaiting validation (validate|reject booking BOOKING_ID):")
+            for b in work_left.bookings:
+                print(
+                    f"  booking #{b.booking_id}  {b.day}  {b.activity_name}  "
+                    f"{b.child_name} ({b.family_name})"
+                )
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+    """accept|refuse certificate ABSENCE_ID, accept|refuse document DOC_ID."""
+
+    async def work(sessions: Sessions) -> int:
+        actor = await _decider(sessions, args.as_email)
+        if args.what == "certificate":
+            try:
+                excused = await AbsenceService(sessions).decide(
+                    actor, args.id, args.accept, args.note
+                )
+            except NotFound:
+                raise Refused(f"No absence #{args.id}.") from None
+            except InvalidAbsence:
+                raise Refused(f"Absence #{args.id} has no certificate to accept.") from None
+            if args.accept:
+                print(
+                    f"Certificate of absence #{args.id} accepted: {excused} booked day(s) "
+                    "excused, not billed. The family is told."
+                )
+            else:
+                print(
+                    f"Certificate of absence #{args.id} refused: its days stay billed. "
+                    "The family is told."
+                )
+            return 0
+        documents = DocumentService(
+            sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
+        )
+        try:
+            status = await documents.review(actor, args.id, args.accept, args.note)
+        except NotFound:
+            raise Refused(f"No document #{args.id}.") from None
+        print(f"Document #{args.id} {status.value}. The family is told.")
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_booking(settings: Settings, args: argparse.Namespace) -> int:
+    """validate|reject booking BOOKING_ID."""
+
+    async def work(sessions: Sessions) -> int:
+        actor = await _decider(sessions, args.as_email)
+        try:
+            state = await BookingService(sessions).decide_pending(actor, args.id, args.accept)
+        except NotFound:
+            raise Refused(f"No booking #{args.id}.") from None
+        expected = BookingState.CONFIRMED if args.accept else BookingState.REFUSED
+        if state is not expected:
+            raise Refused(f"Booking #{args.id} was not awaiting validation: it is {state.value}.")
+        print(f"Booking #{args.id} {state.value}. The family is told.")
+        return 0
+
+    return _run(settings, work)
+
+
+# Day list -----------------------------------------------------------------------------------
+
+
+def cmd_day(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        try:
+            listing = await StaffService(sessions).day_list(
+                Actor.system(), args.activity_code, args.day
+            )
+        except NotFound:
+            raise Refused(f"No activity has the code {args.activity_code}.") from None
+        print(f"{listing.activity_name} ({listing.activity_code}), {listing.day:%Y-%m-%d}:")
+        if not listing.entries:
+            print("  no child booked.")
+        for entry in listing.entries:
+            absence = f"absent, {entry.absence.value}" if entry.absence else ""
+            print(
+                f"  {entry.child_name:<28} {entry.school_level:<5} {entry.state.value:<15} "
+                f"{absence}".rstrip()
+            )
+        return 0
+
+    return _run(settings, work)
+
+
+# Parser -------------------------------------------------------------------------------------
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value}") from error
+
+
+def _add_decider(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as", dest="as_email", metavar="STAFF_EMAIL", help="who decides (default: system)"
+    )
+
+
+def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the `staff` command on the `portail` command line."""
+    staff = subparsers.add_parser(
+        "staff",
+        help="the services' side: inbox, replies, decisions, day lists",
+        description="The services' side of the portal: messages, decisions and day lists.",
+    )
+    commands = staff.add_subparsers(dest="staff_command", required=True)
+
+    inbox = commands.add_parser("inbox", help="threads waiting for an answer, newest first")
+    inbox.add_argument("--service", metavar="CODE", help="only this service's threads")
+    inbox.set_defaults(handler=cmd_inbox)
+
+    show = commands.add_parser("show", help="a thread's messages and attachments")
+    show.add_argument("thread_id", type=int)
+    show.set_defaults(handler=cmd_show)
+
+    reply = commands.add_parser("reply", help="answer a thread (the family reads it on Telegram)")
+    reply.add_argument("thread_id", type=int)
+    reply.add_argument("text")
+    reply.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", required=True)
+    reply.set_defaults(handler=cmd_reply)
+
+    pending = commands.add_parser("pending", help="certificates, documents, bookings to decide")
+    pending.set_defaults(handler=cmd_pending)
+
+    for verb, accept in (("accept", True), ("refuse", False)):
+        review = commands.add_parser(verb, help=f"{verb} an absence certificate or a document")
+        review.add_argument("what", choices=("certificate", "document"))
+        review.add_argument("id", type=int, help="ABSENCE_ID for a certificate, else DOC_ID")
+        review.add_argument("--note", default="", help="a word for the family")
+        _add_decider(review)
+        review.set_defaults(handler=cmd_review, accept=accept)
+
+    for verb, accept in (("validate", True), ("reject", False)):
+        booking = commands.add_parser(verb, help=f"{verb} a booking awaiting validation")
+        booking.add_argument("what", choices=("booking",))
+        booking.add_argument("id", type=int, help="BOOKING_ID")
+        _add_decider(booking)
+        booking.set_defaults(handler=cmd_booking, accept=accept)
+
+    day = commands.add_parser("day", help="the children booked on an activity on a day")
+    day.add_argument("activity_code")
+    day.add_argument("day", type=_iso_date, help="YYYY-MM-DD")
+    day.set_defaults(handler=cmd_day)
