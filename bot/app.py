@@ -25,8 +25,10 @@ from bot.persistence import StorePersistence, flush_after_update
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
-from handlers import start
+from handlers import email_notices, start
 
+# Renderers of notification kinds register themselves when their module is imported.
+NOTICE_MODULES = (email_notices,)
 COMMANDS = (
     "start",
     "menu",

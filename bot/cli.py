@@ -91,6 +91,13 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_bot(settings, args)
 
 
+def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
+    from handlers.inbound_email import serve_smtp
+
+    asyncio.run(serve_smtp(settings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="portail", description="Portail Famille on Telegram")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_demo_arguments(run)
     run.set_defaults(handler=cmd_run)
+    smtp = commands.add_parser("smtp", help="run the inbound mail server alone")
+    smtp.set_defaults(handler=cmd_smtp)
     add_demo_command(commands)
     add_dates_command(commands)
     add_staff_command(commands)

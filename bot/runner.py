@@ -1,4 +1,4 @@
-"""Running the product: the bot by long polling and its outbox delivery, on one loop."""
+"""Running the product: the bot, its outbox delivery and the inbound mail server, one loop."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from bot.dates import warm_up
 from bot.delivery import run_delivery
 from bot.portal import Portal
 from bot.settings import Settings
+from handlers.inbound_email import running_smtp
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with running_bot(portal):
+        async with running_bot(portal), running_smtp(portal):
             logger.info("bot running; Ctrl-C to stop")
             await stop.wait()
     finally:

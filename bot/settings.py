@@ -39,16 +39,23 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_from: str = "Portail Famille <ne-pas-repondre@portail-famille.example>"
     mail_domain: str = "portail-famille.example"
-    family_file_email: str = Field(
-        default="",
-        description="Where parents email certificates when no 'family_file' service exists.",
-    )
     payment_url_template: str = ""
     town_name: str = "Portail Famille"
     billing_office_name: str = "Régie Enfance-Jeunesse"
     billing_office_address: str = ""
     invoice_font_path: Path | None = None
+    smtp_listen_host: str = "127.0.0.1"
+    smtp_listen_port: int = 2525
+    documents_address: str = ""
+    staff_allowed_domains: str = ""
+    max_mail_bytes: int = 25 * 1024 * 1024
+    max_recipients: int = 20
     log_level: str = "INFO"
+
+    @property
+    def documents_email(self) -> str:
+        """Where parents email documents and certificates (filed by the inbound server)."""
+        return (self.documents_address or f"documents@{self.mail_domain}").lower()
 
 
 @lru_cache

@@ -50,10 +50,10 @@ from handlers.common import (
 from handlers.uploads import (
     FILES,
     absence_service,
+    certificates_email,
     document_service,
     download,
     explain_not_a_file,
-    family_file_email,
     file_label,
     is_live,
     megabytes,
@@ -287,7 +287,7 @@ async def review(update: Update, context: PortalContext) -> str:
             name=file_label(certificate["name"], language),
         )
     elif certificate == CERTIFICATE_LATER:
-        email = await family_file_email(context.portal)
+        email = certificates_email(context.portal)
         attached = text("absence.certificate_later", language, email=email)
     else:
         attached = text("absence.certificate_none", language)
@@ -379,7 +379,7 @@ async def _outcome(
     if isinstance(certificate, dict):
         lines.append("\n" + text("absence.done_certificate", language))
     elif certificate == CERTIFICATE_LATER:
-        email = await family_file_email(context.portal)
+        email = certificates_email(context.portal)
         references = ", ".join(view.reference for view in views)
         lines.append(
             "\n" + text("absence.done_later", language, email=email, references=references)

@@ -27,7 +27,6 @@ from bot.texts import text
 from handlers.common import reply, show, stale_in_flow
 from store.absences import AbsenceService
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
-from store.family_file import service_email
 
 # What the Bot API lets a bot download (getFile); larger files cannot reach us at all.
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -60,17 +59,9 @@ def document_service(portal: Portal) -> DocumentService:
     )
 
 
-async def family_file_email(portal: Portal) -> str:
-    """Where to email a certificate: the Family file service's address, else the fallback.
-
-    The fallback is the setting `family_file_email` once the lead adds it to `Settings`;
-    until then, `dossier-famille@<mail_domain>`.
-    """
-    address = await service_email(portal.sessions)
-    if address:
-        return address
-    configured = portal.settings.family_file_email
-    return configured or f"dossier-famille@{portal.settings.mail_domain}"
+def certificates_email(portal: Portal) -> str:
+    """Where to email a certificate: the documents address the inbound server files from."""
+    return portal.settings.documents_email
 
 
 # Limits -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.models import Absence, Child, Document, Service
+from store.models import Absence, Child, Document
 from store.models.enums import DocumentType
 
 FAMILY_FILE_SERVICE = "family_file"
@@ -34,14 +34,6 @@ class DocumentFacts:
 
     doc_type: DocumentType
     child_name: str | None
-
-
-async def service_email(
-    sessions: async_sessionmaker[AsyncSession], code: str = FAMILY_FILE_SERVICE
-) -> str | None:
-    """The email address of the service with this code, if the town has one."""
-    async with sessions() as session:
-        return await session.scalar(select(Service.email).where(Service.code == code))
 
 
 async def absence_facts(

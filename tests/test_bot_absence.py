@@ -184,17 +184,15 @@ async def test_certificate_later_gives_the_address_and_each_reference(portal, te
     await parent.tap("Je l'enverrai plus tard")
     recap = await parent.next_message()
     assert "Pour : Lucas, Emma" in recap.text or "Pour : Emma, Lucas" in recap.text
-    assert "à envoyer plus tard par e-mail à dossier@montclar.example" in recap.text
+    assert "à envoyer plus tard par e-mail à documents@portail-famille.example" in recap.text
     await parent.tap("✅ Confirmer")
     done = await parent.next_message()
     absences = await _absences(portal)
     assert len(absences) == 2 and all(a.certificate_id is None for a in absences)
     assert all(a.start == date(2026, 11, 25) for a in absences)
     references = ", ".join(a.reference for a in absences)
-    assert (
-        f"Envoyez le certificat médical à dossier@montclar.example en indiquant {references}"
-        in done.text
-    )
+    address = "documents@portail-famille.example"
+    assert f"Envoyez le certificat médical à {address} en indiquant {references}" in done.text
     assert done.text.count("Aucun jour réservé") == 2
 
 
@@ -224,7 +222,7 @@ async def test_bad_files_and_text_are_explained_and_nothing_is_stored(
 
     await parent.tap("Je l'enverrai plus tard")
     recap = await parent.next_message()
-    assert "dossier-famille@portail-famille.example" in recap.text  # no service: the fallback
+    assert "documents@portail-famille.example" in recap.text  # the inbound server files it
     await parent.tap("✖ Abandonner")
     assert "rien n'a été modifié" in (await parent.next_message()).text
     assert await _absences(portal) == []

@@ -5,9 +5,9 @@ Each module defines `TEXTS = {key: {"fr": ..., "en": ...}}`; keys are unique acr
 
 from __future__ import annotations
 
-from bot.catalog import balance, core, family_file, messages
+from bot.catalog import balance, core, family_file, inbound_mail, messages
 
-MODULES = (core, balance, family_file, messages)
+MODULES = (core, balance, family_file, messages, inbound_mail)
 
 
 def merged_catalog() -> dict[str, dict[str, str]]:

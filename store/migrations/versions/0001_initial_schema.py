@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:39:18.750871
+Create Date: 2026-11-24 05:42:51.916390
 """
 
 from collections.abc import Sequence
