@@ -40,6 +40,7 @@ COMMANDS = (
     "documents",
     "message",
     "abandon",
+    "langue",
     "deconnexion",
 )
 FLUSH_GROUP = 100

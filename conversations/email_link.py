@@ -25,6 +25,7 @@ from handlers.common import (
     ABORT,
     abort,
     abort_row,
+    adopt_telegram_language,
     answer,
     guess_language,
     menu_keyboard,
@@ -92,8 +93,7 @@ async def got_code(update: Update, context: PortalContext) -> str | int:
     context.user_data[TRIES] = tries
     if result.status is LinkStatus.LINKED:
         context.user_data.clear()
-        profile = await context.portal.families.profile(user.id)
-        language = profile.language.value if profile else language
+        language = await adopt_telegram_language(update, context)
         await reply(update, text("start.linked", language, name=result.first_name or ""))
         await reply(update, text("menu.title", language), menu_keyboard(language))
         return ConversationHandler.END

@@ -12,6 +12,7 @@ from telegram.ext import ConversationHandler
 from bot.context import PortalContext
 from bot.texts import language_of, text
 from store.actors import Actor
+from store.models.enums import Language
 
 ABORT = "abort"
 MENU_BOOK = "menu:book"
@@ -45,6 +46,18 @@ async def who(update: Update, context: PortalContext) -> Who | None:
         await reply(update, text("not_linked", language_of(user.language_code)))
         return None
     return Who(profile.actor, profile.first_name, profile.language.value)
+
+
+async def adopt_telegram_language(update: Update, context: PortalContext) -> str:
+    """At linking, speak the language the phone speaks when we know it; French otherwise."""
+    user = update.effective_user
+    profile = await context.portal.families.profile(user.id)
+    assert profile is not None
+    code = (user.language_code or "").lower()
+    if code[:2] in ("fr", "en") and code[:2] != profile.language.value:
+        await context.portal.families.set_language(profile.actor, Language(code[:2]))
+        return code[:2]
+    return profile.language.value
 
 
 def guess_language(update: Update) -> str:

@@ -16,6 +16,7 @@ from handlers.common import (
     MENU_UNLINK,
     UNLINK_YES,
     abort_row,
+    adopt_telegram_language,
     answer,
     guess_language,
     menu_button,
@@ -25,9 +26,11 @@ from handlers.common import (
     who,
 )
 from store.linking import LinkStatus
+from store.models.enums import Language
 
 logger = logging.getLogger(__name__)
 
+SET_LANGUAGE = "lang:"
 TOKEN_MESSAGES = {
     LinkStatus.USED: "start.token_used",
     LinkStatus.EXPIRED: "start.token_expired",
@@ -46,10 +49,8 @@ async def start(update: Update, context: PortalContext) -> None:
         if result.status is not LinkStatus.LINKED:
             await reply(update, text(TOKEN_MESSAGES[result.status], language))
             return
-        profile = await portal.families.profile(user.id)
-        assert profile is not None
-        language = profile.language.value
-        await reply(update, text("start.linked", language, name=profile.first_name))
+        language = await adopt_telegram_language(update, context)
+        await reply(update, text("start.linked", language, name=result.first_name or ""))
         await reply(update, text("menu.title", language), menu_keyboard(language))
         return
     profile = await portal.families.profile(user.id)
@@ -71,6 +72,35 @@ async def menu(update: Update, context: PortalContext) -> None:
     if parent is None:
         return
     await show(update, text("menu.title", parent.language), menu_keyboard(parent.language))
+
+
+async def ask_language(update: Update, context: PortalContext) -> None:
+    """`/langue`: offer French and English."""
+    parent = await who(update, context)
+    if parent is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Français", callback_data=f"{SET_LANGUAGE}fr"),
+                InlineKeyboardButton("English", callback_data=f"{SET_LANGUAGE}en"),
+            ]
+        ]
+    )
+    await reply(update, text("language.choose", parent.language), keyboard)
+
+
+async def set_language(update: Update, context: PortalContext) -> None:
+    """Remember the chosen language; the menu follows in it."""
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return
+    language = Language(update.callback_query.data.removeprefix(SET_LANGUAGE))
+    await context.portal.families.set_language(parent.actor, language)
+    context.user_data["language"] = language.value
+    await show(update, text("language.done", language.value))
+    await reply(update, text("menu.title", language.value), menu_keyboard(language.value))
 
 
 async def ask_unlink(update: Update, context: PortalContext) -> None:
@@ -142,6 +172,8 @@ HANDLERS = [
     CommandHandler("start", start),
     CommandHandler("menu", menu),
     CommandHandler("deconnexion", ask_unlink),
+    CommandHandler(["langue", "language"], ask_language),
+    CallbackQueryHandler(set_language, pattern=rf"^{SET_LANGUAGE}(fr|en)$"),
     CallbackQueryHandler(menu, pattern=f"^{MENU_SHOW}$"),
     CallbackQueryHandler(ask_unlink, pattern=f"^{MENU_UNLINK}$"),
     CallbackQueryHandler(unlink, pattern=f"^{UNLINK_YES}$"),

@@ -53,3 +53,18 @@ async def test_commands_are_published_in_french_and_english(portal, telegram, bo
     assert french["reserver"] == "Réserver des jours"
     assert english["reserver"] == "Book days"
     assert set(french) == set(english) >= {"start", "menu", "reserver", "annuler", "abandon"}
+
+
+async def test_the_phones_language_is_adopted_and_can_be_changed(portal, telegram, bot):
+    await build_town(portal.sessions, [])
+    user = telegram.add_user(first_name="Sam", language_code="en-GB")
+    token = await portal.linking.create_invite("parent.f1@exemple.fr", timedelta(hours=1))
+    await user.send_command(f"/start {token}")
+    menu = await user.wait_for_message(lambda m: "What would you like to do" in (m.text or ""))
+    assert "📅 Book days" in menu.buttons
+    await user.send_command("/langue")
+    assert "Choose your language" in (await user.next_message()).text
+    await user.tap("Français")
+    assert "je vous parlerai en français" in (await user.next_message()).text
+    menu = await user.wait_for_message(lambda m: "Que souhaitez-vous faire" in (m.text or ""))
+    assert "📅 Réserver des jours" in menu.buttons

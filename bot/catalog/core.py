@@ -326,5 +326,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "cmd.reserver": {"fr": "Réserver des jours", "en": "Book days"},
     "cmd.annuler": {"fr": "Annuler des jours réservés", "en": "Cancel booked days"},
     "cmd.abandon": {"fr": "Abandonner la démarche en cours", "en": "Abort the current request"},
+    "cmd.langue": {
+        "fr": "Changer de langue (français / English)",
+        "en": "Change language (français / English)",
+    },
+    "language.choose": {"fr": "Choisissez votre langue :", "en": "Choose your language:"},
+    "language.done": {
+        "fr": "C'est noté : je vous parlerai en français.",
+        "en": "Done: I will speak English with you.",
+    },
     "cmd.deconnexion": {"fr": "Délier ce compte Telegram", "en": "Unlink this Telegram account"},
 }
