@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.texts import CATALOG, text
+from bot.texts import CATALOG, LOCALE_DIR, text
 from conversations.booking import refusal_text
 from store.bookings import BookingOutcome, Outcome, Refusal
 
@@ -36,8 +37,18 @@ def test_every_refusal_reads_as_a_plain_sentence(refusal, language):
         assert ("carnet de vaccination" if language == "fr" else "vaccination record") in sentence
 
 
-def test_every_text_exists_in_both_languages():
+def test_every_text_exists_in_both_languages_with_the_same_placeholders():
     assert all(set(entry) == {"fr", "en"} for entry in CATALOG.values())
+    for key, entry in CATALOG.items():
+        french, english = (set(re.findall(r"{(\w+)}", entry[lang])) for lang in ("fr", "en"))
+        assert french == english, key
+
+
+def test_the_po_files_hold_each_key_once():
+    for language in ("fr", "en"):
+        po = (LOCALE_DIR / language / "LC_MESSAGES" / "portail.po").read_text("utf-8")
+        keys = re.findall(r'^msgid "(.+)"$', po, flags=re.MULTILINE)
+        assert len(keys) == len(set(keys)) == len(CATALOG)
 
 
 def test_values_are_escaped_but_html_values_are_not():
