@@ -48,6 +48,14 @@ BOT = "🤖 "
 INDENT = "   "
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 HELP_COMMAND = "/aide"
+SEND_FILE = "/fichier"
+SEND_PHOTO = "/photo"
+FILE_TYPES = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
 # A keyboard row this long is a grid (the booking calendar): printed compactly, in columns.
 GRID_ROW = 4
 POLL_SECONDS = 0.05
@@ -57,9 +65,15 @@ HELP = [
     "Comment jouer :",
     "  • un numéro [n] touche ce bouton du dernier message qui en a ;",
     "  • le reste est envoyé au bot, commandes comprises (/menu, /annuler…) ;",
+    "  • /fichier CHEMIN envoie un fichier (PDF, JPG, PNG) ; /photo CHEMIN, une photo ;",
     "  • Entrée seule réaffiche les derniers boutons ; /aide affiche ce rappel ;",
     "  • /quit ou Ctrl-D pour quitter.",
 ]
+
+
+def _read_file(argument: str) -> tuple[Path, bytes]:
+    path = Path(argument).expanduser()
+    return path, path.read_bytes()
 
 
 def sqlite_url(path: Path) -> str:
@@ -293,11 +307,27 @@ class DemoSession:
             return [*lines, *(format_message(latest) if latest else [])]
         if entry.isdigit():
             return [*lines, *await self._tap(int(entry))]
+        command, _, argument = entry.partition(" ")
+        if command in (SEND_FILE, SEND_PHOTO):
+            return [*lines, *await self._send_file(command, argument.strip())]
         if entry.startswith("/"):
             await self.user.send_command(entry)
         else:
             await self.user.send_text(entry)
         return [*lines, *await self._collect(self.reply_timeout)]
+
+    async def _send_file(self, command: str, argument: str) -> list[str]:
+        """Send a file from disk, as a document or as a photo straight from the phone."""
+        try:
+            path, data = await asyncio.to_thread(_read_file, argument)
+        except OSError as error:
+            return [f"(Impossible de lire {argument or 'ce fichier'} : {error.strerror})"]
+        if command == SEND_PHOTO:
+            await self.user.send_photo(data)
+        else:
+            mime = FILE_TYPES.get(path.suffix.lower(), "application/octet-stream")
+            await self.user.send_document(data, path.name, mime)
+        return [f"📎 {path.name}", *await self._collect(self.reply_timeout)]
 
     async def _tap(self, number: int) -> list[str]:
         message = self._latest_keyboard()

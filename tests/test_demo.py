@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import subprocess
@@ -157,3 +158,49 @@ def test_the_command_runs_end_to_end_with_piped_input(tmp_path: Path) -> None:
     assert out.rstrip().endswith("Au revoir !")
     assert "Traceback" not in result.stderr
     assert database.exists() and (database.parent / "demo-documents").is_dir()
+
+
+async def test_an_absence_with_a_certificate_the_balance_and_a_staff_reply(
+    demo: DemoSession, tmp_path: Path, database_url: str
+) -> None:
+    screen = await demo.start()
+    screen = await demo.handle_line(number_of(screen, "🤒 Signaler une absence"))
+    screen = await demo.handle_line("mercredi 2 décembre")
+    screen = await demo.handle_line(number_of(screen, "🤒 Maladie"))
+    certificate = tmp_path / "certificat.pdf"
+    certificate.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    screen = await demo.handle_line(f"/fichier {certificate}")
+    assert screen[0] == "📎 certificat.pdf"
+    screen = await demo.handle_line(number_of(screen, "✅ Confirmer"))
+    assert "ABS-" in "\n".join(screen)
+
+    screen = await demo.handle_line("/solde")
+    assert "FAC-2026-10-001" in "\n".join(screen)
+    screen = await demo.handle_line(number_of(screen, "FAC-2026-10-001", prefix=True))
+    assert "Restauration scolaire" in "\n".join(screen)
+
+    screen = await demo.handle_line("/message")
+    screen = await demo.handle_line(number_of(screen, "Centres de loisirs"))
+    screen = await demo.handle_line("Bonjour, Lucas peut-il venir avec son vélo ?")
+    screen = await demo.handle_line(number_of(screen, "📨 Envoyer", prefix=True))
+    assert "envoyé" in "\n".join(screen)
+
+    from bot.cli import build_parser
+    from store.models import Thread
+
+    async with demo.portal.sessions() as session:
+        thread_id = await session.scalar(select(Thread.id))
+    settings = Settings(database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    args = build_parser().parse_args(
+        [
+            "staff",
+            "reply",
+            str(thread_id),
+            "Oui, avec un casque.",
+            "--as",
+            "j.roux@montclar.example",
+        ]
+    )
+    assert await asyncio.to_thread(args.handler, settings, args) == 0
+    screen = await demo.wait(5)
+    assert "Oui, avec un casque." in "\n".join(screen)
