@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -212,3 +212,33 @@ async def test_a_late_booking_shows_its_surcharge_before_confirming(portal, tele
     assert "mer. 9 déc. — Lucas : 6,15\u00a0€ (dont majoration tardive 2,05\u00a0€)" in recap.text
     await parent.tap("✅ Confirmer")
     assert "réservé (6,15\u00a0€)" in (await parent.next_message()).text
+
+
+async def test_booking_and_cancelling_in_english(portal, telegram, bot):
+    await build_town(portal.sessions, WEDNESDAYS)
+    parent = telegram.add_user(first_name="Sam", language_code="en")
+    token = await portal.linking.create_invite("parent.f1@exemple.fr", timedelta(hours=1))
+    await parent.send_command(f"/start {token}")
+    await parent.wait_for_message(lambda m: "What would you like to do" in (m.text or ""))
+    await parent.tap("📅 Book days")
+    assert "For which child" in (await parent.next_message()).text
+    await parent.tap("Emma")
+    calendar = await parent.next_message()
+    assert "December 2026" in calendar.text and "Tap the days to book" in calendar.text
+    await parent.send_text("every Wednesday in December")
+    recap = await parent.next_message()
+    assert "Wed 9 Dec — Emma: €4.10" in recap.text and "Total: €12.30" in recap.text
+    await parent.tap("✅ Confirm")
+    assert (await parent.next_message()).text.count("booked (€4.10)") == 3
+    await parent.tap("☰ Menu")
+    await parent.next_message()
+    await parent.tap("🗑 Cancel days")
+    await parent.next_message()
+    await parent.tap("Emma")
+    await parent.next_message()
+    await parent.tap("Wed 16 Dec · Emma · CL Mercredis")
+    await parent.next_message()
+    await parent.tap("Continue (1)")
+    assert "free cancellation" in (await parent.next_message()).text
+    await parent.tap("✅ Confirm")
+    assert "Wed 16 Dec — Emma: cancelled" in (await parent.next_message()).text
