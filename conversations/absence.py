@@ -21,7 +21,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -32,19 +31,15 @@ from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import text
 from handlers.common import (
-    ABORT,
     MENU_ABSENCE,
     MENU_MY_ABSENCES,
     MENU_SHOW,
-    abort,
     abort_row,
     answer,
+    flow,
     menu_button,
     reply,
     show,
-    stale_in_flow,
-    timed_out,
-    use_buttons,
     who,
 )
 from handlers.uploads import (
@@ -484,14 +479,13 @@ def _children_names(draft: dict[str, Any]) -> str:
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The absence flow, with abort, timeout and stale-button fallbacks."""
-    return ConversationHandler(
-        name="absence",
-        persistent=True,
-        entry_points=[
+    return flow(
+        "absence",
+        [
             CommandHandler("absence", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_ABSENCE}$"),
         ],
-        states={
+        {
             CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
             CHOOSE_DAYS: [
                 CallbackQueryHandler(today, pattern=f"^{TODAY}$"),
@@ -511,16 +505,10 @@ def build(timeout_seconds: float) -> ConversationHandler:
                 ),
             ],
             REVIEW: [CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$")],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
-            MessageHandler((filters.TEXT & ~filters.COMMAND) | FILES, use_buttons),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix="ab:",
+        stray_input=(filters.TEXT & ~filters.COMMAND) | FILES,
     )
 
 

@@ -19,7 +19,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -28,17 +27,14 @@ from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, days_label, format_moment, month_title
 from bot.texts import text
 from handlers.common import (
-    ABORT,
     MENU_BOOK,
-    abort,
     abort_row,
     answer,
+    flow,
     menu_button,
     reply,
     show,
     stale_in_flow,
-    timed_out,
-    use_buttons,
     who,
 )
 from store.bookings import BookingOutcome, Outcome
@@ -524,14 +520,13 @@ def build(timeout_seconds: float) -> ConversationHandler:
         CallbackQueryHandler(answer_noop, pattern=f"^{NOOP}$"),
         MessageHandler(filters.TEXT & ~filters.COMMAND, typed_days),
     ]
-    return ConversationHandler(
-        name="booking",
-        persistent=True,
-        entry_points=[
+    return flow(
+        "booking",
+        [
             CommandHandler("reserver", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_BOOK}$"),
         ],
-        states={
+        {
             CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
             CHOOSE_ACTIVITY: [CallbackQueryHandler(choose_activity, pattern=rf"^{ACTIVITY}\d+$")],
             CHOOSE_DAYS: day_handlers,
@@ -539,16 +534,9 @@ def build(timeout_seconds: float) -> ConversationHandler:
                 CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
                 CallbackQueryHandler(back_to_calendar, pattern=f"^{CHANGE}$"),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^bk:"),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix="bk:",
     )
 
 

@@ -13,25 +13,19 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
 )
 
 from bot.context import PortalContext
 from bot.formatting import amount, day_label, format_moment
 from bot.texts import text
 from handlers.common import (
-    ABORT,
     MENU_CANCEL,
-    abort,
     abort_row,
     answer,
+    flow,
     menu_button,
     show,
     stale_in_flow,
-    timed_out,
-    use_buttons,
     who,
 )
 from store.bookings import CancelOutcome
@@ -280,14 +274,13 @@ async def confirm(update: Update, context: PortalContext) -> int:
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The cancelling flow, with abort, timeout and stale-button fallbacks."""
-    return ConversationHandler(
-        name="cancelling",
-        persistent=True,
-        entry_points=[
+    return flow(
+        "cancelling",
+        [
             CommandHandler("annuler", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_CANCEL}$"),
         ],
-        states={
+        {
             CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
             CHOOSE_DAYS: [
                 CallbackQueryHandler(toggle, pattern=rf"^{TOGGLE}\d+$"),
@@ -297,14 +290,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
                 CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
                 CallbackQueryHandler(back, pattern=f"^{CHANGE}$"),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^cx:"),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix="cx:",
     )

@@ -18,7 +18,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -28,17 +27,13 @@ from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import CATALOG, text
 from handlers.common import (
-    ABORT,
     MENU_DOCUMENTS,
     MENU_SHOW,
-    abort,
     abort_row,
     answer,
+    flow,
     reply,
     show,
-    stale_in_flow,
-    timed_out,
-    use_buttons,
     who,
 )
 from handlers.uploads import (
@@ -337,11 +332,10 @@ def _owner_label(draft: dict[str, Any], language: str) -> str:
 def build(timeout_seconds: float) -> ConversationHandler:
     """The sending flow, with abort, timeout and stale-button fallbacks."""
     types = "|".join(doc_type.value for doc_type in SENDABLE)
-    return ConversationHandler(
-        name="documents",
-        persistent=True,
-        entry_points=[CallbackQueryHandler(start, pattern=f"^{MENU_SEND}$")],
-        states={
+    return flow(
+        "documents",
+        [CallbackQueryHandler(start, pattern=f"^{MENU_SEND}$")],
+        {
             CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=rf"^{TYPE}({types})$")],
             CHOOSE_OWNER: [
                 CallbackQueryHandler(choose_owner, pattern=rf"^{OWNER}({FAMILY}|\d+)$")
@@ -350,16 +344,10 @@ def build(timeout_seconds: float) -> ConversationHandler:
                 MessageHandler(FILES, got_file),
                 MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_file),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^(?!menu:)"),
-            MessageHandler((filters.TEXT & ~filters.COMMAND) | FILES, use_buttons),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix="dc:",
+        stray_input=(filters.TEXT & ~filters.COMMAND) | FILES,
     )
 
 

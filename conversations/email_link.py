@@ -11,10 +11,8 @@ import re
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -22,16 +20,14 @@ from bot.context import PortalContext
 from bot.mailer import MailError, send_email
 from bot.texts import text
 from handlers.common import (
-    ABORT,
-    abort,
     abort_row,
     adopt_telegram_language,
     answer,
+    flow,
     guess_language,
     menu_keyboard,
     reply,
     show,
-    timed_out,
 )
 from store.linking import EMAIL_CODE_MAX_TRIES, LinkStatus
 
@@ -112,19 +108,13 @@ async def got_code(update: Update, context: PortalContext) -> str | int:
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The email linking flow."""
-    return ConversationHandler(
-        name="email_link",
-        persistent=True,
-        entry_points=[CallbackQueryHandler(start, pattern=f"^{LINK_BY_EMAIL}$")],
-        states={
+    return flow(
+        "email_link",
+        [CallbackQueryHandler(start, pattern=f"^{LINK_BY_EMAIL}$")],
+        {
             ASK_EMAIL: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_email)],
             ASK_CODE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_code)],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix=None,
     )

@@ -25,7 +25,6 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
@@ -35,18 +34,15 @@ from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import text
 from handlers.common import (
-    ABORT,
     MENU_MESSAGES,
     MENU_SHOW,
-    abort,
     abort_row,
     answer,
+    flow,
     menu_button,
     reply,
     show,
     stale_in_flow,
-    timed_out,
-    use_buttons,
     who,
 )
 from handlers.start import stray_text
@@ -550,15 +546,14 @@ def build(timeout_seconds: float) -> ConversationHandler:
         MessageHandler(filters.TEXT & ~filters.COMMAND, got_text),
         MessageHandler(FILES, got_file),
     ]
-    return ConversationHandler(
-        name="messages",
-        persistent=True,
-        entry_points=[
+    return flow(
+        "messages",
+        [
             CommandHandler("message", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_MESSAGES}$"),
             CallbackQueryHandler(reply_start, pattern=rf"^{REPLY}\d+$"),
         ],
-        states={
+        {
             CHOOSE_SERVICE: [CallbackQueryHandler(choose_service, pattern=rf"^{SERVICE}.+$")],
             WRITE: [*writing, MessageHandler(~filters.COMMAND, not_a_message)],
             ATTACH: [
@@ -566,14 +561,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
                 *writing,
                 MessageHandler(~filters.COMMAND, not_a_message),
             ],
-            ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[
-            CommandHandler(["abandon", "stop"], abort),
-            CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-            CallbackQueryHandler(stale_in_flow, pattern=r"^msg:"),
-            MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
-        ],
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+        timeout_seconds,
+        stale_prefix="msg:",
     )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.context import PortalContext
 from bot.texts import language_of, text
@@ -147,6 +157,42 @@ async def stale_in_flow(update: Update, context: PortalContext) -> None:
     """A button of an older message tapped during a flow: say so, keep the flow."""
     language = context.user_data.get("language") or guess_language(update)
     await answer(update, text("stale", language).split(".")[0])
+
+
+def flow(
+    name: str,
+    entry_points: list[BaseHandler[Update, Any, Any]],
+    states: dict[object, list[BaseHandler[Update, Any, Any]]],
+    timeout_seconds: float,
+    *,
+    stale_prefix: str | None,
+    stray_input: filters.BaseFilter = filters.TEXT & ~filters.COMMAND,
+) -> ConversationHandler[Any]:
+    """A flow of the product, wired the same way everywhere.
+
+    Its step is saved in the shared store (`persistent`); `/abandon` or the abort button ends
+    it; left unanswered `timeout_seconds`, it ends with a friendly word; a button of one of its
+    older messages (`stale_prefix`) is answered as stale; input where a tap is expected is
+    pointed at the buttons.
+    """
+    fallbacks: list[BaseHandler[Update, Any, Any]] = [
+        CommandHandler(["abandon", "stop"], abort),
+        CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
+    ]
+    if stale_prefix is not None:
+        fallbacks += [
+            CallbackQueryHandler(stale_in_flow, pattern=f"^{re.escape(stale_prefix)}"),
+            MessageHandler(stray_input, use_buttons),
+        ]
+    return ConversationHandler(
+        name=name,
+        persistent=True,
+        entry_points=entry_points,
+        states={**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)]},
+        fallbacks=fallbacks,
+        conversation_timeout=timeout_seconds,
+        allow_reentry=True,
+    )
 
 
 async def use_buttons(update: Update, context: PortalContext) -> None:
