@@ -36,6 +36,7 @@ from handlers.common import (
     MENU_SHOW,
     abort_row,
     answer,
+    children_keyboard,
     flow,
     menu_button,
     reply,
@@ -73,7 +74,6 @@ CHOOSE_CHILD, CHOOSE_DAYS, CHOOSE_REASON, ASK_CERTIFICATE, REVIEW = (
 DRAFT = "absence"
 # Entries: the menu's buttons start with "menu:" so that other flows let them through.
 CHILD = "ab:child:"
-ALL_CHILDREN = "ab:child:all"
 TODAY = "ab:today"
 REASON = "ab:reason:"
 LATER = "ab:later"
@@ -104,7 +104,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if parent is None:
         return ConversationHandler.END
     children = await context.portal.families.children(parent.actor)
-    context.user_data.clear()
+    context.user_data[DRAFT] = {}
     context.user_data["language"] = parent.language
     if not children:
         await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
@@ -114,19 +114,8 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if len(children) == 1:
         draft["children"] = [children[0].id]
         return await ask_days(update, context)
-    rows = [
-        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
-        for child in children
-    ]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
-            )
-        ]
-    )
-    rows.append(abort_row(parent.language))
-    await show_step(update, draft, text("pick.child", parent.language), InlineKeyboardMarkup(rows))
+    keyboard = children_keyboard(children, parent.language, CHILD)
+    await show_step(update, draft, text("pick.child", parent.language), keyboard)
     return CHOOSE_CHILD
 
 

@@ -30,6 +30,7 @@ from handlers.common import (
     MENU_BOOK,
     abort_row,
     answer,
+    children_keyboard,
     flow,
     menu_button,
     reply,
@@ -49,7 +50,6 @@ CHOOSE_CHILD, CHOOSE_ACTIVITY, CHOOSE_DAYS, REVIEW = (
 
 DRAFT = "booking"
 CHILD = "bk:child:"
-ALL_CHILDREN = "bk:child:all"
 ACTIVITY = "bk:act:"
 DAY = "bk:day:"
 MONTH = "bk:month:"
@@ -98,21 +98,8 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if len(children) == 1:
         draft["children"] = [children[0].id]
         return await ask_activity(update, context)
-    rows = [
-        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
-        for child in children
-    ]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
-            )
-        ]
-    )
-    rows.append(abort_row(parent.language))
-    await _show_live(
-        update, context, text("pick.child", parent.language), InlineKeyboardMarkup(rows)
-    )
+    keyboard = children_keyboard(children, parent.language, CHILD)
+    await _show_live(update, context, text("pick.child", parent.language), keyboard)
     return CHOOSE_CHILD
 
 

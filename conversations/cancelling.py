@@ -22,6 +22,7 @@ from handlers.common import (
     MENU_CANCEL,
     abort_row,
     answer,
+    children_keyboard,
     flow,
     menu_button,
     show,
@@ -36,7 +37,6 @@ CHOOSE_CHILD, CHOOSE_DAYS, REVIEW = "cancel:child", "cancel:days", "cancel:revie
 
 DRAFT = "cancelling"
 CHILD = "cx:child:"
-ALL_CHILDREN = "cx:child:all"
 TOGGLE = "cx:b:"
 REVIEW_DAYS = "cx:review"
 CONFIRM = "cx:confirm"
@@ -72,19 +72,8 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if len(children) <= 1:
         draft["children"] = [child.id for child in children]
         return await show_bookings(update, context)
-    rows = [
-        [InlineKeyboardButton(child.first_name, callback_data=f"{CHILD}{child.id}")]
-        for child in children
-    ]
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text("btn.all_children", parent.language), callback_data=ALL_CHILDREN
-            )
-        ]
-    )
-    rows.append(abort_row(parent.language))
-    await show(update, text("pick.child", parent.language), InlineKeyboardMarkup(rows))
+    keyboard = children_keyboard(children, parent.language, CHILD)
+    await show(update, text("pick.child", parent.language), keyboard)
     return CHOOSE_CHILD
 
 

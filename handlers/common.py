@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from telegram.ext import (
 from bot.context import PortalContext
 from bot.texts import language_of, text
 from store.actors import Actor
+from store.families import ChildView
 from store.models.enums import Language
 
 ABORT = "abort"
@@ -78,6 +80,21 @@ def guess_language(update: Update) -> str:
 
 def abort_row(language: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text("btn.abort", language), callback_data=ABORT)]
+
+
+def children_keyboard(
+    children: Sequence[ChildView], language: str, prefix: str
+) -> InlineKeyboardMarkup:
+    """A button per child, "all my children" (`<prefix>all`), and abort."""
+    rows = [
+        [InlineKeyboardButton(child.first_name, callback_data=f"{prefix}{child.id}")]
+        for child in children
+    ]
+    rows.append(
+        [InlineKeyboardButton(text("btn.all_children", language), callback_data=f"{prefix}all")]
+    )
+    rows.append(abort_row(language))
+    return InlineKeyboardMarkup(rows)
 
 
 def menu_keyboard(language: str) -> InlineKeyboardMarkup:
