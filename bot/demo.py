@@ -5,6 +5,11 @@ No token and no network: the fake Bot API listens on loopback, the demo town
 a guardian (Camille Martin by default) plays the parent. The bot's messages are printed with
 their buttons numbered; typing a number taps that button, anything else is sent as text.
 
+Email too, on loopback: the services' notification emails go to a mail sink of the demo (shown
+as 📧, in full with /mails), and the demo's inbound mail server takes the services' answers —
+`/repondre TEXTE` answers the latest email as the service would from its mailbox, or any SMTP
+client (swaks, smtplib) can, to the `reply+…` address the email gives.
+
 `DemoSession` is the whole demo without a terminal (what the tests drive); `run_terminal` is the
 thin loop that reads stdin and prints; `cmd_demo` / `add_demo_command` plug it into the CLI.
 """
@@ -16,15 +21,22 @@ import asyncio
 import contextlib
 import logging
 import re
+import smtplib
 import sys
 import threading
 import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.policy import default as default_policy
+from email.utils import make_msgid
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from aiosmtpd.smtp import SMTP
 from sqlalchemy import func, select
 from telegram.warnings import PTBUserWarning
 
@@ -33,12 +45,14 @@ from bot.portal import Portal
 from bot.runner import running_bot
 from bot.settings import Settings, get_settings
 from fake_telegram import CallbackAnswer, ChatMessage, FakeTelegram, FakeUser
+from handlers.inbound_email import InboundMailServer, running_smtp
 from store import migrate
 from store.actors import NotFound
 from store.clock import Clock, system_clock
 from store.deadlines import PARIS
 from store.importer import ImportFileError, import_file
 from store.models import Guardian
+from store.staff_notices import reply_senders
 
 DEMO_DATA = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 DEFAULT_DATABASE = Path("var/demo.sqlite3")
@@ -50,6 +64,10 @@ QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 HELP_COMMAND = "/aide"
 SEND_FILE = "/fichier"
 SEND_PHOTO = "/photo"
+SHOW_MAILS = "/mails"
+REPLY_MAIL = "/repondre"
+MAIL = "📧 "
+LOOPBACK = "127.0.0.1"
 FILE_TYPES = {
     ".pdf": "application/pdf",
     ".jpg": "image/jpeg",
@@ -66,6 +84,8 @@ HELP = [
     "  • un numéro [n] touche ce bouton du dernier message qui en a ;",
     "  • le reste est envoyé au bot, commandes comprises (/menu, /annuler…) ;",
     "  • /fichier CHEMIN envoie un fichier (PDF, JPG, PNG) ; /photo CHEMIN, une photo ;",
+    "  • 📧 : un email reçu par un service ; /mails les montre en entier ;",
+    "  • /repondre TEXTE répond au dernier email, comme le service depuis sa messagerie ;",
     "  • Entrée seule réaffiche les derniers boutons ; /aide affiche ce rappel ;",
     "  • /quit ou Ctrl-D pour quitter.",
 ]
@@ -192,6 +212,78 @@ def format_message(message: ChatMessage, *, edited: bool = False) -> list[str]:
     return [*printed, *format_keyboard(message)]
 
 
+class MailSink:
+    """The demo's SMTP relay: keeps the emails the product sends (aiosmtpd handler)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        raw = envelope.original_content or envelope.content
+        message = message_from_bytes(raw, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+
+def mail_text(message: EmailMessage) -> str:
+    """The plain text of an email, with plain line ends."""
+    part = message.get_body(("plain",))
+    content = part.get_content() if isinstance(part, EmailMessage) else ""
+    return str(content).replace("\r\n", "\n")
+
+
+def mail_files(message: EmailMessage) -> list[str]:
+    """The names of an email's attachments."""
+    return [part.get_filename() or "sans nom" for part in message.iter_attachments()]
+
+
+def format_mail_summary(message: EmailMessage, reply_hint: str | None) -> list[str]:
+    """An email a service received, in a few lines: to whom, its subject, how to answer."""
+    lines = wrap(f"{MAIL}À {message['To']} : {message['Subject']}", WIDTH - len(INDENT))
+    printed = ["", lines[0], *(INDENT + line for line in lines[1:])]
+    printed += [f"{INDENT}Pièce jointe : {name}" for name in mail_files(message)]
+    if reply_hint:
+        printed.append(INDENT + reply_hint)
+    return printed
+
+
+def format_mail(number: int, message: EmailMessage) -> list[str]:
+    """An email in full: its headers, text and attachments."""
+    lines = ["", f"── Email n° {number} " + "─" * 40]
+    for header in ("From", "To", "Subject", "Reply-To", "Message-ID", "In-Reply-To", "Date"):
+        if message[header]:
+            lines.append(f"{header}: {message[header]}")
+    lines.append("")
+    for paragraph in mail_text(message).rstrip("\n").split("\n"):
+        lines += wrap(paragraph, WIDTH) if paragraph else [""]
+    lines += [f"[pièce jointe : {name}]" for name in mail_files(message)]
+    return lines
+
+
+def staff_answer(
+    notification: EmailMessage, sender: str, text: str, domain: str
+) -> tuple[str, bytes]:
+    """A service's answer to a notification, as a mail client writes it: the new text above
+    the quoted email. Returns the address it goes to and its bytes."""
+    to = str(notification["Reply-To"])
+    answer = EmailMessage()
+    answer["From"] = sender
+    answer["To"] = to
+    answer["Subject"] = f"RE: {notification['Subject']}"
+    answer["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or domain)
+    answer["In-Reply-To"] = str(notification["Message-ID"])
+    answer["References"] = str(notification["Message-ID"])
+    quoted = "\n".join(f"> {line}" for line in mail_text(notification).splitlines())
+    answer.set_content(f"{text}\n\nLe service a écrit :\n{quoted}\n")
+    return to, answer.as_bytes(policy=SMTP_POLICY)
+
+
+def _smtp_send(port: int, sender: str, to: str, raw: bytes) -> None:
+    with smtplib.SMTP(LOOPBACK, port, timeout=10) as client:
+        client.sendmail(sender, [to], raw)
+
+
 class DemoSession:
     """The demo without a terminal: start it, feed it lines, read what it would print.
 
@@ -209,6 +301,7 @@ class DemoSession:
         settings: Settings | None = None,
         reply_timeout: float = 5.0,
         settle: float = 0.4,
+        mail_port: int = 0,
     ) -> None:
         self.database_url = database_url
         self.documents_dir = documents_dir
@@ -225,6 +318,16 @@ class DemoSession:
         self._stack = contextlib.AsyncExitStack()
         self._seen: dict[int, int] = {}
         self._deleted: set[int] = set()
+        self.mail_port = mail_port
+        self.mail_sink = MailSink()
+        self.mail_server: InboundMailServer | None = None
+        self._mails_shown = 0
+        self._reply_senders: dict[str, str] = {}
+
+    @property
+    def mails(self) -> list[EmailMessage]:
+        """Every email the services received so far (the demo's mail sink)."""
+        return self.mail_sink.messages
 
     @property
     def user(self) -> FakeUser:
@@ -252,6 +355,7 @@ class DemoSession:
     async def _start(self) -> list[str]:
         self.documents_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.server = await self._stack.enter_async_context(FakeTelegram())
+        relay_port = await self._start_mail_sink()
         settings = self.base_settings.model_copy(
             update={
                 "database_url": self.database_url,
@@ -259,6 +363,11 @@ class DemoSession:
                 "telegram_token": self.server.token,
                 "telegram_api_url": self.server.url,
                 "telegram_bot_username": self.server.bot_username,
+                "smtp_host": LOOPBACK,
+                "smtp_port": relay_port,
+                "smtp_starttls": False,
+                "smtp_username": "",
+                "smtp_password": "",
             }
         )
         self.portal = Portal.from_settings(settings, self.clock())
@@ -269,10 +378,21 @@ class DemoSession:
         token = await self.portal.linking.create_invite(self.email, timedelta(hours=1))
         warm_up()  # as `portail run` does: typed dates answer at once
         await self._stack.enter_async_context(running_bot(self.portal, poll_timeout=1.0))
+        self.mail_server = await self._stack.enter_async_context(
+            running_smtp(self.portal, LOOPBACK, self.mail_port)
+        )
+        self.mail_port = self.mail_server.port
+        self._reply_senders = await reply_senders(self.portal.sessions)
         self._user = self.server.add_user(first_name=first_name, language_code="fr")
         lines = [
             f"Données de démo {loaded} ({self.data_file.name}) ; "
             f"date du jour : {self.portal.today():%d/%m/%Y}.",
+            *wrap(
+                "Emails : ceux que reçoivent les services s'affichent ici (📧, /mails) ; "
+                f"le serveur de mail de la démo écoute sur {LOOPBACK}:{self.mail_port} "
+                "(réponses des services : /repondre TEXTE, ou swaks, smtplib).",
+                WIDTH,
+            ),
             "",
             f"{first_name} ouvre son lien d'invitation, ce qui envoie au bot :",
             f"  /start {token}",
@@ -280,6 +400,20 @@ class DemoSession:
         await self.user.send_command(f"/start {token}")
         lines += await self._collect(self.reply_timeout * 2, until=self._latest_keyboard)
         return lines
+
+    async def _start_mail_sink(self) -> int:
+        """The relay the product sends its emails to, on loopback; returns its port."""
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SMTP(self.mail_sink, hostname="relais.demo"), LOOPBACK, 0
+        )
+
+        async def close() -> None:
+            server.close()
+            await server.wait_closed()
+
+        self._stack.push_async_callback(close)
+        return int(server.sockets[0].getsockname()[1])
 
     async def _guardian_first_name(self) -> str:
         assert self.portal is not None
@@ -310,6 +444,10 @@ class DemoSession:
         command, _, argument = entry.partition(" ")
         if command in (SEND_FILE, SEND_PHOTO):
             return [*lines, *await self._send_file(command, argument.strip())]
+        if command == SHOW_MAILS:
+            return [*lines, *self._all_mails()]
+        if command == REPLY_MAIL:
+            return [*lines, *await self._answer_mail(argument.strip())]
         if entry.startswith("/"):
             await self.user.send_command(entry)
         else:
@@ -328,6 +466,49 @@ class DemoSession:
             mime = FILE_TYPES.get(path.suffix.lower(), "application/octet-stream")
             await self.user.send_document(data, path.name, mime)
         return [f"📎 {path.name}", *await self._collect(self.reply_timeout)]
+
+    def _all_mails(self) -> list[str]:
+        if not self.mails:
+            return ["(Aucun email reçu par les services pour l'instant.)"]
+        return [
+            line for number, mail in enumerate(self.mails, 1) for line in format_mail(number, mail)
+        ]
+
+    async def _answer_mail(self, text: str) -> list[str]:
+        """Answer the latest email that can be answered, as its service would."""
+        answerable = [mail for mail in self.mails if mail["Reply-To"]]
+        if not text or not answerable:
+            return ["(Usage : /repondre TEXTE, après un 📧 auquel on peut répondre.)"]
+        notification = answerable[-1]
+        assert self.portal is not None
+        sender = self._reply_sender(notification)
+        to, raw = staff_answer(notification, sender, text, self.portal.settings.mail_domain)
+        try:
+            await asyncio.to_thread(_smtp_send, self.mail_port, sender, to, raw)
+        except (OSError, smtplib.SMTPException) as error:
+            return [f"(Le serveur de mail de la démo a refusé la réponse : {error})"]
+        lines = wrap(f"✉ {sender} répond par email : « {text} »", WIDTH)
+        return [*lines, *await self._collect(self.reply_timeout)]
+
+    def _reply_sender(self, notification: EmailMessage) -> str:
+        """Who answers a service's email: a staff member of that service (or its address)."""
+        service_email = str(notification["To"]).strip()
+        return self._reply_senders.get(service_email.lower(), service_email)
+
+    def _new_mails(self) -> list[str]:
+        """The emails received since the last call, in a few lines each."""
+        lines: list[str] = []
+        for mail in self.mails[self._mails_shown :]:
+            hint = None
+            if mail["Reply-To"]:
+                sender = self._reply_sender(mail)
+                hint = (
+                    f"Répondre : /repondre TEXTE, ou swaks --server {LOOPBACK}:{self.mail_port}"
+                    f" --from {sender} --to {mail['Reply-To']} --body TEXTE"
+                )
+            lines += format_mail_summary(mail, hint)
+        self._mails_shown = len(self.mails)
+        return lines
 
     async def _tap(self, number: int) -> list[str]:
         message = self._latest_keyboard()
@@ -367,7 +548,7 @@ class DemoSession:
             elif version > seen:
                 lines += format_message(message, edited=True)
             self._seen[message.message_id] = version
-        return lines
+        return lines + self._new_mails()
 
     async def wait(self, timeout: float | None = None) -> list[str]:  # noqa: ASYNC109
         """What the bot says within `timeout` seconds (default `reply_timeout`), settled."""

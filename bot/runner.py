@@ -1,4 +1,5 @@
-"""Running the product: the bot, its outbox delivery and the inbound mail server, one loop."""
+"""Running the product: the bot, its outbox delivery (Telegram messages, staff emails) and the
+inbound mail server, one loop."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from bot.dates import warm_up
 from bot.delivery import run_delivery
 from bot.portal import Portal
 from bot.settings import Settings
+from bot.staff_mail import run_email_delivery
 from handlers.inbound_email import running_smtp
 
 logger = logging.getLogger(__name__)
@@ -25,7 +27,8 @@ logger = logging.getLogger(__name__)
 async def running_bot(
     portal: Portal, *, poll_timeout: float = 10.0, poll_interval: float = 0.0
 ) -> AsyncIterator[Application[Any, Any, Any, Any, Any, Any]]:
-    """The bot polling and delivering the outbox until the block exits."""
+    """The bot polling and delivering the outbox (chats and staff emails) until the block
+    exits."""
     application = build_application(portal)
     stop = asyncio.Event()
     await application.initialize()
@@ -34,11 +37,13 @@ async def running_bot(
     assert application.updater is not None
     await application.updater.start_polling(timeout=poll_timeout, poll_interval=poll_interval)
     delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
+    emails = asyncio.create_task(run_email_delivery(portal, stop))
     try:
         yield application
     finally:
         stop.set()
         await delivery
+        await emails
         await application.updater.stop()
         await application.stop()
         await application.shutdown()

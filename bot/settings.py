@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     smtp_listen_port: int = 2525
     documents_address: str = ""
     staff_allowed_domains: str = ""
+    staff_fallback_email: str = Field(
+        default="",
+        description="Where staff notifications go when their service has no address in the store.",
+    )
     max_mail_bytes: int = 25 * 1024 * 1024
     max_recipients: int = 20
     log_level: str = "INFO"

@@ -22,11 +22,11 @@ from store.models.enums import (
     AbsenceStatus,
     Attendance,
     BookingState,
-    Channel,
     DocumentStatus,
     DocumentType,
 )
-from store.outbox import enqueue, notify_family
+from store.outbox import notify_family
+from store.staff_notices import notify_certificate_to_review
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -202,15 +202,9 @@ class AbsenceService:
 
 
 async def notify_staff_of_certificate(session: AsyncSession, absence: Absence) -> None:
-    """Queue the 'certificate to review' notice for staff (sent by the mail worker)."""
-    await enqueue(
-        session,
-        channel=Channel.EMAIL,
-        recipient="service:family_file",
-        kind="certificate_to_review",
-        payload={"absence_id": absence.id, "reference": absence.reference},
-        dedup_key=f"absence:{absence.id}:certificate:{absence.certificate_id}",
-    )
+    """Queue the 'certificate to review' email to the family file service (sent by the mail
+    worker, `bot.staff_mail`)."""
+    await notify_certificate_to_review(session, absence)
 
 
 def _view(absence: Absence, days_marked: int) -> AbsenceView:

@@ -25,6 +25,7 @@ from store.models import Activity, Booking, Child, Document, Enrollment, Family,
 from store.models.enums import BookingState, DocumentStatus
 from store.outbox import notify_family
 from store.policies import ActivityRules
+from store.staff_notices import notify_bookings_to_validate
 
 ACTIVE_STATES = (BookingState.PENDING, BookingState.CONFIRMED, BookingState.WAITLISTED)
 PLACE_HOLDING_STATES = (BookingState.PENDING, BookingState.CONFIRMED)
@@ -174,6 +175,13 @@ class BookingService:
                     outcomes.append(outcome)
             if dry_run:
                 await session.rollback()
+            else:
+                pending = [
+                    outcome.booking_id
+                    for outcome in outcomes
+                    if outcome.outcome is Outcome.PENDING and outcome.booking_id is not None
+                ]
+                await notify_bookings_to_validate(session, activity.id, pending)
         return outcomes
 
     async def _book_one(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.models import Activity, Booking, OpeningDay
 from store.models.enums import BookingState
 from store.outbox import notify_family
+from store.staff_notices import notify_bookings_to_validate
 
 
 async def take_place(session: AsyncSession, opening_day_id: int) -> bool:
@@ -77,6 +78,8 @@ async def promote_waitlist(session: AsyncSession, opening_day_id: int) -> int | 
                 {"booking_id": booking_id, "day": day.isoformat(), "state": new_state.value},
                 event_key=f"booking:{booking_id}:promoted",
             )
+            if new_state is BookingState.PENDING:
+                await notify_bookings_to_validate(session, activity_id, [booking_id])
             return booking_id
     await give_back_place(session, opening_day_id)
     return None

@@ -20,8 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
 from store.models import Activity, Child, Document, Enrollment
-from store.models.enums import DocumentSource, DocumentStatus, DocumentType
+from store.models.base import utcnow
+from store.models.enums import ActorKind, DocumentSource, DocumentStatus, DocumentType
 from store.outbox import notify_family
+from store.staff_notices import notify_document_to_review
 
 # Magic numbers of the formats we accept, checked on the bytes, never on the file name.
 SIGNATURES: dict[bytes, str] = {
@@ -134,7 +136,8 @@ class DocumentService:
         original_name: str | None = None,
         source: DocumentSource = DocumentSource.TELEGRAM,
     ) -> DocumentView:
-        """Store a document for a family (or one of its children), pending review."""
+        """Store a document for a family (or one of its children), pending review; when the
+        family sent it, the family file service is told by email."""
         actor.check_family(family_id)
         content_type = self.check(content)
         key = self._folder.write(content)
@@ -156,12 +159,15 @@ class DocumentService:
                     sha256=hashlib.sha256(content).hexdigest(),
                     storage_key=key,
                     uploaded_by=actor.label,
+                    created_at=utcnow(),
                 )
                 session.add(document)
                 await session.flush()
                 record(
                     session, actor, "add_document", "document", document.id, type=doc_type.value
                 )
+                if actor.kind is ActorKind.GUARDIAN:
+                    await notify_document_to_review(session, document, document.created_at)
                 return _view(document)
         except BaseException:
             self._folder.remove(key)

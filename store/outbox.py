@@ -25,21 +25,26 @@ async def enqueue(
     kind: str,
     payload: dict[str, Any],
     dedup_key: str,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue one notification unless one with the same `dedup_key` exists; True if queued."""
+    """Queue one notification unless one with the same `dedup_key` exists; True if queued.
+
+    `not_before` holds it back until then (by default it is due at once).
+    """
     exists = await session.scalar(select(OutboxItem.id).where(OutboxItem.dedup_key == dedup_key))
     if exists is not None:
         return False
-    session.add(
-        OutboxItem(
-            channel=channel,
-            recipient=recipient,
-            kind=kind,
-            payload=payload,
-            dedup_key=dedup_key,
-            state=DeliveryState.PENDING,
-        )
+    item = OutboxItem(
+        channel=channel,
+        recipient=recipient,
+        kind=kind,
+        payload=payload,
+        dedup_key=dedup_key,
+        state=DeliveryState.PENDING,
     )
+    if not_before is not None:
+        item.next_attempt_at = not_before
+    session.add(item)
     return True
 
 

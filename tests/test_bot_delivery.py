@@ -14,7 +14,7 @@ from bot.delivery import deliver_due
 from store.actors import Actor
 from store.bookings import BookingService
 from store.models import OutboxItem
-from store.models.enums import DeliveryState
+from store.models.enums import Channel, DeliveryState
 from tests.helpers import build_town, paris
 
 WED = date(2026, 12, 9)
@@ -44,8 +44,11 @@ async def _decided_booking(portal, telegram, clock, accept: bool):
 
 
 async def _item(portal) -> OutboxItem:
+    """The Telegram notice (the service's email about the pending booking is apart)."""
     async with portal.sessions() as session:
-        [item] = await session.scalars(select(OutboxItem))
+        [item] = await session.scalars(
+            select(OutboxItem).where(OutboxItem.channel == Channel.TELEGRAM)
+        )
     return item
 
 

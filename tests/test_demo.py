@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import os
 import re
+import smtplib
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from datetime import date
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import make_msgid
 from pathlib import Path
 
 import pytest
@@ -204,3 +208,54 @@ async def test_an_absence_with_a_certificate_the_balance_and_a_staff_reply(
     assert await asyncio.to_thread(args.handler, settings, args) == 0
     screen = await demo.wait(5)
     assert "Oui, avec un casque." in "\n".join(screen)
+
+
+def _send_as_staff(port: int, notification: EmailMessage, text: str) -> None:
+    """A staff member answers the notification from their mail client (as swaks would)."""
+    answer = EmailMessage()
+    answer["From"] = "Julien Roux <j.roux@montclar.example>"
+    answer["To"] = notification["Reply-To"]
+    answer["Subject"] = "RE: " + notification["Subject"]
+    answer["Message-ID"] = make_msgid(domain="montclar.example")
+    answer["In-Reply-To"] = notification["Message-ID"]
+    answer.set_content(
+        f"{text}\n\nJulien\n\nLe mar. 24 nov. 2026 à 10:00, Portail Famille a écrit :\n"
+        "> Bonjour, Lucas peut-il venir avec son vélo ?\n"
+    )
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.sendmail(
+            "j.roux@montclar.example",
+            [notification["Reply-To"]],
+            answer.as_bytes(policy=SMTP_POLICY),
+        )
+
+
+async def test_a_message_emails_the_service_and_its_email_answer_reaches_the_chat(
+    demo: DemoSession,
+) -> None:
+    screen = await demo.start()
+    assert f"127.0.0.1:{demo.mail_port}" in "\n".join(screen)
+    screen = await demo.handle_line("/message")
+    screen = await demo.handle_line(number_of(screen, "Centres de loisirs"))
+    screen = await demo.handle_line("Bonjour, Lucas peut-il venir avec son vélo ?")
+    screen = await demo.handle_line(number_of(screen, "📨 Envoyer", prefix=True))
+    for _ in range(20):  # the mail worker sends within a second
+        if any(line.startswith("📧 ") for line in screen):
+            break
+        screen += await demo.wait(0.5)
+    shown = "\n".join(screen)
+    assert "📧 À centres-loisirs@montclar.example : [Portail Famille] Famille Martin" in shown
+    [mail] = demo.mails
+    assert mail["To"] == "centres-loisirs@montclar.example"
+    assert f"--from j.roux@montclar.example --to {mail['Reply-To']}" in shown
+
+    await asyncio.to_thread(_send_as_staff, demo.mail_port, mail, "Oui, avec un casque.")
+    screen = await demo.wait(5)
+    assert "Oui, avec un casque." in "\n".join(screen)
+    assert "a écrit" not in "\n".join(screen)
+
+    screen = await demo.handle_line("/repondre Et une gourde, merci.")
+    assert screen[0].startswith("✉ j.roux@montclar.example répond par email")
+    assert "Et une gourde, merci." in "\n".join(screen[1:])
+    screen = await demo.handle_line("/mails")
+    assert "── Email n° 1" in screen[1] and f"Reply-To: {mail['Reply-To']}" in screen

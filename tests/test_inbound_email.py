@@ -26,13 +26,20 @@ from bot.runner import running_bot
 from handlers.inbound_email import InboundMailServer, inbound_service, running_smtp
 from store.absences import AbsenceService
 from store.actors import Actor
-from store.inbound import InboundConfig
+from store.inbound import InboundConfig, reply_token
 from store.messaging import MessagingService
 from store.models import Absence, Document, InboundMail, Message, OutboxItem
-from store.models.enums import AbsenceReason, DocumentSource, DocumentType, MessageDirection
+from store.models.enums import (
+    AbsenceReason,
+    Channel,
+    DocumentSource,
+    DocumentType,
+    MessageDirection,
+)
 from store.models.inbound import InboundStatus
 from tests.chat_helpers import linked_parent
 from tests.helpers import build_town
+from tests.mail_helpers import wait_for_mails
 from tests.messaging_helpers import add_services, link_chat
 
 DOMAIN = "portail-famille.example"
@@ -169,7 +176,9 @@ async def test_each_attachment_filed_or_refused_with_its_reason(portal, inbound)
     assert row.status is InboundStatus.FILED and row.family_id == town.family_id
     async with portal.sessions() as session:
         [document] = await session.scalars(select(Document))
-        [notice] = await session.scalars(select(OutboxItem))
+        [notice] = await session.scalars(
+            select(OutboxItem).where(OutboxItem.channel == Channel.TELEGRAM)
+        )
     assert (document.original_name, document.doc_type) == (
         "attestation CAF décembre.pdf",
         DocumentType.CAF_QUOTIENT,
@@ -234,7 +243,9 @@ async def test_another_familys_absence_reference_is_not_revealed(portal, inbound
     await send(inbound, raw)
     async with portal.sessions() as session:
         [document] = await session.scalars(select(Document))
-        [notice] = await session.scalars(select(OutboxItem))
+        [notice] = await session.scalars(
+            select(OutboxItem).where(OutboxItem.channel == Channel.TELEGRAM)
+        )
         absence = await session.get(Absence, other_absence.id)
     assert document.family_id == town.family_id
     assert absence is not None and absence.certificate_id is None
@@ -250,7 +261,9 @@ async def test_the_same_message_id_delivered_twice_is_filed_once(portal, inbound
     await send(inbound, raw)
     assert len(await inbound_rows(portal)) == 1
     assert await count(portal, Document) == 1
-    assert await count(portal, OutboxItem) == 0  # the parent has no linked chat
+    async with portal.sessions() as session:
+        kinds = list(await session.scalars(select(OutboxItem.kind)))
+    assert kinds == ["document_to_review"]  # for the service; the parent has no linked chat
 
 
 # Limits and faults ------------------------------------------------------------------------
@@ -379,17 +392,20 @@ async def test_a_staff_reply_of_each_client_is_relayed_with_only_its_new_text(
     assert reply.body == (CORPUS / entry["expected"]).read_text("utf-8").rstrip("\n")
 
 
-async def test_a_staff_reply_reaches_the_parents_chat(portal, telegram, tmp_path):
+async def test_a_staff_reply_reaches_the_parents_chat(portal, telegram, smtp_sink, tmp_path):
     portal.settings.documents_dir = tmp_path / "documents"
     town = await build_town(portal.sessions, [])
     services = await add_services(portal.sessions)
     messaging = MessagingService(portal.sessions, portal.clock)
-    thread = await messaging.write(town.guardian, "leisure_centres", "Question sur la cantine")
-    token = await messaging.new_reply_token(thread.id)
+    await messaging.write(town.guardian, "leisure_centres", "Question sur la cantine")
     raw = (CORPUS / "08-apple-iphone-fr.eml").read_bytes()
     raw = raw.replace(b"sophie.martin@mairie-montclar.fr", services.staff_email.encode())
     async with running_bot(portal, poll_timeout=1), running_smtp(portal, "127.0.0.1", 0) as server:
         parent = await linked_parent(portal, telegram, PARENT)
+        # The service's notification email carries the thread's reply token.
+        [notification] = await wait_for_mails(smtp_sink)
+        token = reply_token(notification["Reply-To"], DOMAIN)
+        assert token is not None
         parent.mark()
         await send(server, raw, [f"reply+{token}@{DOMAIN}"], mail_from=services.staff_email)
         notice = await parent.wait_for_message(

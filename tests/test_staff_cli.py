@@ -107,7 +107,11 @@ def test_inbox_show_and_reply(database_url, settings, portail):
         async with sessions() as session:
             return list(await session.scalars(select(OutboxItem.kind).order_by(OutboxItem.id)))
 
-    assert _in_store(database_url, queued) == ["parent_message", "staff_reply"]
+    assert _in_store(database_url, queued) == [
+        "document_to_review",
+        "parent_message",
+        "staff_reply",
+    ]
     assert portail("inbox") == (0, "No thread is waiting for an answer.\n", "")
     status, out, _ = portail("show", str(thread_id))
     assert "service (staff:1):\n  Bien noté, merci." in out

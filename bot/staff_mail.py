@@ -1,0 +1,492 @@
+"""Notification emails to the services, delivered from the outbox: once each, retried with
+backoff while the SMTP relay is down.
+
+The store queues them (channel email) with the change that causes them (`store.staff_notices`):
+a parent's message, an absence's medical certificate, a family's document, bookings waiting
+for validation. This worker claims the due ones (a lease, so two workers never send the same
+one), writes each email in French with the family, child and dates, attaches the certificate or
+document, sends it through the relay (`bot.mailer`) and marks it sent. An unreachable relay or
+a 4xx answer is retried later with backoff; a recipient refused for good (5xx) is given up.
+A crash between the relay's answer and `mark_sent` may send an email again after the lease:
+its Message-ID is stable, so mailboxes can tell.
+
+A parent's message carries `Reply-To: reply+<token>@<mail domain>`, a fresh unguessable token
+bound to its thread (the inbound server relays the answer to the family), and Message-ID,
+In-Reply-To and References that thread a conversation's emails in the staff's mailbox.
+Nothing here logs a message's text nor a document's bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from babel.dates import format_date
+
+from bot.delivery import backoff
+from bot.formatting import amount
+from bot.mailer import MailError, send_message
+from bot.portal import Portal
+from bot.texts import CATALOG
+from store.actors import Actor, StoreError
+from store.deadlines import format_day, format_moment
+from store.documents import DocumentFolder, DocumentService
+from store.messaging import MessagingService
+from store.models.enums import Channel, DocumentSource
+from store.outbox import Delivery, claim_due, mark_failed, mark_sent
+from store.staff_notices import (
+    AttachedFile,
+    FamilyFacts,
+    bookings_to_validate_facts,
+    certificate_facts,
+    document_review_facts,
+    parent_message_facts,
+    resolve_recipient,
+)
+
+logger = logging.getLogger(__name__)
+
+LANGUAGE = "fr"
+# An email claimed is not claimed again for this long: longer than sending the largest one.
+LEASE = timedelta(minutes=5)
+# Claimed a few at a time, so that each is sent well within its lease.
+CLAIM_LIMIT = 5
+# Rounds of claims per call (a backlog drains in one call; a stop request waits no longer).
+MAX_ROUNDS = 20
+POLL_SECONDS = 1.0
+GIVE_UP_AFTER_ATTEMPTS = 30
+# Files attached to one email, at most (relays commonly refuse 25 MB); the rest is named.
+MAX_ATTACHED_BYTES = 15 * 1024 * 1024
+# Days named in a booking email's subject before "…".
+SUBJECT_DAYS = 3
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """A file attached to a staff email."""
+
+    name: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StaffMail:
+    """What one notification email says, and how it threads."""
+
+    subject: str
+    body: str
+    message_id: str
+    reply_to: str | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    files: tuple[MailFile, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class NotNeeded:
+    """Nothing to send any more (e.g. the bookings were decided meanwhile), and why."""
+
+    reason: str
+
+
+Writer = Callable[[Portal, dict[str, Any]], Awaitable[StaffMail | NotNeeded]]
+WRITERS: dict[str, Writer] = {}
+
+
+def writes(*kinds: str) -> Callable[[Writer], Writer]:
+    """Register the function that writes the email of these notification kinds."""
+
+    def register(function: Writer) -> Writer:
+        for kind in kinds:
+            WRITERS[kind] = function
+        return function
+
+    return register
+
+
+# Words --------------------------------------------------------------------------------------
+
+
+def words(key: str, **values: Any) -> str:
+    """A staff email's sentence, plain text (no HTML escaping: emails are text/plain)."""
+    entry = CATALOG[key]
+    return (entry.get(LANGUAGE) or entry["fr"]).format(**values)
+
+
+def long_day(day: date) -> str:
+    """A day in full, with its year: "mercredi 2 décembre 2026"."""
+    return f"{format_day(day, LANGUAGE)} {day.year}"
+
+
+def dates_label(start: date, end: date) -> str:
+    """An absence's days in full: "le mercredi 2 décembre 2026" or "du … au …"."""
+    if start == end:
+        return words("staffmail.dates.one", day=long_day(start))
+    return words("staffmail.dates.range", start=long_day(start), end=long_day(end))
+
+
+def short_dates(start: date, end: date) -> str:
+    """An absence's days, short, for a subject: "2 déc. 2026" or "2 déc. 2026 – 4 déc. 2026"."""
+    first = f"{start.day} {_month(start)}"
+    if start == end:
+        return first
+    return f"{first} – {end.day} {_month(end)}"
+
+
+def _month(day: date) -> str:
+    """A short month and year: "déc. 2026"."""
+    return format_date(day, "MMM y", locale="fr_FR")
+
+
+def family_lines(family: FamilyFacts) -> list[str]:
+    """Who the family is: name and file code, guardians, children."""
+    lines = [words("staffmail.family", family=family.name, code=family.code)]
+    if family.guardians:
+        lines.append(words("staffmail.guardians", guardians=", ".join(family.guardians)))
+    if family.children:
+        lines.append(words("staffmail.children", children=", ".join(family.children)))
+    return lines
+
+
+def channel_words(source: Channel | DocumentSource) -> str:
+    """How a message or document arrived: "par email" or "sur Telegram"."""
+    by_email = source.value == Channel.EMAIL.value
+    return words("staffmail.channel.email" if by_email else "staffmail.channel.telegram")
+
+
+def _join(*blocks: Sequence[str]) -> str:
+    """An email's text: its non-empty blocks as paragraphs, then the footer."""
+    paragraphs = ["\n".join(block) for block in blocks if block]
+    return "\n\n".join([*paragraphs, words("staffmail.footer")]) + "\n"
+
+
+def message_id(portal: Portal, local: str) -> str:
+    """A Message-ID of ours: `<local@mail domain>`."""
+    return f"<{local}@{portal.settings.mail_domain}>"
+
+
+async def read_files(
+    portal: Portal, files: Sequence[AttachedFile]
+) -> tuple[tuple[MailFile, ...], list[AttachedFile]]:
+    """The files' bytes, as many as fit in one email; and those left out."""
+    documents = DocumentService(
+        portal.sessions,
+        DocumentFolder(portal.settings.documents_dir),
+        portal.settings.max_document_bytes,
+    )
+    attached: list[MailFile] = []
+    left_out: list[AttachedFile] = []
+    total = 0
+    for file in files:
+        if total + file.size > MAX_ATTACHED_BYTES:
+            left_out.append(file)
+            continue
+        try:
+            view, content = await documents.read(Actor.system(), file.document_id)
+        except (StoreError, OSError):
+            logger.warning("document %s could not be read for a staff email", file.document_id)
+            left_out.append(file)
+            continue
+        total += len(content)
+        name = view.original_name or f"document-{view.id}.{view.content_type.split('/')[-1]}"
+        attached.append(MailFile(name, view.content_type, content))
+    return tuple(attached), left_out
+
+
+def file_lines(attached: Sequence[MailFile], left_out: Sequence[AttachedFile]) -> list[str]:
+    """The files attached, by name; those too large to attach, with their document number."""
+    lines = [words("staffmail.attached", name=file.name) for file in attached]
+    for file in left_out:
+        name = file.name or words("staffmail.unnamed")
+        lines.append(words("staffmail.not_attached", name=name, document_id=file.document_id))
+    return lines
+
+
+# Writers ------------------------------------------------------------------------------------
+
+
+@writes("parent_message")
+async def parent_message(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """A parent's message to a service, answerable by replying to the email."""
+    facts = await parent_message_facts(portal.sessions, int(payload["message_id"]))
+    if facts is None:
+        return NotNeeded("the message no longer exists")
+    subject = words(
+        "staffmail.subject.message", family=facts.family.name, subject=facts.thread_subject
+    )
+    root = message_id(portal, f"thread-{facts.thread_id}")
+    first = facts.message_id == facts.first_message_id
+    references: tuple[str, ...] = ()
+    in_reply_to = None
+    if first:
+        own_id = root
+    else:
+        subject = words("staffmail.subject.follow_up", subject=subject)
+        own_id = message_id(portal, f"thread-{facts.thread_id}.message-{facts.message_id}")
+        earlier = [
+            root
+            if earlier_id == facts.first_message_id
+            else message_id(portal, f"thread-{facts.thread_id}.message-{earlier_id}")
+            for earlier_id in facts.earlier_message_ids
+        ]
+        references = tuple(dict.fromkeys([root, *earlier]))
+        in_reply_to = earlier[-1] if earlier else root
+    files, left_out = await read_files(portal, facts.attachments)
+    token = await MessagingService(portal.sessions, portal.clock).new_reply_token(facts.thread_id)
+    intro = words(
+        "staffmail.message.intro",
+        author=facts.author or words("staffmail.message.someone"),
+        service=facts.service_name,
+        channel=channel_words(facts.channel),
+        when=format_moment(facts.created_at, LANGUAGE),
+    )
+    body = _join(
+        [intro],
+        [facts.body],
+        file_lines(files, left_out),
+        family_lines(facts.family),
+        [
+            words("staffmail.message.reply_hint"),
+            words("staffmail.message.thread", thread_id=facts.thread_id),
+        ],
+    )
+    return StaffMail(
+        subject=subject,
+        body=body,
+        message_id=own_id,
+        reply_to=f"reply+{token}@{portal.settings.mail_domain}",
+        in_reply_to=in_reply_to,
+        references=references,
+        files=files,
+    )
+
+
+@writes("certificate_to_review")
+async def certificate_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """An absence's medical certificate, attached, for the family file service."""
+    facts = await certificate_facts(portal.sessions, int(payload["absence_id"]))
+    if facts is None or facts.certificate is None:
+        return NotNeeded("the absence or its certificate no longer exists")
+    files, left_out = await read_files(portal, [facts.certificate])
+    subject = words(
+        "staffmail.certificate.subject",
+        child=facts.child_name,
+        dates=short_dates(facts.start, facts.end),
+        reference=facts.reference,
+    )
+    details = [
+        words("staffmail.absence", reference=facts.reference),
+        words("staffmail.child", child=facts.child_name),
+        words("staffmail.dates", dates=dates_label(facts.start, facts.end)),
+        words("staffmail.reason", reason=CATALOG[f"absence.reason.{facts.reason.value}"]["fr"]),
+        words("staffmail.days_marked", count=facts.days_marked),
+    ]
+    attached = file_lines(files, left_out) if files else [words("staffmail.certificate.missing")]
+    body = _join(
+        [words("staffmail.certificate.intro")],
+        details,
+        attached,
+        family_lines(facts.family),
+        [words("staffmail.certificate.decide", absence_id=facts.absence_id)],
+    )
+    local = f"absence-{facts.absence_id}.certificate-{facts.certificate.document_id}"
+    return StaffMail(subject, body, message_id(portal, local), files=files)
+
+
+@writes("document_to_review")
+async def document_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """A family's document, attached, for the family file service."""
+    facts = await document_review_facts(portal.sessions, int(payload["document_id"]))
+    if facts is None:
+        return NotNeeded("the document no longer exists")
+    if facts.carried_by is not None:
+        return NotNeeded(f"sent with its {facts.carried_by}'s own notification")
+    doc_type = CATALOG[f"doc.{facts.doc_type.value}"]["fr"]
+    files, left_out = await read_files(portal, [facts.file])
+    owner = (
+        words("staffmail.document.for_child", child=facts.child_name)
+        if facts.child_name
+        else words("staffmail.document.for_family")
+    )
+    intro = words(
+        "staffmail.document.intro",
+        doc_type=doc_type,
+        channel=channel_words(facts.source),
+        when=format_moment(facts.created_at, LANGUAGE),
+    )
+    body = _join(
+        [intro, owner],
+        file_lines(files, left_out),
+        family_lines(facts.family),
+        [words("staffmail.document.decide", document_id=facts.file.document_id)],
+    )
+    subject = words("staffmail.document.subject", doc_type=doc_type, family=facts.family.name)
+    return StaffMail(
+        subject, body, message_id(portal, f"document-{facts.file.document_id}"), files=files
+    )
+
+
+@writes("booking_to_validate")
+async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """Bookings waiting for the activity's service to validate them."""
+    ids = [int(booking_id) for booking_id in payload.get("booking_ids", [])]
+    facts = await bookings_to_validate_facts(portal.sessions, ids)
+    if facts is None or not facts.still_pending:
+        return NotNeeded("no booking is waiting for validation any more")
+    pending = facts.still_pending
+    children = ", ".join(dict.fromkeys(day.child_name for day in pending))
+    days = sorted({day.day for day in pending})
+    shown = ", ".join(f"{d.day} {_month(d)}" for d in days[:SUBJECT_DAYS])
+    if len(days) > SUBJECT_DAYS:
+        shown += "…"
+    lines = []
+    for day in pending:
+        values = {
+            "day": long_day(day.day),
+            "child": day.child_name,
+            "price": amount(day.price_cents, LANGUAGE),
+            "booking_id": day.booking_id,
+        }
+        if day.surcharge_cents:
+            lines.append(
+                words(
+                    "staffmail.booking.day_late",
+                    surcharge=amount(day.surcharge_cents, LANGUAGE),
+                    **values,
+                )
+            )
+        else:
+            lines.append(words("staffmail.booking.day", **values))
+    body = _join(
+        [
+            words(
+                "staffmail.booking.intro",
+                activity=facts.activity_name,
+                facility=facts.facility_name,
+            )
+        ],
+        lines,
+        family_lines(facts.family),
+        [words("staffmail.booking.decide")],
+    )
+    subject = words(
+        "staffmail.booking.subject", children=children, activity=facts.activity_name, days=shown
+    )
+    return StaffMail(subject, body, message_id(portal, f"booking-{min(ids)}.to-validate"))
+
+
+# Delivery -----------------------------------------------------------------------------------
+
+
+def build_message(portal: Portal, to: str, mail: StaffMail, now: datetime) -> EmailMessage:
+    """The email as sent: headers, text, attachments."""
+    settings = portal.settings
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = mail.message_id
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    if mail.in_reply_to:
+        message["In-Reply-To"] = mail.in_reply_to
+    if mail.references:
+        message["References"] = " ".join(mail.references)
+    # An automatic notification: no out-of-office answers to it, please.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(mail.body)
+    for file in mail.files:
+        maintype, _, subtype = file.content_type.partition("/")
+        message.add_attachment(
+            file.content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=file.name,
+        )
+    return message
+
+
+async def _retry_later(portal: Portal, delivery: Delivery, error: str) -> None:
+    """Try again after a backoff, or give up after `GIVE_UP_AFTER_ATTEMPTS`."""
+    give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS
+    retry_at = None if give_up else portal.clock() + backoff(delivery.attempts)
+    await mark_failed(portal.sessions, delivery.id, error, retry_at)
+
+
+async def deliver_one(portal: Portal, delivery: Delivery) -> bool:
+    """Write and send one claimed notification; True when sent."""
+    writer = WRITERS.get(delivery.kind)
+    if writer is None:
+        await mark_failed(portal.sessions, delivery.id, f"cannot write {delivery.kind}", None)
+        return False
+    to = await resolve_recipient(portal.sessions, delivery.recipient)
+    to = to or portal.settings.staff_fallback_email.strip()
+    if not to:
+        logger.warning("staff email %s: no address for %s", delivery.id, delivery.recipient)
+        await _retry_later(portal, delivery, f"no address for {delivery.recipient}")
+        return False
+    try:
+        mail = await writer(portal, {**delivery.payload, "kind": delivery.kind})
+    except Exception as error:
+        logger.exception("staff email %s (%s) could not be written", delivery.id, delivery.kind)
+        await _retry_later(portal, delivery, f"not written: {type(error).__name__}")
+        return False
+    if isinstance(mail, NotNeeded):
+        await mark_failed(portal.sessions, delivery.id, f"not sent: {mail.reason}", None)
+        return False
+    message = build_message(portal, to, mail, portal.clock())
+    try:
+        await send_message(portal.settings, message)
+    except MailError as error:
+        logger.warning(
+            "staff email %s (%s) to %s not sent (attempt %s): %s",
+            delivery.id,
+            delivery.kind,
+            to,
+            delivery.attempts + 1,
+            error,
+        )
+        if error.permanent:
+            await mark_failed(portal.sessions, delivery.id, str(error), None)
+        else:
+            await _retry_later(portal, delivery, str(error))
+        return False
+    await mark_sent(portal.sessions, delivery.id, portal.clock())
+    logger.info("staff email %s (%s) sent to %s", delivery.id, delivery.kind, to)
+    return True
+
+
+async def deliver_due_emails(portal: Portal) -> int:
+    """Send the staff emails due now; returns how many were sent."""
+    sent = 0
+    for _ in range(MAX_ROUNDS):
+        now = portal.clock()
+        claimed = await claim_due(portal.sessions, Channel.EMAIL, now, LEASE, CLAIM_LIMIT)
+        for delivery in claimed:
+            sent += await deliver_one(portal, delivery)
+        if len(claimed) < CLAIM_LIMIT:
+            break
+    return sent
+
+
+async def run_email_delivery(
+    portal: Portal, stop: asyncio.Event, poll_seconds: float = POLL_SECONDS
+) -> None:
+    """Deliver the staff emails until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await deliver_due_emails(portal)
+        except Exception:
+            logger.exception("staff email delivery round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll_seconds)
