@@ -54,7 +54,7 @@ class Payment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)
-    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     reference: Mapped[str] = mapped_column(String(60), unique=True)
     paid_on: Mapped[date] = mapped_column(Date)
     amount_cents: Mapped[int]

@@ -39,7 +39,7 @@ class Guardian(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[Language] = mapped_column(str_enum(Language), default=Language.FR)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     telegram_linked_at: Mapped[datetime | None]
 
     family: Mapped[Family] = relationship(back_populates="guardians")

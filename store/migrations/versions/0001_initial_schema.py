@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 05:42:51.916390
+Create Date: 2026-11-24 06:08:37.007330
 """
 
 from collections.abc import Sequence
@@ -203,6 +203,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("guardian", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_guardian_family_id"), ["family_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_guardian_telegram_chat_id"), ["telegram_chat_id"], unique=False
+        )
 
     op.create_table(
         "inbound_mail",
@@ -562,6 +565,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payment", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payment_family_id"), ["family_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payment_invoice_id"), ["invoice_id"], unique=False)
 
     op.create_table(
         "absence",
@@ -758,6 +762,7 @@ def downgrade() -> None:
 
     op.drop_table("absence")
     with op.batch_alter_table("payment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payment_invoice_id"))
         batch_op.drop_index(batch_op.f("ix_payment_family_id"))
 
     op.drop_table("payment")
@@ -801,6 +806,7 @@ def downgrade() -> None:
 
     op.drop_table("inbound_mail")
     with op.batch_alter_table("guardian", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_guardian_telegram_chat_id"))
         batch_op.drop_index(batch_op.f("ix_guardian_family_id"))
 
     op.drop_table("guardian")
