@@ -7,7 +7,7 @@ enqueuing is idempotent through `dedup_key`, so replaying an action never notifi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.models import Guardian, OutboxItem
 from store.models.enums import Channel, DeliveryState
+
+# "Due at once" whatever the worker's clock (a demo or a test may run in the past).
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 async def enqueue(
@@ -34,17 +37,17 @@ async def enqueue(
     exists = await session.scalar(select(OutboxItem.id).where(OutboxItem.dedup_key == dedup_key))
     if exists is not None:
         return False
-    item = OutboxItem(
-        channel=channel,
-        recipient=recipient,
-        kind=kind,
-        payload=payload,
-        dedup_key=dedup_key,
-        state=DeliveryState.PENDING,
+    session.add(
+        OutboxItem(
+            channel=channel,
+            recipient=recipient,
+            kind=kind,
+            payload=payload,
+            dedup_key=dedup_key,
+            state=DeliveryState.PENDING,
+            next_attempt_at=not_before or DUE_AT_ONCE,
+        )
     )
-    if not_before is not None:
-        item.next_attempt_at = not_before
-    session.add(item)
     return True
 
 
