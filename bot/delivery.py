@@ -41,6 +41,8 @@ class Notice:
 
     text: str
     keyboard: InlineKeyboardMarkup | None = None
+    # A file sent as a document, `text` being its caption: (file name, bytes).
+    document: tuple[str, bytes] | None = None
 
 
 Renderer = Callable[[Portal, dict[str, Any], str], Awaitable[str | Notice | None]]
@@ -105,6 +107,23 @@ async def _language_of_chat(portal: Portal, chat_id: int) -> str:
     return language.value if language is not None else "fr"
 
 
+async def send_notice(bot: Bot, chat_id: int, notice: Notice) -> Message:
+    """One notice into one chat: a message, or a document with its caption."""
+    if notice.document is not None:
+        name, content = notice.document
+        return await bot.send_document(
+            chat_id,
+            document=content,
+            filename=name,
+            caption=notice.text,
+            parse_mode="HTML",
+            reply_markup=notice.keyboard,
+        )
+    return await bot.send_message(
+        chat_id, notice.text, parse_mode="HTML", reply_markup=notice.keyboard
+    )
+
+
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s... up to an hour."""
     return min(FIRST_BACKOFF * (2**attempts), MAX_BACKOFF)
@@ -122,9 +141,7 @@ async def deliver_due(portal: Portal, bot: Bot) -> int:
             continue
         notice = rendered if isinstance(rendered, Notice) else Notice(rendered)
         try:
-            message = await bot.send_message(
-                chat_id, notice.text, parse_mode="HTML", reply_markup=notice.keyboard
-            )
+            message = await send_notice(bot, chat_id, notice)
         except RetryAfter as error:
             wait = error.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)

@@ -327,6 +327,22 @@ async def telegram_reply(update: Update, context: PortalContext) -> None:
     raise ApplicationHandlerStop
 
 
+@renders("staff_attachment")
+async def staff_attachment_notice(
+    portal: Portal, payload: dict[str, Any], language: str
+) -> Notice | None:
+    """A file the staff sent with their reply, as a document captioned with the service."""
+    try:
+        thread, _ = await messaging(portal).message(Actor.system(), int(payload["message_id"]))
+        view, content = await document_service(portal).read(
+            Actor.system(), int(payload["document_id"])
+        )
+    except NotFound:
+        return None
+    caption = text("msg.staff_attachment", language, service=thread.service_name)
+    return Notice(caption, document=(view.original_name or "document", content))
+
+
 @renders("staff_reply")
 async def staff_reply_notice(
     portal: Portal, payload: dict[str, Any], language: str

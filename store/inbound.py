@@ -425,6 +425,30 @@ class InboundMailService:
         view, _ = await self._documents.read(Actor.system(), document_id)
         return view
 
+    async def _file_staff_attachments(
+        self, mail: ReadMail, family_id: int
+    ) -> tuple[list[int], int]:
+        """File the staff's attachments for the family (not signature images); ids and refused."""
+        forwarded: list[int] = []
+        refused = 0
+        for attachment in mail.attachments:
+            if attachment.inline and attachment.size < self.config.inline_document_min_bytes:
+                continue
+            try:
+                view = await self._documents.add(
+                    Actor.system(),
+                    family_id,
+                    DocumentType.OTHER,
+                    attachment.content,
+                    original_name=attachment.filename,
+                    source=DocumentSource.EMAIL,
+                )
+            except DocumentRejected:
+                refused += 1
+                continue
+            forwarded.append(view.id)
+        return forwarded, refused
+
     async def _relay_staff_reply(self, mail: ReadMail, token: str) -> _Decision:
         if self._messaging is None:
             return _Decision(InboundStatus.QUARANTINED, "staff replies not wired yet")
@@ -445,14 +469,16 @@ class InboundMailService:
         if len(body) > self._reply_max_chars:
             body = body[: self._reply_max_chars - 1].rstrip() + "…"
         actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
+        forwarded, refused = await self._file_staff_attachments(mail, thread.family_id)
         try:
-            message = await self._messaging.staff_reply(actor, thread.id, body)
+            message = await self._messaging.staff_reply(actor, thread.id, body, forwarded)
         except StoreError as error:
             return _Decision(InboundStatus.QUARANTINED, f"not relayed: {error}", thread.family_id)
         outcome = {
             "thread_id": thread.id,
             "message_id": getattr(message, "id", None),
-            "attachments_not_forwarded": len(mail.attachments),
+            "attachments_forwarded": len(forwarded),
+            "attachments_not_forwarded": refused,
         }
         return _Decision(InboundStatus.RELAYED, "relayed to the family", thread.family_id, outcome)
 

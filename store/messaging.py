@@ -195,8 +195,14 @@ class MessagingService:
             )
             return await _thread_view(session, thread.id)
 
-    async def staff_reply(self, actor: Actor, thread_id: int, body: str) -> MessageView:
-        """Staff answer a thread; the family's linked Telegram chats are notified."""
+    async def staff_reply(
+        self, actor: Actor, thread_id: int, body: str, attachments: Sequence[int] = ()
+    ) -> MessageView:
+        """Staff answer a thread; the family's linked Telegram chats are notified.
+
+        `attachments` are documents already filed for the thread's family; each one reaches
+        the chat as a document of its own, after the reply.
+        """
         actor.check_staff()
         cleaned = clean_body(body)
         async with self._sessions.begin() as session:
@@ -222,6 +228,18 @@ class MessagingService:
                 {"thread_id": thread.id, "message_id": message.id},
                 event_key=f"message:{message.id}",
             )
+            for document_id in attachments:
+                document = await session.get(Document, document_id)
+                if document is None or document.family_id != thread.family_id:
+                    raise AccessDenied("the attachment belongs to another family")
+                session.add(MessageAttachment(message_id=message.id, document_id=document_id))
+                await notify_family(
+                    session,
+                    thread.family_id,
+                    "staff_attachment",
+                    {"thread_id": thread.id, "message_id": message.id, "document_id": document_id},
+                    event_key=f"message:{message.id}:document:{document_id}",
+                )
             return _message_view(message, ())
 
     async def thread(self, actor: Actor, thread_id: int) -> ThreadView:

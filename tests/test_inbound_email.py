@@ -419,6 +419,34 @@ async def test_a_staff_reply_reaches_the_parents_chat(portal, telegram, smtp_sin
     assert reply.author == services.staff.label
 
 
+async def test_a_staff_replys_attachment_reaches_the_chat_as_a_document(
+    portal, telegram, smtp_sink
+):
+    town = await build_town(portal.sessions, [])
+    services = await add_services(portal.sessions)
+    messaging = MessagingService(portal.sessions, portal.clock)
+    await messaging.write(town.guardian, "leisure_centres", "Le programme des vacances ?")
+    async with running_bot(portal, poll_timeout=1), running_smtp(portal, "127.0.0.1", 0) as server:
+        parent = await linked_parent(portal, telegram, PARENT)
+        [notification] = await wait_for_mails(smtp_sink)
+        token = reply_token(notification["Reply-To"], DOMAIN)
+        reply = EmailMessage()
+        reply["From"] = services.staff_email
+        reply["To"] = f"reply+{token}@{DOMAIN}"
+        reply["Subject"] = "Re: Le programme des vacances ?"
+        reply["Message-ID"] = "<programme-1@mairie.example>"
+        reply.set_content("Bonjour, voici le programme.\n\nLe 3 déc. a écrit :\n> Le programme ?")
+        reply.add_attachment(PDF, maintype="application", subtype="pdf", filename="programme.pdf")
+        parent.mark()
+        await send(server, reply.as_bytes(), [f"reply+{token}@{DOMAIN}"], services.staff_email)
+        document = await parent.wait_for_message(lambda m: m.document_bytes is not None)
+    assert document.document_bytes == PDF and document.document_name == "programme.pdf"
+    assert "Pièce jointe de Centres de loisirs" in (document.caption or document.text or "")
+    texts = [m.text or "" for m in parent.messages]
+    assert any("voici le programme" in t for t in texts)
+    assert not any("a écrit" in t for t in texts)
+
+
 @pytest.mark.parametrize(
     "name",
     [entry["file"] for entry in INDEX if entry["kind"] in ("auto_reply", "bounce")],
