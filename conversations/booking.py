@@ -168,17 +168,26 @@ async def _open_calendar(update: Update, context: PortalContext, activity_id: in
     draft = _draft(context)
     draft["activity"] = activity_id
     draft["selected"] = []
-    first_open = await _first_month_with_bookable_days(update, context)
+    first_open, states = await _first_month_with_bookable_days(update, context)
     draft["month"] = first_open.isoformat()
-    return await show_calendar(update, context)
+    return await show_calendar(update, context, states)
 
 
-async def show_calendar(update: Update, context: PortalContext) -> str:
-    """Draw the month: one button per day with its state, ◀ ▶, review and abort."""
+async def show_calendar(
+    update: Update,
+    context: PortalContext,
+    month_states: dict[date, list[PlanningDay]] | None = None,
+) -> str:
+    """Draw the month: one button per day with its state, ◀ ▶, review and abort.
+
+    `month_states` are the month's states when the caller already read them.
+    """
     draft = _draft(context)
     language = _language(context)
     month_start = date.fromisoformat(draft["month"])
-    days = await _month_states(update, context, month_start)
+    if month_states is None:
+        month_states = await _month_day_states(update, context, month_start)
+    days = _merged(month_states)
     selected = set(draft.get("selected", []))
     rows: list[list[InlineKeyboardButton]] = [
         [InlineKeyboardButton(letter, callback_data=NOOP) for letter in WEEKDAY_HEADERS[language]]
@@ -245,7 +254,11 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
     day = date.fromisoformat(update.callback_query.data.removeprefix(DAY))
     draft = _draft(context)
     language = _language(context)
-    states = await _day_states(update, context, day, day)
+    month_start = date.fromisoformat(draft["month"])
+    if day.replace(day=1) == month_start:
+        states = await _month_day_states(update, context, month_start)
+    else:
+        states = await _day_states(update, context, day, day)
     selected = set(draft.get("selected", []))
     if day.isoformat() in selected:
         selected.discard(day.isoformat())
@@ -264,7 +277,9 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
         return CHOOSE_DAYS
     await answer(update)
     draft["selected"] = sorted(selected)
-    return await show_calendar(update, context)
+    return await show_calendar(
+        update, context, states if day.replace(day=1) == month_start else None
+    )
 
 
 async def typed_days(update: Update, context: PortalContext) -> str:
@@ -477,25 +492,40 @@ async def _day_states(
     return states
 
 
-async def _month_states(
+async def _month_day_states(
     update: Update, context: PortalContext, month_start: date
-) -> dict[date, PlanningDay]:
-    """One state per day for the month: the first child's that still needs something."""
+) -> dict[date, list[PlanningDay]]:
+    """Each child's state of each day of the month."""
     last = (month_start + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    return await _day_states(update, context, month_start, last)
+
+
+def _merged(month_states: dict[date, list[PlanningDay]]) -> dict[date, PlanningDay]:
+    """One state per day: the first child's that still needs something."""
     merged = {}
-    for day, states in (await _day_states(update, context, month_start, last)).items():
+    for day, states in month_states.items():
         wanting = [s for s in states if s.selectable_to_book]
         merged[day] = wanting[0] if wanting else states[0]
     return merged
 
 
-async def _first_month_with_bookable_days(update: Update, context: PortalContext) -> date:
+async def _first_month_with_bookable_days(
+    update: Update, context: PortalContext
+) -> tuple[date, dict[date, list[PlanningDay]]]:
+    """The first month (within the horizon) with a day to book, and its states."""
     today = context.portal.today()
-    states = await _day_states(update, context, today, today + timedelta(days=HORIZON_DAYS))
-    bookable = sorted(
-        day for day, day_states in states.items() if any(s.selectable_to_book for s in day_states)
-    )
-    return (bookable[0] if bookable else today).replace(day=1)
+    month_start = today.replace(day=1)
+    first = (month_start, await _month_day_states(update, context, month_start))
+    while month_start <= today + timedelta(days=HORIZON_DAYS):
+        states = (
+            first[1]
+            if month_start == first[0]
+            else (await _month_day_states(update, context, month_start))
+        )
+        if any(s.selectable_to_book for day_states in states.values() for s in day_states):
+            return month_start, states
+        month_start = (month_start + timedelta(days=31)).replace(day=1)
+    return first
 
 
 def build(timeout_seconds: float) -> ConversationHandler:

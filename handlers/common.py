@@ -39,6 +39,9 @@ MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
 
 
+WHO_KEY = "_who"
+
+
 @dataclass(frozen=True)
 class Who:
     """The parent behind an update: their actor for the store, name and language."""
@@ -53,11 +56,17 @@ async def who(update: Update, context: PortalContext) -> Who | None:
     user = update.effective_user
     if user is None:
         return None
+    # A context lives for one handler call: a step asking twice reads the guardian once.
+    known: Who | None = context.__dict__.get(WHO_KEY)
+    if known is not None:
+        return known
     profile = await context.portal.families.profile(user.id)
     if profile is None:
         await reply(update, text("not_linked", language_of(user.language_code)))
         return None
-    return Who(profile.actor, profile.first_name, profile.language.value)
+    parent = Who(profile.actor, profile.first_name, profile.language.value)
+    context.__dict__[WHO_KEY] = parent
+    return parent
 
 
 async def adopt_telegram_language(update: Update, context: PortalContext) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,8 +34,13 @@ async def working_calendar(
 
 
 def activity_rules(activity: Activity) -> ActivityRules:
-    """The validated booking and cancellation rules of an activity."""
-    return ActivityRules.model_validate(activity.rules or {})
+    """The validated booking and cancellation rules of an activity (validated once per rules)."""
+    return _validated_rules(json.dumps(activity.rules or {}, sort_keys=True))
+
+
+@lru_cache(maxsize=256)
+def _validated_rules(rules_json: str) -> ActivityRules:
+    return ActivityRules.model_validate_json(rules_json)
 
 
 async def price_for_band(session: AsyncSession, activity_id: int, tariff_band: str) -> int | None:
