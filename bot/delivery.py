@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,7 +24,7 @@ from bot.portal import Portal
 from bot.texts import text
 from store.models import Guardian
 from store.models.enums import Channel
-from store.outbox import Delivery, claim_due, mark_failed, mark_sent
+from store.outbox import Delivery, claim_due, mark_failed, mark_sent, postpone
 from store.planning import booking_facts
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER_ATTEMPTS = 20
 POLL_SECONDS = 1.0
+# Telegram allows a bot about 30 messages a second in all and 1 a second per chat.
+GLOBAL_PER_SECOND = 28.0
+CHAT_SPACING = 1.0
+CHAT_MEMORY = 10_000
+BATCH = 50
 
 
 @dataclass(frozen=True)
@@ -129,12 +135,50 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_BACKOFF * (2**attempts), MAX_BACKOFF)
 
 
-async def deliver_due(portal: Portal, bot: Bot) -> int:
-    """Send what is due now; returns how many were sent."""
+class Pacer:
+    """Telegram's limits, kept on our side: ~30 messages a second in all, 1 a second per chat.
+
+    `wait()` spaces sends evenly; `chat_is_resting()` tells a chat written to less than a
+    second ago, whose message is postponed rather than answered with a 429.
+    """
+
+    def __init__(self, per_second: float = GLOBAL_PER_SECOND, per_chat: float = CHAT_SPACING):
+        self._interval = 1.0 / per_second
+        self._per_chat = per_chat
+        self._next = 0.0
+        self._last_by_chat: dict[int, float] = {}
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        if self._next > now:
+            await asyncio.sleep(self._next - now)
+        self._next = max(now, self._next) + self._interval
+
+    def chat_is_resting(self, chat_id: int) -> float:
+        """Seconds before this chat may be written to again (0 when it may now)."""
+        last = self._last_by_chat.get(chat_id)
+        return 0.0 if last is None else max(0.0, last + self._per_chat - time.monotonic())
+
+    def sent_to(self, chat_id: int) -> None:
+        self._last_by_chat[chat_id] = time.monotonic()
+        if len(self._last_by_chat) > CHAT_MEMORY:
+            horizon = time.monotonic() - self._per_chat
+            self._last_by_chat = {c: t for c, t in self._last_by_chat.items() if t > horizon}
+
+
+async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> int:
+    """Send what is due now, paced (`pacer`, or unpaced); returns how many were sent."""
     now = portal.clock()
     sent = 0
-    for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE):
+    for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE, BATCH):
         chat_id = int(delivery.recipient)
+        if pacer is not None:
+            resting = pacer.chat_is_resting(chat_id)
+            if resting:
+                later = portal.clock() + timedelta(seconds=resting)
+                await postpone(portal.sessions, delivery.id, later)
+                continue
+            await pacer.wait()
         rendered = await render(portal, delivery, await _language_of_chat(portal, chat_id))
         if rendered is None:
             await mark_failed(portal.sessions, delivery.id, f"cannot render {delivery.kind}", None)
@@ -156,6 +200,8 @@ async def deliver_due(portal: Portal, bot: Bot) -> int:
             await mark_failed(portal.sessions, delivery.id, str(error), retry_at)
             continue
         await mark_sent(portal.sessions, delivery.id, portal.clock())
+        if pacer is not None:
+            pacer.sent_to(chat_id)
         sent += 1
         hook = AFTER_SENT.get(delivery.kind)
         if hook is not None:
@@ -167,11 +213,15 @@ async def deliver_due(portal: Portal, bot: Bot) -> int:
 
 
 async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
-    """Deliver the outbox until `stop` is set."""
+    """Deliver the outbox until `stop` is set: batch after batch while there is work."""
+    pacer = Pacer()
     while not stop.is_set():
+        sent = 0
         try:
-            await deliver_due(portal, bot)
+            sent = await deliver_due(portal, bot, pacer)
         except Exception:
             logger.exception("outbox delivery round failed")
+        if sent:
+            continue
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), POLL_SECONDS)

@@ -154,3 +154,13 @@ async def mark_failed(
         values["next_attempt_at"] = retry_at
     async with sessions.begin() as session:
         await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
+
+
+async def postpone(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, when: datetime
+) -> None:
+    """Put a claimed item back for later without counting an attempt (pacing, not failure)."""
+    async with sessions.begin() as session:
+        await session.execute(
+            update(OutboxItem).where(OutboxItem.id == item_id).values(next_attempt_at=when)
+        )

@@ -82,3 +82,39 @@ async def test_a_blocked_bot_gives_up_without_retrying(portal, telegram, clock, 
     item = await _item(portal)
     assert (item.state, item.attempts) == (DeliveryState.FAILED, 1)
     assert parent.messages == []
+
+
+async def test_a_second_notice_to_the_same_chat_waits_its_turn(portal, telegram, clock, bot_api):
+    from bot.delivery import Pacer
+    from store.outbox import enqueue
+
+    parent = await _decided_booking(portal, telegram, clock, accept=True)
+    [first] = await _items(portal)
+    async with portal.sessions.begin() as session:
+        await enqueue(
+            session,
+            channel=Channel.TELEGRAM,
+            recipient=str(parent.id),
+            kind=first.kind,
+            payload=first.payload,
+            dedup_key="second notice",
+        )
+    pacer = Pacer()
+    assert await deliver_due(portal, bot_api, pacer) == 1
+    sent, waiting = await _items(portal)
+    assert sent.state is DeliveryState.SENT
+    assert (waiting.state, waiting.attempts) == (DeliveryState.PENDING, 0)
+    assert waiting.next_attempt_at > clock.now
+    assert telegram.throttled == 0
+
+
+async def _items(portal) -> list[OutboxItem]:
+    """The Telegram notices, in order."""
+    async with portal.sessions() as session:
+        return list(
+            await session.scalars(
+                select(OutboxItem)
+                .where(OutboxItem.channel == Channel.TELEGRAM)
+                .order_by(OutboxItem.id)
+            )
+        )
