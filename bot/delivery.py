@@ -139,7 +139,7 @@ class Pacer:
     """Telegram's limits, kept on our side: ~30 messages a second in all, 1 a second per chat.
 
     `wait()` spaces sends evenly; `chat_is_resting()` tells a chat written to less than a
-    second ago, whose message is postponed rather than answered with a 429.
+    second ago, whose message waits for a later round rather than meet a 429.
     """
 
     def __init__(self, per_second: float = GLOBAL_PER_SECOND, per_chat: float = CHAT_SPACING):
@@ -159,8 +159,9 @@ class Pacer:
         last = self._last_by_chat.get(chat_id)
         return 0.0 if last is None else max(0.0, last + self._per_chat - time.monotonic())
 
-    def sent_to(self, chat_id: int) -> None:
-        self._last_by_chat[chat_id] = time.monotonic()
+    def sent_to(self, chat_id: int, at: float | None = None) -> None:
+        """Remember a send to this chat (now, or at a given `time.monotonic()` value)."""
+        self._last_by_chat[chat_id] = time.monotonic() if at is None else at
         if len(self._last_by_chat) > CHAT_MEMORY:
             horizon = time.monotonic() - self._per_chat
             self._last_by_chat = {c: t for c, t in self._last_by_chat.items() if t > horizon}
@@ -173,10 +174,9 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
     for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE, BATCH):
         chat_id = int(delivery.recipient)
         if pacer is not None:
-            resting = pacer.chat_is_resting(chat_id)
-            if resting:
-                later = portal.clock() + timedelta(seconds=resting)
-                await postpone(portal.sessions, delivery.id, later)
+            if pacer.chat_is_resting(chat_id):
+                # Released, due again at once: taken in a later round, once the chat rested.
+                await postpone(portal.sessions, delivery.id, now)
                 continue
             await pacer.wait()
         rendered = await render(portal, delivery, await _language_of_chat(portal, chat_id))

@@ -104,8 +104,10 @@ async def test_a_second_notice_to_the_same_chat_waits_its_turn(portal, telegram,
     sent, waiting = await _items(portal)
     assert sent.state is DeliveryState.SENT
     assert (waiting.state, waiting.attempts) == (DeliveryState.PENDING, 0)
-    assert waiting.next_attempt_at > clock.now
     assert telegram.throttled == 0
+    assert await deliver_due(portal, bot_api, pacer) == 0  # the chat still rests
+    pacer.sent_to(parent.id, at=0.0)  # as if a second had passed since
+    assert await deliver_due(portal, bot_api, pacer) == 1
 
 
 async def _items(portal) -> list[OutboxItem]:
