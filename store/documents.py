@@ -6,6 +6,7 @@ and a random name; the sender's file name is kept as metadata only. Contents are
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import secrets
@@ -140,7 +141,7 @@ class DocumentService:
         family sent it, the family file service is told by email."""
         actor.check_family(family_id)
         content_type = self.check(content)
-        key = self._folder.write(content)
+        key = await asyncio.to_thread(self._folder.write, content)  # fsync off the loop
         try:
             async with self._sessions.begin() as session:
                 if child_id is not None:
