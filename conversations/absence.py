@@ -38,9 +38,11 @@ from handlers.common import (
     answer,
     children_keyboard,
     flow,
+    is_live,
     menu_button,
     reply,
     show,
+    show_step,
     who,
 )
 from handlers.uploads import (
@@ -51,11 +53,9 @@ from handlers.uploads import (
     download,
     explain_not_a_file,
     file_label,
-    is_live,
     megabytes,
     receive,
     refusal_text,
-    show_step,
     upload_limit,
 )
 from store.absences import AbsenceView

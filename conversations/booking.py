@@ -27,14 +27,17 @@ from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, days_label, format_moment, month_title
 from bot.texts import text
 from handlers.common import (
+    LIVE_MESSAGE,
     MENU_BOOK,
     abort_row,
     answer,
     children_keyboard,
     flow,
+    is_live,
     menu_button,
     reply,
     show,
+    show_step,
     stale_in_flow,
     who,
 )
@@ -305,7 +308,7 @@ async def typed_days(update: Update, context: PortalContext) -> str:
         )
         return CHOOSE_DAYS
     _draft(context)["selected"] = sorted(day.isoformat() for day in bookable)
-    _draft(context).pop("message_id", None)
+    _draft(context).pop(LIVE_MESSAGE, None)
     return await review(update, context)
 
 
@@ -443,37 +446,16 @@ def _child_name(draft: dict[str, Any], outcome: BookingOutcome) -> str:
 async def _show_live(
     update: Update, context: PortalContext, message: str, keyboard: InlineKeyboardMarkup
 ) -> None:
-    """Show the flow's message (editing it when a button of it was tapped) and remember it."""
-    draft = _draft(context)
-    query = update.callback_query
-    if (
-        query is not None
-        and query.message is not None
-        and draft.get("message_id")
-        in (
-            None,
-            query.message.message_id,
-        )
-    ):
-        await show(update, message, keyboard)
-        draft["message_id"] = query.message.message_id
-        return
-    chat = update.effective_chat
-    sent = await chat.send_message(message, parse_mode="HTML", reply_markup=keyboard)
-    draft["message_id"] = sent.message_id
+    await show_step(update, _draft(context), message, keyboard)
 
 
 async def _is_live(update: Update, context: PortalContext) -> bool:
-    """Whether the tapped button belongs to the flow's current message; answer it if not."""
-    query = update.callback_query
+    """Whether the tapped button is on the flow's current message (and the draft is there)."""
     draft = _draft(context)
-    live = draft.get("message_id")
-    if "names" in draft and (
-        query is None or query.message is None or live is None or query.message.message_id == live
-    ):
-        return True
-    await stale_in_flow(update, context)
-    return False
+    if "names" not in draft:
+        await stale_in_flow(update, context)
+        return False
+    return await is_live(update, context, draft)
 
 
 async def _day_states(

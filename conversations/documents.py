@@ -32,8 +32,10 @@ from handlers.common import (
     abort_row,
     answer,
     flow,
+    is_live,
     reply,
     show,
+    show_step,
     who,
 )
 from handlers.uploads import (
@@ -41,11 +43,9 @@ from handlers.uploads import (
     document_service,
     explain_not_a_file,
     file_label,
-    is_live,
     megabytes,
     receive,
     refusal_text,
-    show_step,
     upload_limit,
 )
 from store.deadlines import PARIS

@@ -34,27 +34,27 @@ from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import text
 from handlers.common import (
+    LIVE_MESSAGE,
     MENU_MESSAGES,
     MENU_SHOW,
     abort_row,
     answer,
     flow,
+    is_live,
     menu_button,
     reply,
     show,
+    show_step,
     stale_in_flow,
     who,
 )
 from handlers.start import stray_text
 from handlers.uploads import (
-    LIVE_MESSAGE,
     document_service,
     download,
     file_label,
-    is_live,
     megabytes,
     receive,
-    show_step,
     upload_limit,
 )
 from store.actors import AccessDenied, Actor, NotFound

@@ -40,6 +40,8 @@ UNLINK_YES = "unlink:yes"
 
 
 WHO_KEY = "_who"
+# Where a flow's draft remembers its current message: buttons of older ones are stale.
+LIVE_MESSAGE = "message_id"
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,37 @@ async def answer(update: Update, notice: str | None = None) -> None:
     """Answer the tapped button, so the phone stops its spinner."""
     if update.callback_query is not None:
         await update.callback_query.answer(notice)
+
+
+async def show_step(
+    update: Update, draft: dict[str, Any], message: str, keyboard: InlineKeyboardMarkup
+) -> None:
+    """Show a step: edit the flow's message when one of its buttons was tapped, else send one.
+
+    The message shown is remembered in `draft`, so that buttons of older messages are stale.
+    """
+    query = update.callback_query
+    tapped = query.message.message_id if query is not None and query.message else None
+    if tapped is not None and draft.get(LIVE_MESSAGE) in (None, tapped):
+        await show(update, message, keyboard)
+        draft[LIVE_MESSAGE] = tapped
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    sent = await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    draft[LIVE_MESSAGE] = sent.message_id
+
+
+async def is_live(update: Update, context: PortalContext, draft: dict[str, Any]) -> bool:
+    """Whether the tapped button belongs to the flow's current message; answer it if not."""
+    query = update.callback_query
+    live = draft.get(LIVE_MESSAGE)
+    if query is None or query.message is None or live is None:
+        return True
+    if query.message.message_id == live:
+        return True
+    await stale_in_flow(update, context)
+    return False
 
 
 async def abort(update: Update, context: PortalContext) -> int:

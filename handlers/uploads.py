@@ -12,11 +12,9 @@ services built from the portal, and the address certificates may be emailed to.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from babel.numbers import format_decimal
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import filters
 
@@ -24,7 +22,7 @@ from bot.context import PortalContext
 from bot.formatting import BABEL_LOCALES
 from bot.portal import Portal
 from bot.texts import text
-from handlers.common import reply, show, stale_in_flow
+from handlers.common import reply
 from store.absences import AbsenceService
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
 
@@ -34,7 +32,6 @@ MEGABYTE = 1024 * 1024
 # The messages a file step receives: a photo straight from the phone, or a file.
 FILES = filters.PHOTO | filters.Document.ALL
 # Where the flow remembers the message whose buttons are live (see `show_step`).
-LIVE_MESSAGE = "message_id"
 
 REFUSALS = {
     RejectionReason.EMPTY: "upload.empty",
@@ -168,34 +165,3 @@ async def explain_not_a_file(
 
 
 # The flow's live message ------------------------------------------------------------------
-
-
-async def show_step(
-    update: Update, draft: dict[str, Any], message: str, keyboard: InlineKeyboardMarkup
-) -> None:
-    """Show a step: edit the flow's message when one of its buttons was tapped, else send one.
-
-    The message shown is remembered in `draft`, so that buttons of older messages are stale.
-    """
-    query = update.callback_query
-    tapped = query.message.message_id if query is not None and query.message else None
-    if tapped is not None and draft.get(LIVE_MESSAGE) in (None, tapped):
-        await show(update, message, keyboard)
-        draft[LIVE_MESSAGE] = tapped
-        return
-    chat = update.effective_chat
-    assert chat is not None
-    sent = await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
-    draft[LIVE_MESSAGE] = sent.message_id
-
-
-async def is_live(update: Update, context: PortalContext, draft: dict[str, Any]) -> bool:
-    """Whether the tapped button belongs to the flow's current message; answer it if not."""
-    query = update.callback_query
-    live = draft.get(LIVE_MESSAGE)
-    if query is None or query.message is None or live is None:
-        return True
-    if query.message.message_id == live:
-        return True
-    await stale_in_flow(update, context)
-    return False
