@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, str_enum, utcnow
@@ -30,6 +30,8 @@ class Guardian(Base):
     """An adult who may act for the family; links one Telegram account."""
 
     __tablename__ = "guardian"
+    # Emails are compared case-insensitively (linking, inbound mail): index what is compared.
+    __table_args__ = (Index("ix_guardian_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     family_id: Mapped[int] = mapped_column(ForeignKey("family.id", ondelete="CASCADE"), index=True)

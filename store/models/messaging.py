@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, str_enum, utcnow
@@ -27,6 +27,7 @@ class StaffMember(Base):
     """A staff member answering for a service."""
 
     __tablename__ = "staff_member"
+    __table_args__ = (Index("ix_staff_member_email_lower", func.lower(text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
