@@ -35,6 +35,8 @@ from handlers.common import (
     flow,
     is_live,
     menu_button,
+    open_family_flow,
+    pick_children,
     reply,
     show,
     show_step,
@@ -86,18 +88,13 @@ def _draft(context: PortalContext) -> dict[str, Any]:
 
 async def start(update: Update, context: PortalContext) -> str | int:
     """Entry: from the menu or `/reserver`; skip the child question for an only child."""
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    opened = await open_family_flow(update, context, DRAFT)
+    if opened is None:
         return ConversationHandler.END
-    children = await context.portal.families.children(parent.actor)
-    context.user_data[DRAFT] = {}
-    context.user_data["language"] = parent.language
+    parent, children, draft = opened
     if not children:
         await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
         return ConversationHandler.END
-    draft = _draft(context)
-    draft["names"] = {str(child.id): child.first_name for child in children}
     if len(children) == 1:
         draft["children"] = [children[0].id]
         return await ask_activity(update, context)
@@ -112,12 +109,7 @@ async def choose_child(update: Update, context: PortalContext) -> str | int:
         return CHOOSE_CHILD
     await answer(update)
     draft = _draft(context)
-    choice = update.callback_query.data.removeprefix(CHILD)
-    if choice == "all":
-        draft["children"] = sorted(int(child_id) for child_id in draft["names"])
-    elif choice in draft.get("names", {}):
-        draft["children"] = [int(choice)]
-    else:
+    if not pick_children(draft, update.callback_query.data.removeprefix(CHILD)):
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_CHILD
     return await ask_activity(update, context)

@@ -25,6 +25,8 @@ from handlers.common import (
     children_keyboard,
     flow,
     menu_button,
+    open_family_flow,
+    pick_children,
     show,
     stale_in_flow,
     who,
@@ -60,15 +62,10 @@ def _language(context: PortalContext) -> str:
 
 async def start(update: Update, context: PortalContext) -> str | int:
     """Entry: from the menu or `/annuler`."""
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    opened = await open_family_flow(update, context, DRAFT)
+    if opened is None:
         return ConversationHandler.END
-    children = await context.portal.families.children(parent.actor)
-    context.user_data[DRAFT] = {}
-    context.user_data["language"] = parent.language
-    draft = _draft(context)
-    draft["names"] = {str(child.id): child.first_name for child in children}
+    parent, children, draft = opened
     if len(children) <= 1:
         draft["children"] = [child.id for child in children]
         return await show_bookings(update, context)
@@ -80,12 +77,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
 async def choose_child(update: Update, context: PortalContext) -> str | int:
     await answer(update)
     draft = _draft(context)
-    choice = update.callback_query.data.removeprefix(CHILD)
-    if choice == "all":
-        draft["children"] = sorted(int(child_id) for child_id in draft.get("names", {}))
-    elif choice in draft.get("names", {}):
-        draft["children"] = [int(choice)]
-    else:
+    if not pick_children(draft, update.callback_query.data.removeprefix(CHILD)):
         await show(update, text("forbidden", _language(context)), menu_button(_language(context)))
         return CHOOSE_CHILD
     return await show_bookings(update, context)

@@ -93,6 +93,36 @@ def abort_row(language: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text("btn.abort", language), callback_data=ABORT)]
 
 
+async def open_family_flow(
+    update: Update, context: PortalContext, draft_key: str
+) -> tuple[Who, list[ChildView], dict[str, Any]] | None:
+    """Start a flow about the family's children: a fresh draft that names them.
+
+    None when the user is not linked (they were told how to link).
+    """
+    await answer(update)
+    parent = await who(update, context)
+    if parent is None:
+        return None
+    children = await context.portal.families.children(parent.actor)
+    draft: dict[str, Any] = {"names": {str(child.id): child.first_name for child in children}}
+    context.user_data[draft_key] = draft
+    context.user_data["language"] = parent.language
+    return parent, children, draft
+
+
+def pick_children(draft: dict[str, Any], choice: str) -> bool:
+    """Record the tapped child (an id, or "all") among the draft's; False for any other."""
+    names = draft.get("names", {})
+    if choice == "all":
+        draft["children"] = sorted(int(child_id) for child_id in names)
+    elif choice in names:
+        draft["children"] = [int(choice)]
+    else:
+        return False
+    return True
+
+
 def children_keyboard(
     children: Sequence[ChildView], language: str, prefix: str
 ) -> InlineKeyboardMarkup:
