@@ -398,7 +398,9 @@ class DemoSession:
             f"  /start {token}",
         ]
         await self.user.send_command(f"/start {token}")
-        lines += await self._collect(self.reply_timeout * 2, until=self._latest_keyboard)
+        lines += await self._collect(
+            self.reply_timeout * 2, until=lambda _: self._latest_keyboard()
+        )
         return lines
 
     async def _start_mail_sink(self) -> int:
@@ -554,14 +556,24 @@ class DemoSession:
         """What the bot says within `timeout` seconds (default `reply_timeout`), settled."""
         return await self._collect(self.reply_timeout if timeout is None else timeout)
 
+    async def wait_for(self, text: str, timeout: float) -> list[str]:  # noqa: ASYNC109
+        """What the bot says until a line holds `text` (or `timeout` seconds pass), settled.
+
+        Mails and relayed replies arrive from background workers in no fixed order, so a
+        caller expecting one of them waits for it rather than for the first output.
+        """
+        return await self._collect(
+            timeout, until=lambda lines: any(text in line for line in lines)
+        )
+
     async def _collect(
-        self, first_wait: float, until: Callable[[], object] | None = None
+        self, first_wait: float, until: Callable[[list[str]], object] | None = None
     ) -> list[str]:
-        """Wait up to `first_wait` for output (or for `until()`), then until the bot is quiet."""
+        """Wait up to `first_wait` for output (or for `until(lines)`), then until it is quiet."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + first_wait
         lines = self.poll()
-        while loop.time() < deadline and (not lines if until is None else not until()):
+        while loop.time() < deadline and (not lines if until is None else not until(lines)):
             await asyncio.sleep(POLL_SECONDS)
             lines += self.poll()
         quiet_since = loop.time()

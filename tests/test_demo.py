@@ -206,7 +206,7 @@ async def test_an_absence_with_a_certificate_the_balance_and_a_staff_reply(
         ]
     )
     assert await asyncio.to_thread(args.handler, settings, args) == 0
-    screen = await demo.wait(5)
+    screen = await demo.wait_for("Oui, avec un casque.", 10)
     assert "Oui, avec un casque." in "\n".join(screen)
 
 
@@ -239,10 +239,7 @@ async def test_a_message_emails_the_service_and_its_email_answer_reaches_the_cha
     screen = await demo.handle_line(number_of(screen, "Centres de loisirs"))
     screen = await demo.handle_line("Bonjour, Lucas peut-il venir avec son vélo ?")
     screen = await demo.handle_line(number_of(screen, "📨 Envoyer", prefix=True))
-    for _ in range(20):  # the mail worker sends within a second
-        if any(line.startswith("📧 ") for line in screen):
-            break
-        screen += await demo.wait(0.5)
+    screen += await demo.wait_for("📧 ", 10)
     shown = "\n".join(screen)
     assert "📧 À centres-loisirs@montclar.example : [Portail Famille] Famille Martin" in shown
     [mail] = demo.mails
@@ -250,7 +247,7 @@ async def test_a_message_emails_the_service_and_its_email_answer_reaches_the_cha
     assert f"--from j.roux@montclar.example --to {mail['Reply-To']}" in shown
 
     await asyncio.to_thread(_send_as_staff, demo.mail_port, mail, "Oui, avec un casque.")
-    screen = await demo.wait(5)
+    screen = await demo.wait_for("Oui, avec un casque.", 10)
     assert "Oui, avec un casque." in "\n".join(screen)
     assert "a écrit" not in "\n".join(screen)
 
