@@ -96,18 +96,31 @@ class BillingService:
         """The family's balance on `today`."""
         actor.check_family(family_id)
         async with self._sessions() as session:
-            invoiced = await session.scalar(
-                select(func.coalesce(func.sum(Invoice.total_cents), 0)).where(
-                    Invoice.family_id == family_id
-                )
-            )
-            paid = await session.scalar(
-                select(func.coalesce(func.sum(Payment.amount_cents), 0)).where(
-                    Payment.family_id == family_id
-                )
-            )
-            uninvoiced = await self._uninvoiced(session, family_id, today)
-            return Balance(int(invoiced or 0), int(paid or 0), uninvoiced)
+            return await self._balance(session, family_id, today)
+
+    async def overview(
+        self, actor: Actor, family_id: int, today: date, limit: int = 6
+    ) -> tuple[Balance, list[InvoiceSummary]]:
+        """The balance and the latest invoices together, read in one transaction."""
+        actor.check_family(family_id)
+        async with self._sessions() as session:
+            balance = await self._balance(session, family_id, today)
+            return balance, await self._latest_invoices(session, family_id, today, limit)
+
+    async def _balance(self, session: AsyncSession, family_id: int, today: date) -> Balance:
+        invoiced = (
+            select(func.coalesce(func.sum(Invoice.total_cents), 0))
+            .where(Invoice.family_id == family_id)
+            .scalar_subquery()
+        )
+        paid = (
+            select(func.coalesce(func.sum(Payment.amount_cents), 0))
+            .where(Payment.family_id == family_id)
+            .scalar_subquery()
+        )
+        totals = (await session.execute(select(invoiced, paid))).one()
+        uninvoiced = await self._uninvoiced(session, family_id, today)
+        return Balance(int(totals[0] or 0), int(totals[1] or 0), uninvoiced)
 
     @staticmethod
     async def _uninvoiced(session: AsyncSession, family_id: int, today: date) -> int:
@@ -145,16 +158,22 @@ class BillingService:
         """The family's latest invoices, newest first, with what was paid on each."""
         actor.check_family(family_id)
         async with self._sessions() as session:
-            invoices = list(
-                await session.scalars(
-                    select(Invoice)
-                    .where(Invoice.family_id == family_id)
-                    .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-                    .limit(limit)
-                )
+            return await self._latest_invoices(session, family_id, today, limit)
+
+    @staticmethod
+    async def _latest_invoices(
+        session: AsyncSession, family_id: int, today: date, limit: int
+    ) -> list[InvoiceSummary]:
+        invoices = list(
+            await session.scalars(
+                select(Invoice)
+                .where(Invoice.family_id == family_id)
+                .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+                .limit(limit)
             )
-            paid = await _paid_per_invoice(session, [i.id for i in invoices])
-            return [_summary(i, paid.get(i.id, 0), today) for i in invoices]
+        )
+        paid = await _paid_per_invoice(session, [i.id for i in invoices])
+        return [_summary(i, paid.get(i.id, 0), today) for i in invoices]
 
     async def invoice_detail(self, actor: Actor, invoice_id: int, today: date) -> InvoiceDetail:
         """One invoice with its lines and its family's name; another family's is refused."""

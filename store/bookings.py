@@ -6,29 +6,38 @@ per child and day; nothing is trusted from the caller but the actor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import deadlines
 from store.actors import AccessDenied, Actor, NotFound
 from store.audit import record
-from store.calendar import activity_rules, price_for_band, working_calendar
-from store.capacity import give_back_place, promote_waitlist, take_place
+from store.calendar import activity_and_price, activity_rules, working_calendar
+from store.capacity import give_back_place, promote_waitlist, take_places
 from store.clock import Clock, system_clock
-from store.models import Activity, Booking, Child, Document, Enrollment, Family, OpeningDay
+from store.database import insert_for
+from store.models import (
+    Activity,
+    AuditEntry,
+    Booking,
+    Child,
+    Document,
+    Enrollment,
+    OpeningDay,
+)
+from store.models.booking import ACTIVE_STATES_SQL
 from store.models.enums import BookingState, DocumentStatus
 from store.outbox import notify_family
 from store.policies import ActivityRules
 from store.staff_notices import notify_bookings_to_validate
 
 ACTIVE_STATES = (BookingState.PENDING, BookingState.CONFIRMED, BookingState.WAITLISTED)
-PLACE_HOLDING_STATES = (BookingState.PENDING, BookingState.CONFIRMED)
 # How many open days after a refused one are tried when suggesting the next bookable day.
 NEXT_DAY_SEARCH_LIMIT = 60
 
@@ -128,143 +137,44 @@ class BookingService:
     ) -> list[BookingOutcome]:
         """Book `days` of an activity for each child; one outcome per child and day.
 
-        With `dry_run`, nothing is written: the outcomes are what booking would give now (used
-        for the recap before the parent confirms; capacity may still change before then).
+        Every child's day goes through the rules first (reads only); the requests left are
+        written at the end of the transaction, so that the days' places stay locked only for
+        its last statements. With `dry_run`, nothing is written: the outcomes are what booking
+        would give now (used for the recap before the parent confirms; capacity may still
+        change before then).
         """
         wanted_days = sorted(set(days))
-        now = self._clock()
         async with self._sessions.begin() as session:
-            children = await self._children_of(session, actor, child_ids)
-            activity = await session.get(Activity, activity_id)
-            if activity is None:
-                raise NotFound("unknown activity")
-            outcomes: list[BookingOutcome] = []
+            children = await children_of(session, actor, child_ids)
+            activity, price = await activity_and_price(session, activity_id, children[0].family_id)
             if not wanted_days:
-                return outcomes
-            family = await session.get(Family, children[0].family_id)
-            assert family is not None
-            rules = activity_rules(activity)
-            calendar = await working_calendar(
-                session, activity.id, wanted_days[0], wanted_days[-1]
-            )
-            price = await price_for_band(session, activity.id, family.tariff_band)
-            opening = await self._opening_days(session, activity.id, wanted_days)
-            open_days = await self._open_days_after(session, activity.id, wanted_days[0])
-            for child in children:
-                context = await _ChildContext.load(session, child, activity, wanted_days)
-                for day in wanted_days:
-                    outcome = await self._book_one(
-                        session,
-                        actor,
-                        activity,
-                        child,
-                        day,
-                        now,
-                        rules,
-                        calendar,
-                        price,
-                        opening.get(day),
-                        context,
-                        dry_run,
-                    )
-                    if outcome.outcome is Outcome.REFUSED and outcome.refusal in _TIME_REFUSALS:
-                        later = [d for d in open_days if d > day]
-                        outcome = _with_next_day(
-                            outcome, deadlines.next_bookable_date(rules, later, now, calendar)
-                        )
-                    outcomes.append(outcome)
+                return []
+            terms = await _Terms.load(session, activity, price, wanted_days, self._clock())
+            contexts = await _ChildContext.load_all(session, children, activity, wanted_days)
+            decided = [
+                terms.decide(child, contexts[child.id], day)
+                for child in children
+                for day in wanted_days
+            ]
+            if any(_is_time_refusal(item) for item in decided):
+                open_days = await _open_days_after(session, activity.id, wanted_days[0])
+                decided = [
+                    terms.with_next_day(item, open_days) if _is_time_refusal(item) else item
+                    for item in decided
+                ]
+            requests = [item for item in decided if isinstance(item, _Request)]
             if dry_run:
+                placed = {request.key: _dry_run_outcome(activity, request) for request in requests}
                 await session.rollback()
             else:
+                placed = await _write_bookings(session, actor, activity, requests)
                 pending = [
                     outcome.booking_id
-                    for outcome in outcomes
+                    for outcome in placed.values()
                     if outcome.outcome is Outcome.PENDING and outcome.booking_id is not None
                 ]
                 await notify_bookings_to_validate(session, activity.id, pending)
-        return outcomes
-
-    async def _book_one(
-        self,
-        session: AsyncSession,
-        actor: Actor,
-        activity: Activity,
-        child: Child,
-        day: date,
-        now: datetime,
-        rules: ActivityRules,
-        calendar: deadlines.WorkingCalendar,
-        price: int | None,
-        opening_day: OpeningDay | None,
-        context: _ChildContext,
-        dry_run: bool,
-    ) -> BookingOutcome:
-        def refused(reason: Refusal, **extra: object) -> BookingOutcome:
-            return BookingOutcome(child.id, day, Outcome.REFUSED, reason, **extra)  # type: ignore[arg-type]
-
-        if opening_day is None or opening_day.closed:
-            return refused(Refusal.CLOSED)
-        if not context.enrolled_on(day):
-            return refused(Refusal.NOT_ENROLLED)
-        if not eligible(activity, child, day):
-            return refused(Refusal.NOT_ELIGIBLE)
-        missing = context.missing_document()
-        if missing is not None:
-            return refused(Refusal.DOCUMENT_MISSING, missing_document=missing)
-        if day in context.booked_days:
-            return refused(Refusal.ALREADY_BOOKED)
-        if price is None:
-            return refused(Refusal.NO_PRICE)
-        decision = deadlines.evaluate_booking(rules, day, now, calendar, price)
-        if decision.status is deadlines.BookingStatus.REFUSED:
-            return refused(
-                Refusal(decision.reason), deadline=decision.deadline, opens_at=decision.opens_at
-            )
-        timing = {
-            "price_cents": decision.price_cents,
-            "surcharge_cents": decision.surcharge_cents,
-            "deadline": decision.deadline,
-        }
-        if dry_run:
-            has_place = opening_day.taken < opening_day.capacity
-            if not has_place and not activity.waitlist_enabled:
-                return refused(Refusal.FULL)
-            outcome = _placed_outcome(activity) if has_place else Outcome.WAITLISTED
-            return BookingOutcome(child.id, day, outcome, **timing)  # type: ignore[arg-type]
-
-        if await take_place(session, opening_day.id):
-            state = BookingState(_placed_outcome(activity).value)
-        elif activity.waitlist_enabled:
-            state = BookingState.WAITLISTED
-        else:
-            return refused(Refusal.FULL)
-        booking = Booking(
-            family_id=child.family_id,
-            child_id=child.id,
-            activity_id=activity.id,
-            opening_day_id=opening_day.id,
-            day=day,
-            state=state,
-            price_cents=decision.price_cents,
-            surcharge_cents=decision.surcharge_cents,
-            created_by=actor.label,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(booking)
-        except IntegrityError:
-            # Booked meanwhile by another request of the same family.
-            if state in PLACE_HOLDING_STATES:
-                await give_back_place(session, opening_day.id)
-            return refused(Refusal.ALREADY_BOOKED)
-        record(session, actor, "book", "booking", booking.id, state=state.value, day=str(day))
-        return BookingOutcome(
-            child.id,
-            day,
-            Outcome(state.value),
-            booking_id=booking.id,
-            **timing,  # type: ignore[arg-type]
-        )
+        return [placed[item.key] if isinstance(item, _Request) else item for item in decided]
 
     async def cancel(self, actor: Actor, booking_ids: Iterable[int]) -> list[CancellationResult]:
         """Cancel bookings: free before the deadline, billed (or refused) after it."""
@@ -365,51 +275,22 @@ class BookingService:
             )
             return list(rows)
 
-    @staticmethod
-    async def _children_of(
-        session: AsyncSession, actor: Actor, child_ids: Sequence[int]
-    ) -> list[Child]:
-        if not child_ids:
-            raise NotFound("no child given")
-        children = list(
-            await session.scalars(
-                select(Child).where(Child.id.in_(set(child_ids))).order_by(Child.id)
-            )
-        )
-        if len(children) != len(set(child_ids)):
-            raise NotFound("unknown child")
-        if len({child.family_id for child in children}) != 1:
-            raise AccessDenied("children of several families")
-        actor.check_family(children[0].family_id)
-        return children
 
-    @staticmethod
-    async def _open_days_after(session: AsyncSession, activity_id: int, first: date) -> list[date]:
-        """Open days from `first` on (bounded), to suggest the next day still bookable."""
-        rows = await session.scalars(
-            select(OpeningDay.day)
-            .where(
-                OpeningDay.activity_id == activity_id,
-                OpeningDay.day >= first,
-                OpeningDay.closed.is_(False),
-            )
-            .order_by(OpeningDay.day)
-            .limit(NEXT_DAY_SEARCH_LIMIT)
-        )
-        return list(rows)
-
-    @staticmethod
-    async def _opening_days(
-        session: AsyncSession, activity_id: int, days: list[date]
-    ) -> dict[date, OpeningDay]:
-        rows = await session.scalars(
-            select(OpeningDay).where(
-                OpeningDay.activity_id == activity_id,
-                OpeningDay.day >= days[0],
-                OpeningDay.day <= days[-1],
-            )
-        )
-        return {row.day: row for row in rows}
+async def children_of(
+    session: AsyncSession, actor: Actor, child_ids: Sequence[int]
+) -> list[Child]:
+    """The children asked for, by id: all of one family, the actor's (else refused)."""
+    if not child_ids:
+        raise NotFound("no child given")
+    children = list(
+        await session.scalars(select(Child).where(Child.id.in_(set(child_ids))).order_by(Child.id))
+    )
+    if len(children) != len(set(child_ids)):
+        raise NotFound("unknown child")
+    if len({child.family_id for child in children}) != 1:
+        raise AccessDenied("children of several families")
+    actor.check_family(children[0].family_id)
+    return children
 
 
 _TIME_REFUSALS = frozenset(
@@ -424,12 +305,271 @@ _TIME_REFUSALS = frozenset(
 )
 
 
+def _is_time_refusal(item: BookingOutcome | _Request) -> bool:
+    return isinstance(item, BookingOutcome) and item.refusal in _TIME_REFUSALS
+
+
 def _placed_outcome(activity: Activity) -> Outcome:
     return Outcome.PENDING if activity.requires_validation else Outcome.CONFIRMED
 
 
+def _placed_state(activity: Activity) -> BookingState:
+    return BookingState(_placed_outcome(activity).value)
+
+
 def _with_next_day(outcome: BookingOutcome, next_day: date | None) -> BookingOutcome:
     return replace(outcome, next_bookable_day=next_day)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """A child's day that passed every rule: it gets a place, the waitlist, or is refused full
+    (or already booked, when another request of the family booked it meanwhile)."""
+
+    child_id: int
+    family_id: int
+    day: date
+    opening_day: OpeningDay
+    decision: deadlines.BookingDecision
+
+    @property
+    def key(self) -> tuple[int, date]:
+        return self.child_id, self.day
+
+    def booked(self, outcome: Outcome, booking_id: int | None = None) -> BookingOutcome:
+        return BookingOutcome(
+            self.child_id,
+            self.day,
+            outcome,
+            price_cents=self.decision.price_cents,
+            surcharge_cents=self.decision.surcharge_cents,
+            booking_id=booking_id,
+            deadline=self.decision.deadline,
+        )
+
+    def refused(self, reason: Refusal) -> BookingOutcome:
+        return BookingOutcome(self.child_id, self.day, Outcome.REFUSED, reason)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """What one call knows of the activity on the days asked: rules, calendar, price, days."""
+
+    activity: Activity
+    rules: ActivityRules
+    calendar: deadlines.WorkingCalendar
+    price: int | None
+    opening: dict[date, OpeningDay]
+    now: datetime
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        activity: Activity,
+        price: int | None,
+        days: list[date],
+        now: datetime,
+    ) -> _Terms:
+        return cls(
+            activity,
+            activity_rules(activity),
+            await working_calendar(session, activity.id, days[0], days[-1]),
+            price,
+            await _opening_days(session, activity.id, days),
+            now,
+        )
+
+    def with_next_day(self, refusal: BookingOutcome, open_days: list[date]) -> BookingOutcome:
+        """A refusal in time (too late, window closed…) with the next day that can be booked."""
+        later = [open_day for open_day in open_days if open_day > refusal.day]
+        next_day = deadlines.next_bookable_date(self.rules, later, self.now, self.calendar)
+        return _with_next_day(refusal, next_day)
+
+    def decide(self, child: Child, context: _ChildContext, day: date) -> BookingOutcome | _Request:
+        """The rules for one child's day (no write): a refusal, or a request to place."""
+
+        def refused(reason: Refusal, **extra: object) -> BookingOutcome:
+            return BookingOutcome(child.id, day, Outcome.REFUSED, reason, **extra)  # type: ignore[arg-type]
+
+        opening_day = self.opening.get(day)
+        if opening_day is None or opening_day.closed:
+            return refused(Refusal.CLOSED)
+        if not context.enrolled_on(day):
+            return refused(Refusal.NOT_ENROLLED)
+        if not eligible(self.activity, child, day):
+            return refused(Refusal.NOT_ELIGIBLE)
+        missing = context.missing_document()
+        if missing is not None:
+            return refused(Refusal.DOCUMENT_MISSING, missing_document=missing)
+        if day in context.booked_days:
+            return refused(Refusal.ALREADY_BOOKED)
+        if self.price is None:
+            return refused(Refusal.NO_PRICE)
+        decision = deadlines.evaluate_booking(self.rules, day, self.now, self.calendar, self.price)
+        if decision.status is deadlines.BookingStatus.REFUSED:
+            return refused(
+                Refusal(decision.reason), deadline=decision.deadline, opens_at=decision.opens_at
+            )
+        return _Request(child.id, child.family_id, day, opening_day, decision)
+
+
+async def _opening_days(
+    session: AsyncSession, activity_id: int, days: list[date]
+) -> dict[date, OpeningDay]:
+    rows = await session.scalars(
+        select(OpeningDay).where(
+            OpeningDay.activity_id == activity_id,
+            OpeningDay.day >= days[0],
+            OpeningDay.day <= days[-1],
+        )
+    )
+    return {row.day: row for row in rows}
+
+
+async def _open_days_after(session: AsyncSession, activity_id: int, first: date) -> list[date]:
+    """Open days from `first` on (bounded), to suggest the next day still bookable."""
+    rows = await session.scalars(
+        select(OpeningDay.day)
+        .where(
+            OpeningDay.activity_id == activity_id,
+            OpeningDay.day >= first,
+            OpeningDay.closed.is_(False),
+        )
+        .order_by(OpeningDay.day)
+        .limit(NEXT_DAY_SEARCH_LIMIT)
+    )
+    return list(rows)
+
+
+def _dry_run_outcome(activity: Activity, request: _Request) -> BookingOutcome:
+    """What booking would give now, from the places left when the day was read."""
+    opening_day = request.opening_day
+    has_place = opening_day.taken < opening_day.capacity
+    if not has_place and not activity.waitlist_enabled:
+        return request.refused(Refusal.FULL)
+    return request.booked(_placed_outcome(activity) if has_place else Outcome.WAITLISTED)
+
+
+async def _write_bookings(
+    session: AsyncSession, actor: Actor, activity: Activity, requests: list[_Request]
+) -> dict[tuple[int, date], BookingOutcome]:
+    """Write the requests at the end of the transaction and answer each by (child, day).
+
+    One statement per step: the bookings are inserted (a child's day booked meanwhile is
+    skipped), the places are taken (days locked in id order, held until the commit), the
+    bookings left without a place are waitlisted or removed, and the audit entries written.
+    """
+    booking_ids = await _insert_bookings(session, actor, activity, requests)
+    inserted = [request for request in requests if request.key in booking_ids]
+    taken = await take_places(session, Counter(request.opening_day.id for request in inserted))
+    placed = _share_places(inserted, taken)
+    unplaced = [booking_ids[request.key] for request in inserted if request.key not in placed]
+    await _settle_unplaced(session, activity, unplaced)
+    outcomes = {
+        request.key: _written_outcome(
+            activity, request, booking_ids.get(request.key), request.key in placed
+        )
+        for request in requests
+    }
+    await _record_bookings(session, actor, outcomes.values())
+    return outcomes
+
+
+async def _insert_bookings(
+    session: AsyncSession, actor: Actor, activity: Activity, requests: list[_Request]
+) -> dict[tuple[int, date], int]:
+    """Insert the requests' bookings, as placed, in one statement; returns their ids by
+    (child, day). A child's day already booked (`uq_booking_active`, by a concurrent request
+    of the family) is skipped: on PostgreSQL the insert waits for that request's commit."""
+    if not requests:
+        return {}
+    state = _placed_state(activity)
+    rows = [
+        {
+            "family_id": request.family_id,
+            "child_id": request.child_id,
+            "activity_id": activity.id,
+            "opening_day_id": request.opening_day.id,
+            "day": request.day,
+            "state": state,
+            "price_cents": request.decision.price_cents,
+            "surcharge_cents": request.decision.surcharge_cents,
+            "created_by": actor.label,
+        }
+        for request in requests
+    ]
+    statement = (
+        insert_for(session.get_bind().dialect.name)(Booking)
+        .values(rows)
+        .on_conflict_do_nothing(
+            index_elements=["child_id", "activity_id", "day"],
+            index_where=text(ACTIVE_STATES_SQL),
+        )
+        .returning(Booking.id, Booking.child_id, Booking.day)
+    )
+    result = await session.execute(statement)
+    return {(child_id, day): booking_id for booking_id, child_id, day in result}
+
+
+def _share_places(requests: list[_Request], taken: Mapping[int, int]) -> set[tuple[int, date]]:
+    """Which requests get the places taken: the first ones of each day, in request order."""
+    left = Counter(taken)
+    placed = set()
+    for request in requests:
+        if left[request.opening_day.id] > 0:
+            left[request.opening_day.id] -= 1
+            placed.add(request.key)
+    return placed
+
+
+async def _settle_unplaced(
+    session: AsyncSession, activity: Activity, booking_ids: list[int]
+) -> None:
+    """Bookings inserted as placed that got no place: waitlisted, or removed (refused full)."""
+    if not booking_ids:
+        return
+    if activity.waitlist_enabled:
+        statement = (
+            update(Booking)
+            .where(Booking.id.in_(booking_ids))
+            .values(state=BookingState.WAITLISTED)
+        )
+    else:
+        statement = delete(Booking).where(Booking.id.in_(booking_ids))
+    await session.execute(statement.execution_options(synchronize_session=False))
+
+
+def _written_outcome(
+    activity: Activity, request: _Request, booking_id: int | None, placed: bool
+) -> BookingOutcome:
+    if booking_id is None:
+        return request.refused(Refusal.ALREADY_BOOKED)
+    if placed:
+        return request.booked(_placed_outcome(activity), booking_id)
+    if activity.waitlist_enabled:
+        return request.booked(Outcome.WAITLISTED, booking_id)
+    return request.refused(Refusal.FULL)
+
+
+async def _record_bookings(
+    session: AsyncSession, actor: Actor, outcomes: Iterable[BookingOutcome]
+) -> None:
+    """The audit entry of each new booking (what `store.audit.record` writes), in one
+    executemany."""
+    entries = [
+        {
+            "actor": actor.label,
+            "action": "book",
+            "entity": "booking",
+            "entity_id": outcome.booking_id,
+            "details": {"state": outcome.outcome.value, "day": str(outcome.day)},
+        }
+        for outcome in outcomes
+        if outcome.booking_id is not None
+    ]
+    if entries:
+        await session.execute(insert(AuditEntry), entries)
 
 
 @dataclass
@@ -441,38 +581,47 @@ class _ChildContext:
     missing: list[str]
 
     @classmethod
-    async def load(
-        cls, session: AsyncSession, child: Child, activity: Activity, days: list[date]
-    ) -> _ChildContext:
-        enrollments = (
-            await session.execute(
-                select(Enrollment.starts_on, Enrollment.ends_on).where(
-                    Enrollment.child_id == child.id, Enrollment.activity_id == activity.id
-                )
+    async def load_all(
+        cls, session: AsyncSession, children: list[Child], activity: Activity, days: list[date]
+    ) -> dict[int, _ChildContext]:
+        """Every child's context, one query per kind of row whatever the number of children."""
+        ids = [child.id for child in children]
+        enrollments: dict[int, list[tuple[date, date]]] = {child_id: [] for child_id in ids}
+        for child_id, starts_on, ends_on in await session.execute(
+            select(Enrollment.child_id, Enrollment.starts_on, Enrollment.ends_on).where(
+                Enrollment.child_id.in_(ids), Enrollment.activity_id == activity.id
             )
-        ).all()
-        booked = await session.scalars(
-            select(Booking.day).where(
-                Booking.child_id == child.id,
+        ):
+            enrollments[child_id].append((starts_on, ends_on))
+        booked: dict[int, set[date]] = {child_id: set() for child_id in ids}
+        for child_id, day in await session.execute(
+            select(Booking.child_id, Booking.day).where(
+                Booking.child_id.in_(ids),
                 Booking.activity_id == activity.id,
                 Booking.day >= days[0],
                 Booking.day <= days[-1],
                 Booking.state.in_(ACTIVE_STATES),
             )
-        )
-        missing: list[str] = []
+        ):
+            booked[child_id].add(day)
+        accepted: list[tuple[int | None, str]] = []
         if activity.required_documents:
-            accepted = set(
-                await session.scalars(
-                    select(Document.doc_type).where(
-                        Document.family_id == child.family_id,
-                        (Document.child_id.is_(None)) | (Document.child_id == child.id),
+            accepted = [
+                (child_id, doc_type)
+                for child_id, doc_type in await session.execute(
+                    select(Document.child_id, Document.doc_type).where(
+                        Document.family_id == children[0].family_id,
+                        (Document.child_id.is_(None)) | (Document.child_id.in_(ids)),
                         Document.status == DocumentStatus.ACCEPTED,
                     )
                 )
-            )
-            missing = [doc for doc in activity.required_documents if doc not in accepted]
-        return cls(list(enrollments), set(booked), missing)
+            ]
+        contexts = {}
+        for child_id in ids:
+            held = {doc for owner, doc in accepted if owner is None or owner == child_id}
+            missing = [doc for doc in activity.required_documents or [] if doc not in held]
+            contexts[child_id] = cls(enrollments[child_id], booked[child_id], missing)
+        return contexts
 
     def enrolled_on(self, day: date) -> bool:
         return any(start <= day <= end for start, end in self.enrollments)

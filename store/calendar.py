@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.actors import NotFound
 from store.deadlines import WorkingCalendar
-from store.models import Activity, ActivityPrice, OpeningDay
+from store.models import Activity, ActivityPrice, Family, OpeningDay
 from store.policies import ActivityRules
 
 # Working-day rules count backwards from the booked day; this is how far closures are read.
@@ -43,13 +45,30 @@ def _validated_rules(rules_json: str) -> ActivityRules:
     return ActivityRules.model_validate_json(rules_json)
 
 
-async def price_for_band(session: AsyncSession, activity_id: int, tariff_band: str) -> int | None:
-    """The price of a day for a tariff band, falling back on the activity's default band."""
-    rows = await session.execute(
-        select(ActivityPrice.tariff_band, ActivityPrice.price_cents).where(
-            ActivityPrice.activity_id == activity_id,
-            ActivityPrice.tariff_band.in_([tariff_band, DEFAULT_TARIFF_BAND]),
+def day_price(activity_id: int, tariff_band: Any) -> ColumnElement[Any]:
+    """SQL for the price of a day for a tariff band (a value, or SQL giving the family's band),
+    falling back on the activity's default band; NULL without either."""
+
+    def price(band: Any) -> ColumnElement[Any]:
+        return (
+            select(ActivityPrice.price_cents)
+            .where(ActivityPrice.activity_id == activity_id, ActivityPrice.tariff_band == band)
+            .scalar_subquery()
         )
-    )
-    prices = dict(rows.all())
-    return prices.get(tariff_band, prices.get(DEFAULT_TARIFF_BAND))
+
+    return func.coalesce(price(tariff_band), price(DEFAULT_TARIFF_BAND))
+
+
+async def activity_and_price(
+    session: AsyncSession, activity_id: int, family_id: int
+) -> tuple[Activity, int | None]:
+    """The activity and the price of one of its days for the family, in one statement."""
+    band = select(Family.tariff_band).where(Family.id == family_id).scalar_subquery()
+    found = (
+        await session.execute(
+            select(Activity, day_price(activity_id, band)).where(Activity.id == activity_id)
+        )
+    ).first()
+    if found is None:
+        raise NotFound("unknown activity")
+    return found[0], found[1]

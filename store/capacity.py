@@ -2,12 +2,15 @@
 
 `UPDATE ... SET taken = taken + 1 WHERE taken < capacity` is atomic on SQLite (one writer at a
 time) and on PostgreSQL (the row is locked and the condition re-checked after any wait), so two
-parents racing for the last place can never both get it.
+parents racing for the last place can never both get it. `take_places` takes several places of
+several days at once: it locks the days first, in id order, then updates them all.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from collections.abc import Mapping
+
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Activity, Booking, OpeningDay
@@ -29,6 +32,36 @@ async def take_place(session: AsyncSession, opening_day_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+async def take_places(session: AsyncSession, wanted: Mapping[int, int]) -> dict[int, int]:
+    """Take up to `wanted[id]` places of each open day; returns the places taken per day.
+
+    The days are locked in id order (`FOR NO KEY UPDATE`, the lock an UPDATE takes; SQLite has
+    one writer at a time) so that requests sharing days queue instead of deadlocking. The locks
+    are held until the commit: call it at the end of the transaction.
+    """
+    if not wanted:
+        return {}
+    free = await session.execute(
+        select(OpeningDay.id, OpeningDay.capacity - OpeningDay.taken)
+        .where(OpeningDay.id.in_(wanted), OpeningDay.closed.is_(False))
+        .order_by(OpeningDay.id)
+        .with_for_update(key_share=True)
+    )
+    taken = {day_id: min(wanted[day_id], left) for day_id, left in free if left > 0}
+    if not taken:
+        return {}
+    places = case(taken, value=OpeningDay.id, else_=0)
+    result = await session.execute(
+        update(OpeningDay)
+        .where(OpeningDay.id.in_(taken), OpeningDay.taken + places <= OpeningDay.capacity)
+        .values(taken=OpeningDay.taken + places)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != len(taken):
+        raise RuntimeError("opening days changed while locked")
+    return taken
 
 
 async def give_back_place(session: AsyncSession, opening_day_id: int) -> None:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.database import insert_for
 from store.models import ChatState
+from store.models.base import utcnow
+
+Entry = tuple[str, str]
+"""A saved document's address: (kind, key)."""
 
 
 class ChatStateStore:
@@ -16,8 +24,8 @@ class ChatStateStore:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
-        # What this process last wrote or read per (kind, key): unchanged data is not rewritten.
-        self._known: dict[tuple[str, str], str] = {}
+        # What this process last wrote or read per entry: unchanged data is not rewritten.
+        self._known: dict[Entry, str] = {}
 
     async def load_kind(self, kind: str) -> dict[str, Any]:
         """Every saved key of a kind, with its data."""
@@ -27,32 +35,67 @@ class ChatStateStore:
             )
             loaded = {key: data for key, data in rows}
         for key, data in loaded.items():
-            self._known[(kind, key)] = json.dumps(data, sort_keys=True)
+            self._known[(kind, key)] = _fingerprint(data)
         return loaded
 
-    async def save(self, kind: str, key: str, data: Any) -> None:
-        """Insert or replace one entry (None deletes it); nothing to do when unchanged."""
-        fingerprint = json.dumps(data, sort_keys=True)
-        if self._known.get((kind, key)) == fingerprint:
+    async def save_many(self, entries: Mapping[Entry, Any]) -> None:
+        """Write the changed entries (None deletes one) in one transaction: one upsert, one
+        delete at most; nothing to do for what is unchanged."""
+        changed = {
+            entry: data
+            for entry, data in entries.items()
+            if self._known.get(entry, _fingerprint(None)) != _fingerprint(data)
+        }
+        if not changed:
             return
+        now = utcnow()
+        kept = [
+            {"kind": kind, "key": key, "data": data, "updated_at": now}
+            for (kind, key), data in changed.items()
+            if data is not None
+        ]
+        gone = [entry for entry, data in changed.items() if data is None]
         async with self._sessions.begin() as session:
-            row = await session.scalar(
-                select(ChatState)
-                .where(ChatState.kind == kind, ChatState.key == key)
-                .with_for_update()
-            )
+            if kept:
+                await session.execute(_upsert(session), kept)
+            if gone:
+                await session.execute(
+                    delete(ChatState).where(tuple_(ChatState.kind, ChatState.key).in_(gone))
+                )
+        for entry, data in changed.items():
             if data is None:
-                if row is not None:
-                    await session.delete(row)
-            elif row is None:
-                session.add(ChatState(kind=kind, key=key, data=data))
-            elif row.data != data:
-                row.data = data
-        self._known[(kind, key)] = fingerprint
+                self._known.pop(entry, None)
+            else:
+                self._known[entry] = _fingerprint(data)
 
-    async def drop(self, kind: str, key: str) -> None:
-        self._known.pop((kind, key), None)
+    async def purge(self, older_than: datetime) -> int:
+        """Delete the entries nobody has changed since `older_than` (abandoned drafts)."""
         async with self._sessions.begin() as session:
-            await session.execute(
-                delete(ChatState).where(ChatState.kind == kind, ChatState.key == key)
-            )
+            stale = (
+                await session.execute(
+                    select(ChatState.kind, ChatState.key).where(ChatState.updated_at < older_than)
+                )
+            ).all()
+            if stale:
+                await session.execute(delete(ChatState).where(ChatState.updated_at < older_than))
+        for kind, key in stale:
+            self._known.pop((kind, key), None)
+        return len(stale)
+
+
+def _fingerprint(data: Any) -> str:
+    return json.dumps(data, sort_keys=True)
+
+
+def _upsert(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT (kind, key) DO UPDATE, in the session's SQL dialect."""
+    return _upsert_for(session.get_bind().dialect.name)
+
+
+@lru_cache(maxsize=2)
+def _upsert_for(dialect: str) -> Any:
+    statement = insert_for(dialect)(ChatState)
+    return statement.on_conflict_do_update(
+        index_elements=[ChatState.kind, ChatState.key],
+        set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at},
+    )

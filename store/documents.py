@@ -119,12 +119,17 @@ class DocumentService:
         """Refuse an empty, oversized or unsupported file; return its real content type."""
         if not content:
             raise DocumentRejected(RejectionReason.EMPTY)
-        if len(content) > self.max_bytes:
-            raise DocumentRejected(RejectionReason.TOO_LARGE, self.max_bytes)
+        self.check_size(len(content))
         content_type = sniff_content_type(content)
         if content_type is None:
             raise DocumentRejected(RejectionReason.WRONG_TYPE)
         return content_type
+
+    def check_size(self, size: int) -> None:
+        """Refuse a file from its size alone (known before its bytes are, as for a mail's
+        attachment that was not decoded)."""
+        if size > self.max_bytes:
+            raise DocumentRejected(RejectionReason.TOO_LARGE, self.max_bytes)
 
     async def add(
         self,

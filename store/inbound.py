@@ -23,6 +23,7 @@ message's text.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
@@ -33,13 +34,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import undefer
 
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
+from store.database import insert_for
 from store.documents import DocumentRejected, DocumentService, DocumentView
 from store.models import Document, Guardian, InboundMail, StaffMember
 from store.models.base import utcnow
@@ -58,6 +59,9 @@ INLINE_DOCUMENT_MIN_BYTES = 20_000
 # After this many failed attempts a mail is set aside as malformed instead of retried forever.
 MAX_ATTEMPTS = 5
 REASON_MAX_CHARS = 500
+# A mail larger than this is not left bound to SQLite's cached INSERT statement (see
+# `accept_raw`).
+KEEP_BOUND_BYTES = 1024 * 1024
 
 
 class MailFile(Protocol):
@@ -235,34 +239,36 @@ class InboundMailService:
     ) -> Accepted:
         """Commit a mail as received (before the SMTP server says 250); once per Message-ID."""
         key = (message_id or "").strip()[:255] or "sha256:" + hashlib.sha256(raw).hexdigest()
-        async with self._sessions() as session:
-            known = await session.scalar(
+        # One short transaction and, unless the mail is known, one statement: the SMTP client
+        # waits for it, and on SQLite the mail worker waits behind it.
+        values = {
+            "message_id": key,
+            "mail_from": (mail_from or "")[:254],
+            "rcpt_to": [r[:254] for r in rcpt_tos],
+            "size": len(raw),
+            "raw": raw,
+            "status": InboundStatus.RECEIVED,
+            "received_at": utcnow(),
+        }
+        async with self._sessions.begin() as session:
+            # Core statements on the session's connection: no ORM object, no flush.
+            connection = await session.connection()
+            dialect = connection.dialect.name
+            mail_id = await connection.scalar(_insert_mail(dialect, values))
+            if mail_id is not None and dialect != "postgresql" and len(raw) > KEEP_BOUND_BYTES:
+                # Python's sqlite3 keeps a statement's parameters (its own copy of the bytes)
+                # until that statement runs again: run it again, a no-op (same Message-ID)
+                # without the bytes, so that a large mail is not held twice until the next.
+                await connection.execute(_insert_mail(dialect, {**values, "raw": b""}))
+            if mail_id is not None:
+                return Accepted(mail_id, duplicate=False)
+            # Known already (PostgreSQL: maybe committed a moment ago on another connection).
+            known = await connection.scalar(
                 select(InboundMail.id).where(InboundMail.message_id == key)
             )
-        if known is not None:
-            return Accepted(known, duplicate=True)
-        mail = InboundMail(
-            message_id=key,
-            mail_from=(mail_from or "")[:254],
-            rcpt_to=[r[:254] for r in rcpt_tos],
-            size=len(raw),
-            raw=raw,
-            status=InboundStatus.RECEIVED,
-            received_at=utcnow(),
-        )
-        try:
-            async with self._sessions.begin() as session:
-                session.add(mail)
-        except IntegrityError:
-            # The same message, delivered at the same moment on another connection.
-            async with self._sessions() as session:
-                known = await session.scalar(
-                    select(InboundMail.id).where(InboundMail.message_id == key)
-                )
-            if known is None:
-                raise
-            return Accepted(known, duplicate=True)
-        return Accepted(mail.id, duplicate=False)
+        if known is None:
+            raise StoreError("inbound mail neither inserted nor found")
+        return Accepted(known, duplicate=True)
 
     async def pending(self) -> list[int]:
         """Mails accepted but not yet processed (after a crash, or a failed attempt)."""
@@ -276,17 +282,25 @@ class InboundMailService:
 
     # Processing ---------------------------------------------------------------------------
 
-    async def process(self, mail_id: int) -> InboundView:
-        """Decide what a received mail is and act on it, once; returns where it stands."""
-        async with self._sessions() as session:
-            mail = await session.get(InboundMail, mail_id, options=[undefer(InboundMail.raw)])
+    async def process(self, mail_id: int, raw: bytes | None = None) -> InboundView:
+        """Decide what a received mail is and act on it, once; returns where it stands.
+
+        `raw`: the mail's bytes when the caller still holds them (the mail server, right
+        after accepting it), so that they are not read again from the store."""
+        async with self._sessions.begin() as session:
+            mail = await session.get(
+                InboundMail, mail_id, options=[undefer(InboundMail.raw)] if raw is None else []
+            )
             if mail is None:
                 raise NotFound("unknown inbound mail")
             if mail.status is not InboundStatus.RECEIVED:
                 return _view(mail)
-            raw, mail_from, rcpts, attempts = mail.raw, mail.mail_from, mail.rcpt_to, mail.attempts
+            if raw is None:
+                raw = mail.raw
+            mail_from, rcpts, attempts = mail.mail_from, mail.rcpt_to, mail.attempts
             received_at = mail.received_at
-        async with self._sessions.begin() as session:
+            del mail  # its bytes go with `raw` once read
+            # Claimed in the same transaction it was read in.
             claimed = await session.execute(
                 update(InboundMail)
                 .where(
@@ -303,10 +317,13 @@ class InboundMailService:
             decision = _Decision(InboundStatus.MALFORMED, "processing failed repeatedly")
             return await self._finish(mail_id, decision, None)
         try:
-            mail_read = self._read(raw, mail_from)
+            # In a worker thread: reading a large mail takes a while (0.3 s for 25 MB), and
+            # the loop goes on serving SMTP clients (and the bot) meanwhile.
+            mail_read = await asyncio.to_thread(self._read, raw, mail_from)
         except Exception as error:
             reason = str(error) or type(error).__name__
             return await self._finish(mail_id, _Decision(InboundStatus.MALFORMED, reason), None)
+        del raw  # what is left of the mail is what was read from it
         decision = await self._decide(mail_read, rcpts, received_at)
         return await self._finish(mail_id, decision, mail_read)
 
@@ -356,6 +373,8 @@ class InboundMailService:
                 doc_type = DocumentType.MEDICAL_CERTIFICATE
             name = attachment.filename
             try:
+                # Too large is known from the size alone (the reader may not have decoded it).
+                self._documents.check_size(attachment.size)
                 view = await self._already_filed(family_id, attachment.content, received_at)
                 if view is None:
                     view = await self._documents.add(
@@ -435,6 +454,7 @@ class InboundMailService:
             if attachment.inline and attachment.size < self.config.inline_document_min_bytes:
                 continue
             try:
+                self._documents.check_size(attachment.size)
                 view = await self._documents.add(
                     Actor.system(),
                     family_id,
@@ -554,6 +574,16 @@ class InboundMailService:
         if raw is None:
             raise NotFound("unknown inbound mail")
         return raw
+
+
+def _insert_mail(dialect: str, values: dict[str, Any]) -> Any:
+    """INSERT … ON CONFLICT (message_id) DO NOTHING RETURNING id, in the store's dialect."""
+    return (
+        insert_for(dialect)(InboundMail.__table__)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=[InboundMail.message_id])
+        .returning(InboundMail.__table__.c.id)
+    )
 
 
 def _view(mail: InboundMail) -> InboundView:

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import deadlines
 from store.actors import Actor, NotFound
-from store.bookings import ACTIVE_STATES, eligible
-from store.calendar import activity_rules, price_for_band, working_calendar
+from store.bookings import ACTIVE_STATES, children_of, eligible
+from store.calendar import activity_and_price, activity_rules, working_calendar
 from store.clock import Clock, system_clock
-from store.models import Activity, Booking, Child, Enrollment, Family, OpeningDay
+from store.models import Activity, Booking, Child, Enrollment, OpeningDay
 from store.models.enums import BookingState
 
 
@@ -84,77 +84,102 @@ class PlanningService:
         self, actor: Actor, child_id: int, activity_id: int, first: date, last: date
     ) -> list[PlanningDay]:
         """Every calendar day of the activity between `first` and `last`, with its state."""
+        return (await self.planning_many(actor, [child_id], activity_id, first, last))[child_id]
+
+    async def planning_many(
+        self, actor: Actor, child_ids: list[int], activity_id: int, first: date, last: date
+    ) -> dict[int, list[PlanningDay]]:
+        """The planning of several children (siblings) for one activity, read together.
+
+        One query per kind of row (children, activity with its price, closed days, opening
+        days, bookings, enrollments), whatever the number of children.
+        """
         now = self._clock()
         async with self._sessions() as session:
-            child = await session.get(Child, child_id)
-            activity = await session.get(Activity, activity_id)
-            if child is None or activity is None:
-                raise NotFound("unknown child or activity")
-            actor.check_family(child.family_id)
-            family = await session.get(Family, child.family_id)
-            assert family is not None
-            return await _planning(session, now, child, family, activity, first, last)
+            found = await children_of(session, actor, child_ids)
+            activity, price = await activity_and_price(session, activity_id, found[0].family_id)
+            month = await _ActivityMonth.load(session, activity, child_ids, first, last)
+        children = {child.id: child for child in found}
+        return {
+            child_id: month.planning(children[child_id], price or 0, now) for child_id in child_ids
+        }
 
 
-async def _planning(
-    session: AsyncSession,
-    now: datetime,
-    child: Child,
-    family: Family,
-    activity: Activity,
-    first: date,
-    last: date,
-) -> list[PlanningDay]:
-    rules = activity_rules(activity)
-    calendar = await working_calendar(session, activity.id, first, last)
-    price = await price_for_band(session, activity.id, family.tariff_band) or 0
-    days = list(
-        await session.scalars(
-            select(OpeningDay)
-            .where(
-                OpeningDay.activity_id == activity.id,
-                OpeningDay.day >= first,
-                OpeningDay.day <= last,
-            )
-            .order_by(OpeningDay.day)
-        )
-    )
-    bookings = {
-        booking.day: booking
-        for booking in await session.scalars(
-            select(Booking)
-            .where(
-                Booking.child_id == child.id,
-                Booking.activity_id == activity.id,
-                Booking.day >= first,
-                Booking.day <= last,
-                Booking.state.in_((*ACTIVE_STATES, BookingState.LATE_CANCELLED)),
-            )
-            .order_by(Booking.id)
-        )
-    }
-    enrollments = (
-        await session.execute(
-            select(Enrollment.starts_on, Enrollment.ends_on).where(
-                Enrollment.child_id == child.id, Enrollment.activity_id == activity.id
+@dataclass
+class _ActivityMonth:
+    """What the planning of some children over some days reads from the store, read once."""
+
+    activity: Activity
+    rules: deadlines.ActivityRules
+    calendar: deadlines.WorkingCalendar
+    days: list[OpeningDay]
+    bookings: dict[tuple[int, date], Booking]
+    enrollments: dict[int, list[tuple[date, date]]]
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        activity: Activity,
+        child_ids: list[int],
+        first: date,
+        last: date,
+    ) -> _ActivityMonth:
+        calendar = await working_calendar(session, activity.id, first, last)
+        days = list(
+            await session.scalars(
+                select(OpeningDay)
+                .where(
+                    OpeningDay.activity_id == activity.id,
+                    OpeningDay.day >= first,
+                    OpeningDay.day <= last,
+                )
+                .order_by(OpeningDay.day)
             )
         )
-    ).all()
-    result = []
-    for opening in days:
-        booking = bookings.get(opening.day)
-        if booking is not None:
-            result.append(_booked_day(booking, rules, now, calendar))
-        elif opening.closed:
-            result.append(PlanningDay(opening.day, DayState.CLOSED))
-        elif not any(s <= opening.day <= e for s, e in enrollments) or not eligible(
-            activity, child, opening.day
+        bookings = {
+            (booking.child_id, booking.day): booking
+            for booking in await session.scalars(
+                select(Booking)
+                .where(
+                    Booking.child_id.in_(child_ids),
+                    Booking.activity_id == activity.id,
+                    Booking.day >= first,
+                    Booking.day <= last,
+                    Booking.state.in_((*ACTIVE_STATES, BookingState.LATE_CANCELLED)),
+                )
+                .order_by(Booking.id)
+            )
+        }
+        enrollments: dict[int, list[tuple[date, date]]] = {}
+        for child_id, starts_on, ends_on in await session.execute(
+            select(Enrollment.child_id, Enrollment.starts_on, Enrollment.ends_on).where(
+                Enrollment.child_id.in_(child_ids), Enrollment.activity_id == activity.id
+            )
         ):
-            result.append(PlanningDay(opening.day, DayState.NOT_ENROLLED))
-        else:
-            decision = deadlines.evaluate_booking(rules, opening.day, now, calendar, price)
-            result.append(_free_day(opening, decision))
-    return result
+            enrollments.setdefault(child_id, []).append((starts_on, ends_on))
+        return cls(activity, activity_rules(activity), calendar, days, bookings, enrollments)
+
+    def planning(self, child: Child, price: int, now: datetime) -> list[PlanningDay]:
+        """One child's days, from what was read."""
+        enrollments = self.enrollments.get(child.id, [])
+        result = []
+        for opening in self.days:
+            booking = self.bookings.get((child.id, opening.day))
+            if booking is not None:
+                result.append(_booked_day(booking, self.rules, now, self.calendar))
+            elif opening.closed:
+                result.append(PlanningDay(opening.day, DayState.CLOSED))
+            elif not any(s <= opening.day <= e for s, e in enrollments) or not eligible(
+                self.activity, child, opening.day
+            ):
+                result.append(PlanningDay(opening.day, DayState.NOT_ENROLLED))
+            else:
+                decision = deadlines.evaluate_booking(
+                    self.rules, opening.day, now, self.calendar, price
+                )
+                result.append(_free_day(opening, decision))
+        return result
 
 
 def _booked_day(

@@ -162,3 +162,9 @@ async def test_balance_invoices_and_detail(sessions, booked):
         await billing.invoice_detail(booked.other_guardian, summary.id, date(2026, 11, 24))
     with pytest.raises(AccessDenied):
         await billing.balance(booked.other_guardian, booked.family_id, date(2026, 11, 24))
+    with pytest.raises(AccessDenied):
+        await billing.overview(booked.other_guardian, booked.family_id, date(2026, 11, 24))
+    assert await billing.overview(booked.guardian, booked.family_id, date(2026, 11, 24)) == (
+        balance,
+        [summary],
+    )

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from store.actors import AccessDenied
 from store.bookings import BookingService
 from store.planning import DayState, PlanningService
 from tests.helpers import build_town, paris
@@ -60,3 +63,35 @@ async def test_late_booking_shows_the_surcharge(sessions, clock):
     assert day.state is DayState.BOOKABLE_LATE
     assert (day.price_cents, day.surcharge_cents) == (600, 200)
     assert "majoration de 2,00" in day.explain("fr")
+
+
+async def test_siblings_are_planned_together_as_each_alone(sessions, clock):
+    town = await build_town(sessions, DAYS, capacity=3, price_cents=400)
+    clock.set(paris(date(2026, 11, 20)))
+    await BookingService(sessions, clock).book(
+        town.guardian, town.child_ids[:1], town.activity_id, DAYS[:2]
+    )
+    service = PlanningService(sessions, clock)
+    together = await service.planning_many(
+        town.guardian, town.child_ids, town.activity_id, DAYS[0], DAYS[-1]
+    )
+    for child_id in town.child_ids:
+        alone = await service.planning(
+            town.guardian, child_id, town.activity_id, DAYS[0], DAYS[-1]
+        )
+        assert together[child_id] == alone
+    first, second = (together[child_id] for child_id in town.child_ids)
+    assert [d.state for d in first[:2]] == [DayState.BOOKED, DayState.BOOKED]
+    assert [d.state for d in second[:2]] == [DayState.BOOKABLE, DayState.BOOKABLE]
+
+
+async def test_planning_another_familys_child_is_refused(sessions, clock):
+    town = await build_town(sessions, DAYS)
+    with pytest.raises(AccessDenied):
+        await PlanningService(sessions, clock).planning_many(
+            town.guardian,
+            [*town.child_ids, town.other_child_id],
+            town.activity_id,
+            DAYS[0],
+            DAYS[-1],
+        )

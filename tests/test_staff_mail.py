@@ -142,8 +142,9 @@ async def test_a_parents_messages_thread_in_the_services_mailbox(
     # The latest email's token answers the thread; each email's token replaces the previous.
     assert reply_token(third["Reply-To"], DOMAIN) != reply_token(second["Reply-To"], DOMAIN)
 
-    # The file sent with the message is not announced again to the family file service.
-    clock.set(clock.now + DOCUMENT_NOTICE_DELAY + timedelta(seconds=1))
+    # The file sent with the message is not announced again to the family file service (its
+    # arrival is stamped by the real clock: the notice is due, whatever the time).
+    clock.set(max(clock.now, scan.created_at) + DOCUMENT_NOTICE_DELAY + timedelta(seconds=1))
     assert await deliver_due_emails(portal) == 0
     [notice] = await outbox(portal, "document_to_review")
     assert notice.state is DeliveryState.FAILED
@@ -173,7 +174,9 @@ async def test_an_absence_certificate_goes_to_the_family_file_service_attached(
         "gastro-entérite",
     )
     await absences.attach_certificate(town.guardian, absence.id, certificate.id)
-    clock.set(clock.now + DOCUMENT_NOTICE_DELAY + timedelta(seconds=1))
+    # The document's arrival is stamped by the real clock: both notices due, whatever the time.
+    due = max(clock.now, certificate.created_at) + DOCUMENT_NOTICE_DELAY + timedelta(seconds=1)
+    clock.set(due)
     assert await deliver_due_emails(portal) == 1
     [mail] = smtp_sink.messages
     assert mail["To"] == FAMILY_FILE_EMAIL
