@@ -7,6 +7,7 @@ buttons and stray text. In a last group, persistence is flushed after every upda
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -21,9 +22,11 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
-from bot.persistence import StorePersistence, flush_after_update
+from bot.http_transport import AiohttpRequest
+from bot.persistence import PortalApplication, StorePersistence, flush_after_update
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
+from bot.update_order import OnePersonAtATime
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
 from handlers import email_notices, start
 
@@ -44,6 +47,7 @@ COMMANDS = (
     "deconnexion",
 )
 FLUSH_GROUP = 100
+KEEP_CHAT_STATE = timedelta(days=1)
 
 
 async def publish_commands(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -60,13 +64,19 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     """The bot, wired to the store through `portal`."""
     settings = portal.settings
     api = settings.telegram_api_url.rstrip("/")
+    # A flow untouched for this long is abandoned: its state is purged at start-up.
+    keep_for = max(KEEP_CHAT_STATE, timedelta(seconds=2 * settings.conversation_timeout_seconds))
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .context_types(ContextTypes(context=PortalContext))
-        .persistence(StorePersistence(portal.chat_states))
+        .application_class(PortalApplication)
+        .concurrent_updates(OnePersonAtATime(settings.max_concurrent_updates))
+        .persistence(StorePersistence(portal.chat_states, keep_for))
     )
     application = builder.build()
     PortalContext.attach(application, portal)

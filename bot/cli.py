@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     # httpx logs every request URL, which holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The job queue logs each conversation timeout it re-arms: two lines per update.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return args.handler(settings, args)
 
 

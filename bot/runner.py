@@ -16,6 +16,7 @@ from bot.app import build_application, publish_commands
 from bot.dates import warm_up
 from bot.delivery import run_delivery
 from bot.portal import Portal
+from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
 from bot.staff_mail import run_email_delivery
 from handlers.inbound_email import running_smtp
@@ -52,6 +53,7 @@ async def running_bot(
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM."""
     warm_up()
+    map_large_blocks()
     portal = Portal.from_settings(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -59,6 +61,7 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with running_bot(portal), running_smtp(portal):
+            settle_memory()
             logger.info("bot running; Ctrl-C to stop")
             await stop.wait()
     finally:

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     telegram_bot_username: str = "PortailFamilleBot"
     invite_ttl_hours: int = 72
     conversation_timeout_seconds: float = 900
+    max_concurrent_updates: int = 16
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_starttls: bool = False
