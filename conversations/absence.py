@@ -36,15 +36,15 @@ from handlers.common import (
     MENU_SHOW,
     abort_row,
     answer,
-    children_keyboard,
+    children_names,
     flow,
     is_live,
     menu_button,
-    open_family_flow,
     pick_children,
     reply,
     show,
     show_step,
+    start_children_flow,
     who,
 )
 from handlers.uploads import (
@@ -101,19 +101,14 @@ def _language(context: PortalContext) -> str:
 
 async def start(update: Update, context: PortalContext) -> str | int:
     """Entry: from the menu or `/absence`; skip the child question for an only child."""
-    opened = await open_family_flow(update, context, DRAFT)
-    if opened is None:
-        return ConversationHandler.END
-    parent, children, draft = opened
-    if not children:
-        await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
-        return ConversationHandler.END
-    if len(children) == 1:
-        draft["children"] = [children[0].id]
-        return await ask_days(update, context)
-    keyboard = children_keyboard(children, parent.language, CHILD)
-    await show_step(update, draft, text("pick.child", parent.language), keyboard)
-    return CHOOSE_CHILD
+    return await start_children_flow(
+        update,
+        context,
+        DRAFT,
+        button_prefix=CHILD,
+        choose_state=CHOOSE_CHILD,
+        next_step=ask_days,
+    )
 
 
 async def choose_child(update: Update, context: PortalContext) -> str | int:
@@ -138,7 +133,7 @@ async def ask_days(update: Update, context: PortalContext) -> str:
             abort_row(language),
         ]
     )
-    message = text("absence.ask_days", language, children=_children_names(draft))
+    message = text("absence.ask_days", language, children=children_names(draft))
     await show_step(update, draft, message, keyboard)
     return CHOOSE_DAYS
 
@@ -180,7 +175,7 @@ async def ask_reason(update: Update, context: PortalContext) -> str:
     message = text(
         "absence.ask_reason",
         language,
-        children=_children_names(draft),
+        children=children_names(draft),
         period_html=_draft_period(draft, language),
     )
     await show_step(update, draft, message, InlineKeyboardMarkup(rows))
@@ -251,7 +246,7 @@ async def review(update: Update, context: PortalContext) -> str:
     reason = AbsenceReason(draft["reason"])
     lines = [
         text("absence.recap_title", language),
-        text("absence.recap_children", language, children=_children_names(draft)),
+        text("absence.recap_children", language, children=children_names(draft)),
         text("absence.recap_days", language, period_html=_draft_period(draft, language)),
         text("absence.recap_reason", language, reason=text(f"absence.reason.{reason}", language)),
     ]
@@ -452,10 +447,6 @@ def _draft_period(draft: dict[str, Any], language: str) -> str:
     return period_label(
         date.fromisoformat(draft["start"]), date.fromisoformat(draft["end"]), language
     )
-
-
-def _children_names(draft: dict[str, Any]) -> str:
-    return ", ".join(draft["names"][str(child_id)] for child_id in draft["children"])
 
 
 def build(timeout_seconds: float) -> ConversationHandler:

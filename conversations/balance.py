@@ -236,8 +236,7 @@ async def show_balance(update: Update, context: PortalContext) -> None:
     today = context.portal.today()
     billing = _billing(context)
     family_id = parent.actor.family_id
-    balance = await billing.balance(parent.actor, family_id, today)
-    invoices = await billing.invoices(parent.actor, family_id, today, LATEST_INVOICES)
+    balance, invoices = await billing.overview(parent.actor, family_id, today, LATEST_INVOICES)
     await show(
         update,
         balance_text(balance, invoices, today, parent.language),

@@ -31,16 +31,16 @@ from handlers.common import (
     MENU_BOOK,
     abort_row,
     answer,
-    children_keyboard,
+    children_names,
     flow,
     is_live,
     menu_button,
-    open_family_flow,
     pick_children,
     reply,
     show,
     show_step,
     stale_in_flow,
+    start_children_flow,
     who,
 )
 from store.bookings import BookingOutcome, Outcome
@@ -79,6 +79,9 @@ DAY_MARKS = {
     DayState.BOOKABLE: "",
 }
 SELECTED_MARK = "☑️"
+# The drawn month in the draft: {iso day: [mark, why it cannot be selected ("" if it can)]}.
+MONTH_DAYS = "month_days"
+NO_REASON = "-"
 WEEKDAY_HEADERS = {"fr": "LMMJVSD", "en": "MTWTFSS"}
 
 
@@ -88,19 +91,14 @@ def _draft(context: PortalContext) -> dict[str, Any]:
 
 async def start(update: Update, context: PortalContext) -> str | int:
     """Entry: from the menu or `/reserver`; skip the child question for an only child."""
-    opened = await open_family_flow(update, context, DRAFT)
-    if opened is None:
-        return ConversationHandler.END
-    parent, children, draft = opened
-    if not children:
-        await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
-        return ConversationHandler.END
-    if len(children) == 1:
-        draft["children"] = [children[0].id]
-        return await ask_activity(update, context)
-    keyboard = children_keyboard(children, parent.language, CHILD)
-    await _show_live(update, context, text("pick.child", parent.language), keyboard)
-    return CHOOSE_CHILD
+    return await start_children_flow(
+        update,
+        context,
+        DRAFT,
+        button_prefix=CHILD,
+        choose_state=CHOOSE_CHILD,
+        next_step=ask_activity,
+    )
 
 
 async def choose_child(update: Update, context: PortalContext) -> str | int:
@@ -129,7 +127,7 @@ async def ask_activity(update: Update, context: PortalContext) -> str | int:
             activities[activity_id] = name
     draft["activities"] = {str(k): v for k, v in activities.items()}
     if not activities:
-        message = text("pick.no_activity", parent.language, children=_children_names(draft))
+        message = text("pick.no_activity", parent.language, children=children_names(draft))
         await show(update, message, menu_button(parent.language))
         context.user_data.pop(DRAFT, None)
         return ConversationHandler.END
@@ -173,28 +171,52 @@ async def show_calendar(
     context: PortalContext,
     month_states: dict[date, list[PlanningDay]] | None = None,
 ) -> str:
-    """Draw the month: one button per day with its state, ◀ ▶, review and abort.
+    """Read the month's day states (unless the caller already did) and draw the calendar.
 
-    `month_states` are the month's states when the caller already read them.
+    What the calendar shows of each day (its mark, and why it cannot be selected) is kept in
+    the draft: a tap on a day only changes the selection and redraws from it. The store
+    checks every day again at the recap and at the confirmation.
     """
     draft = _draft(context)
     language = _language(context)
     month_start = date.fromisoformat(draft["month"])
     if month_states is None:
         month_states = await _month_day_states(update, context, month_start)
-    days = _merged(month_states)
+    draft[MONTH_DAYS] = {
+        day.isoformat(): [DAY_MARKS[state.state], _why_not_selectable(states, language)]
+        for day, states in month_states.items()
+        if (state := _merged_state(states)) is not None
+    }
+    return await _draw_calendar(update, context)
+
+
+async def _draw_calendar(update: Update, context: PortalContext) -> str:
+    """Draw the month from the draft: one button per day with its mark, ◀ ▶, review, abort."""
+    draft = _draft(context)
+    language = _language(context)
+    month_start = date.fromisoformat(draft["month"])
+    days = draft.get(MONTH_DAYS, {})
     selected = set(draft.get("selected", []))
+    # Weekends get columns only in a month where the activity opens on one.
+    weekend_open = any(date.fromisoformat(day).weekday() >= 5 for day in days)
+    columns = 7 if weekend_open else 5
     rows: list[list[InlineKeyboardButton]] = [
-        [InlineKeyboardButton(letter, callback_data=NOOP) for letter in WEEKDAY_HEADERS[language]]
+        [
+            InlineKeyboardButton(letter, callback_data=NOOP)
+            for letter in WEEKDAY_HEADERS[language][:columns]
+        ]
     ]
     for week in month_grid.Calendar().monthdatescalendar(month_start.year, month_start.month):
+        week = week[:columns]
+        if all(day.month != month_start.month for day in week):
+            continue
         row = []
         for day in week:
-            state = days.get(day)
-            if day.month != month_start.month or state is None:
+            shown = days.get(day.isoformat())
+            if day.month != month_start.month or shown is None:
                 row.append(InlineKeyboardButton(" ", callback_data=NOOP))
                 continue
-            mark = SELECTED_MARK if day.isoformat() in selected else DAY_MARKS[state.state]
+            mark = SELECTED_MARK if day.isoformat() in selected else shown[0]
             row.append(InlineKeyboardButton(f"{mark}{day.day}", callback_data=f"{DAY}{day}"))
         rows.append(row)
     previous = (month_start - timedelta(days=1)).replace(day=1)
@@ -220,7 +242,7 @@ async def show_calendar(
                 "calendar.title",
                 language,
                 activity_html=escape(draft["activities"][str(draft["activity"])]),
-                children=_children_names(draft),
+                children=children_names(draft),
                 month=month_title(month_start, language),
             ),
             text("calendar.legend", language),
@@ -249,32 +271,24 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
     day = date.fromisoformat(update.callback_query.data.removeprefix(DAY))
     draft = _draft(context)
     language = _language(context)
-    month_start = date.fromisoformat(draft["month"])
-    if day.replace(day=1) == month_start:
-        states = await _month_day_states(update, context, month_start)
-    else:
-        states = await _day_states(update, context, day, day)
     selected = set(draft.get("selected", []))
+    shown = draft.get(MONTH_DAYS, {}).get(day.isoformat())
     if day.isoformat() in selected:
         selected.discard(day.isoformat())
-    elif any(state.selectable_to_book for state in states.get(day, [])):
+    elif shown is not None and not shown[1]:
         selected.add(day.isoformat())
     else:
-        reasons = [
-            state.explain(language) for state in states.get(day, []) if state.explain(language)
-        ]
+        why = shown[1] if shown is not None else ""
         await update.callback_query.answer(
-            text("calendar.not_selectable", language, day=day_label(day, language), why=reasons[0])
-            if reasons
+            text("calendar.not_selectable", language, day=day_label(day, language), why=why)
+            if why and why != NO_REASON
             else day_label(day, language),
             show_alert=True,
         )
         return CHOOSE_DAYS
     await answer(update)
     draft["selected"] = sorted(selected)
-    return await show_calendar(
-        update, context, states if day.replace(day=1) == month_start else None
-    )
+    return await _draw_calendar(update, context)
 
 
 async def typed_days(update: Update, context: PortalContext) -> str:
@@ -427,10 +441,6 @@ def _selected(draft: dict[str, Any]) -> list[date]:
     return [date.fromisoformat(day) for day in draft.get("selected", [])]
 
 
-def _children_names(draft: dict[str, Any]) -> str:
-    return ", ".join(draft["names"][str(child_id)] for child_id in draft["children"])
-
-
 def _child_name(draft: dict[str, Any], outcome: BookingOutcome) -> str:
     return draft["names"].get(str(outcome.child_id), "")
 
@@ -458,10 +468,11 @@ async def _day_states(
         return {}
     draft = _draft(context)
     states: dict[date, list[PlanningDay]] = {}
+    plannings = await context.portal.planning.planning_many(
+        parent.actor, draft["children"], draft["activity"], first, last
+    )
     for child_id in draft["children"]:
-        for day in await context.portal.planning.planning(
-            parent.actor, child_id, draft["activity"], first, last
-        ):
+        for day in plannings[child_id]:
             states.setdefault(day.day, []).append(day)
     return states
 
@@ -474,13 +485,18 @@ async def _month_day_states(
     return await _day_states(update, context, month_start, last)
 
 
-def _merged(month_states: dict[date, list[PlanningDay]]) -> dict[date, PlanningDay]:
-    """One state per day: the first child's that still needs something."""
-    merged = {}
-    for day, states in month_states.items():
-        wanting = [s for s in states if s.selectable_to_book]
-        merged[day] = wanting[0] if wanting else states[0]
-    return merged
+def _merged_state(states: list[PlanningDay]) -> PlanningDay | None:
+    """One state per day for the calendar: the first child's that still needs something."""
+    wanting = [state for state in states if state.selectable_to_book]
+    return wanting[0] if wanting else (states[0] if states else None)
+
+
+def _why_not_selectable(states: list[PlanningDay], language: str) -> str:
+    """Empty when the day can be selected; else the first child's reason (or NO_REASON)."""
+    if any(state.selectable_to_book for state in states):
+        return ""
+    reasons = (state.explain(language) for state in states)
+    return next((reason for reason in reasons if reason), NO_REASON)
 
 
 async def _first_month_with_bookable_days(

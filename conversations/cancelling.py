@@ -23,6 +23,7 @@ from handlers.common import (
     abort_row,
     answer,
     children_keyboard,
+    children_names,
     flow,
     menu_button,
     open_family_flow,
@@ -45,6 +46,8 @@ CONFIRM = "cx:confirm"
 CHANGE = "cx:change"
 HORIZON_DAYS = 120
 LABEL_LENGTH = 48
+# The listed days in the draft: [[booking id, label], ...], in the order shown.
+SHOWN = "shown"
 
 
 def _draft(context: PortalContext) -> dict[str, Any]:
@@ -99,25 +102,43 @@ async def _upcoming(update: Update, context: PortalContext) -> list[UpcomingBook
 
 
 async def show_bookings(update: Update, context: PortalContext) -> str | int:
-    """The upcoming booked days as toggles."""
+    """Read the upcoming booked days and show them as toggles.
+
+    The listed days (id and label) are kept in the draft: a tap only changes the selection
+    and redraws from it; the store checks every day again at the recap and the confirmation.
+    """
     language = _language(context)
     draft = _draft(context)
-    names = ", ".join(draft["names"].get(str(c), "") for c in draft.get("children", []))
     bookings = await _upcoming(update, context)
     if not bookings:
         context.user_data.pop(DRAFT, None)
+        names = children_names(draft)
         await show(update, text("cancel.none", language, children=names), menu_button(language))
         return ConversationHandler.END
+    draft[SHOWN] = [
+        [
+            booking.booking_id,
+            " · ".join(
+                (day_label(booking.day, language), booking.child_name, booking.activity_name)
+            ),
+        ]
+        for booking in bookings
+    ]
+    return await _draw_bookings(update, context)
+
+
+async def _draw_bookings(update: Update, context: PortalContext) -> str:
+    """The listed days from the draft, the selected ones ticked, then review and abort."""
+    language = _language(context)
+    draft = _draft(context)
     selected = set(draft.get("selected", []))
     rows = []
-    for booking in bookings:
-        mark = "☑️ " if booking.booking_id in selected else ""
-        parts = (day_label(booking.day, language), booking.child_name, booking.activity_name)
-        label = mark + " · ".join(parts)
+    for booking_id, label in draft[SHOWN]:
+        mark = "☑️ " if booking_id in selected else ""
         rows.append(
             [
                 InlineKeyboardButton(
-                    label[:LABEL_LENGTH], callback_data=f"{TOGGLE}{booking.booking_id}"
+                    (mark + label)[:LABEL_LENGTH], callback_data=f"{TOGGLE}{booking_id}"
                 )
             ]
         )
@@ -129,26 +150,27 @@ async def show_bookings(update: Update, context: PortalContext) -> str | int:
             *abort_row(language),
         ]
     )
+    names = children_names(draft)
     await show(update, text("cancel.pick", language, children=names), InlineKeyboardMarkup(rows))
     return CHOOSE_DAYS
 
 
 async def toggle(update: Update, context: PortalContext) -> str | int:
-    """Select or unselect one booked day (only among the family's own upcoming ones)."""
-    if not _has_draft(context):
+    """Select or unselect one booked day (only among the days listed to this parent)."""
+    if not _has_draft(context) or SHOWN not in _draft(context):
         await stale_in_flow(update, context)
         return ConversationHandler.END
     await answer(update)
     booking_id = int(update.callback_query.data.removeprefix(TOGGLE))
-    known = {b.booking_id for b in await _upcoming(update, context)}
     draft = _draft(context)
+    known = {listed_id for listed_id, _ in draft[SHOWN]}
     selected = set(draft.get("selected", [])) & known
     if booking_id in selected:
         selected.discard(booking_id)
     elif booking_id in known:
         selected.add(booking_id)
     draft["selected"] = sorted(selected)
-    return await show_bookings(update, context)
+    return await _draw_bookings(update, context)
 
 
 async def review(update: Update, context: PortalContext) -> str | int:

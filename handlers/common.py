@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,32 @@ async def open_family_flow(
     return parent, children, draft
 
 
+async def start_children_flow(
+    update: Update,
+    context: PortalContext,
+    draft_key: str,
+    *,
+    button_prefix: str,
+    choose_state: str,
+    next_step: Callable[[Update, PortalContext], Awaitable[str | int]],
+) -> str | int:
+    """Open a flow about one child or all: ask which (buttons `button_prefix` + id or "all",
+    then the flow waits in `choose_state`), or go on to `next_step` for an only child."""
+    opened = await open_family_flow(update, context, draft_key)
+    if opened is None:
+        return ConversationHandler.END
+    parent, children, draft = opened
+    if not children:
+        await show(update, text("pick.no_child", parent.language), menu_button(parent.language))
+        return ConversationHandler.END
+    if len(children) == 1:
+        draft["children"] = [children[0].id]
+        return await next_step(update, context)
+    keyboard = children_keyboard(children, parent.language, button_prefix)
+    await show_step(update, draft, text("pick.child", parent.language), keyboard)
+    return choose_state
+
+
 def pick_children(draft: dict[str, Any], choice: str) -> bool:
     """Record the tapped child (an id, or "all") among the draft's; False for any other."""
     names = draft.get("names", {})
@@ -121,6 +147,12 @@ def pick_children(draft: dict[str, Any], choice: str) -> bool:
     else:
         return False
     return True
+
+
+def children_names(draft: dict[str, Any]) -> str:
+    """The first names of the draft's picked children, as one line."""
+    names = draft.get("names", {})
+    return ", ".join(names.get(str(child_id), "") for child_id in draft.get("children", []))
 
 
 def children_keyboard(

@@ -20,7 +20,6 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
 from email import policy as email_policy
 from email.errors import (
     CloseBoundaryNotFoundDefect,
@@ -29,8 +28,10 @@ from email.errors import (
     NoBoundaryInMultipartDefect,
     StartBoundaryNotFoundDefect,
 )
+from email.feedparser import FeedParser
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
 from handlers.email_html import html_to_text
@@ -57,6 +58,12 @@ REPORT_TYPES = frozenset(
     {"message/delivery-status", "message/disposition-notification", "message/feedback-report"}
 )
 REFERENCE = re.compile(rf"\bABS-([{REFERENCE_ALPHABET}]{{6}})\b", re.IGNORECASE)
+# The raw message is given to the parser this many bytes at a time (never whole as text).
+FEED_CHUNK_BYTES = 64 * 1024
+BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+NOT_BASE64 = bytes(b for b in range(256) if b not in BASE64_ALPHABET)
+# Transfer encodings whose decoded size is not known before decoding (always smaller).
+SHRINKING_ENCODINGS = frozenset({"quoted-printable", "x-uuencode", "uuencode", "uue", "x-uue"})
 
 # Words of a subject or file name that tell a document's type, most specific first.
 DOCUMENT_KEYWORDS: tuple[tuple[DocumentType, tuple[str, ...]], ...] = (
@@ -98,16 +105,23 @@ class MalformedMail(ValueError):
 
 @dataclass(frozen=True)
 class Attachment:
-    """A file found in a message (name decoded, never trusted as a path)."""
+    """A file found in a message (name decoded, never trusted as a path).
+
+    A file larger than the reader's `max_attachment_bytes` is not decoded: its `content` is
+    empty and `undecoded_size` tells its size, computed from its encoded form.
+    """
 
     filename: str | None
     content_type: str
     content: bytes
     inline: bool = False
     guessed_type: DocumentType = DocumentType.TO_CLASSIFY
+    undecoded_size: int | None = None
 
     @property
     def size(self) -> int:
+        if self.undecoded_size is not None:
+            return self.undecoded_size
         return len(self.content)
 
 
@@ -134,23 +148,46 @@ class ParsedMail:
         return self.bounce or self.auto_reply
 
 
-def parse_mail(raw: bytes, envelope_from: str | None = None) -> ParsedMail:
-    """Read a raw message; raise `MalformedMail` when its structure cannot be trusted."""
+def parse_mail(
+    raw: bytes, envelope_from: str | None = None, *, max_attachment_bytes: int | None = None
+) -> ParsedMail:
+    """Read a raw message; raise `MalformedMail` when its structure cannot be trusted.
+
+    An attachment larger than `max_attachment_bytes` (when given) is told by its size and
+    never decoded (see `Attachment`)."""
     try:
-        message = message_from_bytes(raw, policy=email_policy.default)
-        assert isinstance(message, EmailMessage)
-        return _read(message, envelope_from)
+        message = _parse(raw)
+        return _read(message, envelope_from, max_attachment_bytes)
     except MalformedMail:
         raise
     except Exception as error:  # the standard parser has many ways to fail on hostile input
         raise MalformedMail(f"unreadable message: {type(error).__name__}") from error
 
 
+def _parse(raw: bytes) -> EmailMessage:
+    """The message tree, as `BytesParser(policy=default).parsebytes` builds it, without
+    turning the whole message into one string first (nor into the parser's `StringIO`, four
+    bytes a character): the bytes are fed in chunks, decoded the same way (ASCII, other bytes
+    kept as surrogates, which no chunk boundary can split)."""
+    parser = FeedParser(policy=email_policy.default)
+    view = memoryview(raw)
+    for start in range(0, len(view), FEED_CHUNK_BYTES):
+        parser.feed(str(view[start : start + FEED_CHUNK_BYTES], "ascii", "surrogateescape"))
+    message = parser.close()
+    assert isinstance(message, EmailMessage)
+    return message
+
+
 def message_id_of(raw: bytes) -> str | None:
     """The Message-ID of a raw message, read from its headers only; None if absent or odd."""
     try:
-        head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
-        message = message_from_bytes(head + b"\n\n", policy=email_policy.compat32)
+        # The headers end at the first blank line; only they are copied.
+        crlf = raw.find(b"\r\n\r\n")
+        limit = crlf if crlf >= 0 else len(raw)
+        lf = raw.find(b"\n\n", 0, limit)
+        head = raw[: lf if lf >= 0 else limit]
+        # Headers only: a multipart head would otherwise compile its boundary's pattern.
+        message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head + b"\n\n")
         value = message.get("Message-ID")
     except Exception:
         return None
@@ -160,7 +197,9 @@ def message_id_of(raw: bytes) -> str | None:
     return value[:255] if len(value) >= 3 else None
 
 
-def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
+def _read(
+    message: EmailMessage, envelope_from: str | None, max_attachment_bytes: int | None
+) -> ParsedMail:
     structural = [d for part in message.walk() for d in part.defects if _structural(d)]
     if structural:
         raise MalformedMail("broken MIME structure: " + type(structural[0]).__name__)
@@ -174,7 +213,9 @@ def _read(message: EmailMessage, envelope_from: str | None) -> ParsedMail:
     referenced = _referenced_content_ids(html_parts)
     body_parts = list(_body_parts(message))
     body_text = "\n\n".join(t for t in (_part_text(p) for p in body_parts) if t.strip())
-    attachments = tuple(_attachments(message, body_parts, referenced, subject))
+    attachments = tuple(
+        _attachments(message, body_parts, referenced, subject, max_attachment_bytes)
+    )
     return ParsedMail(
         message_id=(_header_text(message, "Message-ID") or None),
         from_address=from_address,
@@ -432,8 +473,47 @@ def _filename(part: Message) -> str | None:
     return name[:200] or None
 
 
+def encoded_size(part: Message) -> int | None:
+    """The size a leaf part will have once decoded, told from its encoded payload without
+    decoding it (nor copying it whole); None when only decoding would tell (quoted-printable,
+    uuencode: always smaller than encoded).
+
+    Base64: 3 bytes for every 4 characters of its alphabet (`get_payload(decode=True)`
+    ignores the others: line ends, spaces, stray bytes). Other encodings are taken as they
+    are, one byte per character (characters of non-ASCII bytes included)."""
+    payload = part.__dict__.get("_payload")  # the parsed text: `get_payload()` may copy it
+    if not isinstance(payload, str):
+        return None
+    encoding = str(part.get("content-transfer-encoding", "")).lower()
+    if encoding in SHRINKING_ENCODINGS:
+        return None
+    if encoding != "base64":
+        return len(payload)
+    characters = 0
+    for start in range(0, len(payload), FEED_CHUNK_BYTES):
+        chunk = payload[start : start + FEED_CHUNK_BYTES].encode("ascii", "ignore")
+        characters += len(chunk.translate(None, NOT_BASE64))
+    return characters * 3 // 4
+
+
+def _too_large(part: Message, max_bytes: int | None) -> int | None:
+    """The part's size when it is surely over `max_bytes` (checked before decoding), else None."""
+    if max_bytes is None:
+        return None
+    payload = part.__dict__.get("_payload")
+    # Decoding never makes a part larger than its encoded text: most parts stop here.
+    if not isinstance(payload, str) or len(payload) <= max_bytes:
+        return None
+    size = encoded_size(part)
+    return size if size is not None and size > max_bytes else None
+
+
 def _attachments(
-    message: Message, body_parts: list[Message], referenced: set[str], subject: str
+    message: Message,
+    body_parts: list[Message],
+    referenced: set[str],
+    subject: str,
+    max_bytes: int | None = None,
 ) -> Iterator[Attachment]:
     body_ids = {id(part) for part in body_parts}
     for part in message.walk():
@@ -449,9 +529,20 @@ def _attachments(
             continue  # an alternative body or a text part we did not pick
         if content_type == "message/rfc822":
             continue  # walked into: its attachments are found as its parts
+        inline = bool(content_id) and content_id in referenced and disposition != "attachment"
+        guessed = guess_document_type(subject, filename)
+        oversized = _too_large(part, max_bytes)
+        if oversized is not None:
+            yield Attachment(
+                filename,
+                content_type,
+                b"",
+                inline=inline,
+                guessed_type=guessed,
+                undecoded_size=oversized,
+            )
+            continue
         payload = part.get_payload(decode=True)
         if not isinstance(payload, bytes):
             continue
-        inline = bool(content_id) and content_id in referenced and disposition != "attachment"
-        guessed = guess_document_type(subject, filename)
         yield Attachment(filename, content_type, payload, inline=inline, guessed_type=guessed)

@@ -9,19 +9,29 @@ answers 250; if that fails the answer is 451 and the sender retries later. What 
 the mail is decided after 250, by one background worker; on start-up every mail accepted but
 not yet processed (a crash after 250) is processed again. A malformed message never crashes
 anything: it is kept raw and flagged.
+
+Accepting comes first: the worker shares the loop (and, on SQLite, the one connection) with
+the SMTP sessions, so it starts on a mail once the dialogue has been quiet for a moment
+(`ACCEPT_QUIET_SECONDS`), or when that mail has waited `MAX_DEFER_SECONDS` (a steady flow is
+then processed as it comes). A mail the worker gets soon after its 250 comes with its bytes,
+not read again from the store; an attachment over the documents' size limit is refused from
+its encoded size, never decoded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import math
 import signal
 from collections.abc import AsyncIterator, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.portal import Portal
+from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
 from handlers.email_parsing import message_id_of, parse_mail
 from store.absences import AbsenceService
@@ -39,6 +49,10 @@ DEFAULT_MAX_RECIPIENTS = 20
 SWEEP_SECONDS = 60.0
 # A client that stays silent this long is disconnected.
 IDLE_TIMEOUT_SECONDS = 120.0
+# The worker waits until no recipient or message came in for this long...
+ACCEPT_QUIET_SECONDS = 0.02
+# ... but never keeps an accepted mail waiting longer than this.
+MAX_DEFER_SECONDS = 2.0
 
 
 def inbound_service(portal: Portal, config: InboundConfig | None = None) -> InboundMailService:
@@ -52,7 +66,7 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
     return InboundMailService(
         portal.sessions,
         config or InboundConfig.from_settings(settings),
-        parse_mail,
+        functools.partial(parse_mail, max_attachment_bytes=documents.max_bytes),
         documents,
         absences,
         messaging,
@@ -66,11 +80,13 @@ class InboundHandler:
         self,
         service: InboundMailService,
         max_recipients: int,
-        accepted: Callable[[int], None],
+        accepted: Callable[[int, bytes], None],
+        active: Callable[[], None] = lambda: None,
     ):
         self._service = service
         self._max_recipients = max_recipients
         self._accepted = accepted
+        self._active = active
 
     async def handle_RCPT(
         self,
@@ -81,6 +97,7 @@ class InboundHandler:
         rcpt_options: list[str],
     ) -> str:
         """Take only our addresses, and not too many of them."""
+        self._active()
         if len(envelope.rcpt_tos) >= self._max_recipients:
             return "452 4.5.3 Too many recipients"
         if route_of(address, self._service.config) is None:
@@ -89,7 +106,12 @@ class InboundHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        """Commit the raw mail, then answer 250; 451 (retry later) if it cannot be kept."""
+        """Commit the raw mail, then answer 250; 451 (retry later) if it cannot be kept.
+
+        Nothing else happens before 250: no parsing (the Message-ID is read from the headers
+        alone), one short transaction. aiosmtpd (`decode_data` off) gives the bytes once:
+        `content` and `original_content` are the same object."""
+        self._active()
         raw = envelope.original_content or b""
         if isinstance(envelope.content, bytes) and not raw:
             raw = envelope.content
@@ -101,7 +123,7 @@ class InboundHandler:
             logger.exception("could not store an inbound mail; the sender will retry")
             return "451 4.3.0 Temporary failure, please try again later"
         if not accepted.duplicate:
-            self._accepted(accepted.mail_id)
+            self._accepted(accepted.mail_id, raw)
         return f"250 2.0.0 Accepted as {accepted.mail_id}"
 
 
@@ -116,14 +138,21 @@ class InboundMailServer:
         max_recipients: int = DEFAULT_MAX_RECIPIENTS,
         hostname: str | None = None,
         sweep_seconds: float = SWEEP_SECONDS,
+        quiet_seconds: float = ACCEPT_QUIET_SECONDS,
+        max_defer_seconds: float = MAX_DEFER_SECONDS,
     ):
         self.service = service
         self.max_mail_bytes = max_mail_bytes
-        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
         self._queued: set[int] = set()
-        self.handler = InboundHandler(service, max_recipients, self._enqueue)
+        # Bytes of mails just accepted, handed to the worker (only while it has no backlog).
+        self._held: dict[int, bytes] = {}
+        self.handler = InboundHandler(service, max_recipients, self._accept, self._touch)
         self._hostname = hostname or service.config.mail_domain
         self._sweep_seconds = sweep_seconds
+        self._quiet_seconds = quiet_seconds
+        self._max_defer_seconds = max_defer_seconds
+        self._last_activity = -math.inf
         self.server: asyncio.Server | None = None
         self._worker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -158,26 +187,54 @@ class InboundMailServer:
         logger.info("inbound mail server listening on %s:%s", host, self.port)
         return self.server
 
+    def _touch(self) -> None:
+        """An SMTP client is giving a recipient or a message: the worker waits."""
+        self._last_activity = asyncio.get_running_loop().time()
+
+    def _accept(self, mail_id: int, raw: bytes) -> None:
+        """A mail was committed: hand it to the worker, with its bytes if it has no backlog
+        (so that at most a mail or two are held in memory, never a burst)."""
+        self._touch()
+        if self._queue.empty() and mail_id not in self._queued:
+            self._held[mail_id] = raw
+        self._enqueue(mail_id)
+
     def _enqueue(self, mail_id: int) -> None:
         """Hand a mail to the worker, unless it is already waiting or being processed."""
         if mail_id not in self._queued:
             self._queued.add(mail_id)
-            self._queue.put_nowait(mail_id)
+            self._queue.put_nowait((mail_id, asyncio.get_running_loop().time()))
 
     async def _requeue_pending(self) -> None:
         for mail_id in await self.service.pending():
             self._enqueue(mail_id)
 
+    async def _yield_to_accepts(self, queued_at: float) -> None:
+        """Wait until the SMTP dialogue has been quiet for a moment, or the mail has waited
+        long enough."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            quiet_for = now - self._last_activity
+            waited = now - queued_at
+            if quiet_for >= self._quiet_seconds or waited >= self._max_defer_seconds:
+                return
+            await asyncio.sleep(
+                min(self._quiet_seconds - quiet_for, self._max_defer_seconds - waited)
+            )
+
     async def _work(self) -> None:
         """Process accepted mails one at a time; a failure leaves the mail for a retry."""
         while True:
-            mail_id = await self._queue.get()
+            mail_id, queued_at = await self._queue.get()
             try:
-                view = await self.service.process(mail_id)
+                await self._yield_to_accepts(queued_at)
+                view = await self.service.process(mail_id, self._held.pop(mail_id, None))
                 logger.info("inbound mail %s: %s (%s)", mail_id, view.status, view.reason)
             except Exception:
                 logger.exception("inbound mail %s could not be processed; will retry", mail_id)
             finally:
+                self._held.pop(mail_id, None)
                 self._queued.discard(mail_id)
                 self._queue.task_done()
 
@@ -246,8 +303,10 @@ async def serve_smtp(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    map_large_blocks()
     try:
         async with running_smtp(portal):
+            settle_memory()
             await stop.wait()
     finally:
         await portal.close()

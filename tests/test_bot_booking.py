@@ -242,3 +242,17 @@ async def test_booking_and_cancelling_in_english(portal, telegram, bot):
     assert "free cancellation" in (await parent.next_message()).text
     await parent.tap("✅ Confirm")
     assert "Wed 16 Dec — Emma: cancelled" in (await parent.next_message()).text
+
+
+async def test_the_calendar_shows_weekend_columns_only_when_the_activity_opens_then(
+    portal, telegram, bot
+):
+    await build_town(portal.sessions, [*WEDNESDAYS, date(2026, 12, 19)])  # a Saturday
+    parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
+    calendar = await _start_booking(parent)
+    assert calendar.button_rows[0] == list("LMMJVSD")
+    await parent.tap("▶")
+    january = await parent.next_message()
+    assert "janvier 2027" in january.text
+    assert january.button_rows[0] == list("LMMJV")
+    assert all(len(week) == 5 for week in january.button_rows[1:-2])
