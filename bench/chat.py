@@ -35,6 +35,7 @@ from bench.common import (
     ROOT,
     WORK_DIR,
     cpu_seconds,
+    cpu_used,
     median,
     own_cpu_seconds,
     peak_rss_mb,
@@ -276,26 +277,22 @@ def product_process(database_url: str, server: FakeTelegram, name: str = "produc
     return BotProcess(name, [sys.executable, "-m", "bot.cli", "bot"], env)
 
 
-def prototype_process(database_url: str, server: FakeTelegram, prototypes: str) -> BotProcess:
-    """The product with proposed fixes applied from the outside (see bench/sql_census.py)."""
-    process = product_process(database_url, server, "prototype")
-    process.env["BENCH_PROTOTYPE"] = prototypes
-    process.argv = [sys.executable, "-m", "bench.sql_census", "bot"]
-    return process
-
-
 def census_process(database_url: str, server: FakeTelegram, out: Path) -> BotProcess:
     """The same bot with every SQL statement recorded (see bench/sql_census.py)."""
     process = product_process(database_url, server, "census")
     process.env["BENCH_SQL_CENSUS"] = str(out)
+    # One update at a time, so that each statement is counted for the update that ran it.
+    process.env["MAX_CONCURRENT_UPDATES"] = "1"
     process.argv = [sys.executable, "-m", "bench.sql_census"]
     return process
 
 
-def echo_process(server: FakeTelegram) -> BotProcess:
+def echo_process(server: FakeTelegram, *, aiohttp: bool = False) -> BotProcess:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     argv = [sys.executable, "-m", "bench.echo_bot", "--api", server.url, "--token", server.token]
-    return BotProcess("floor", argv, env)
+    if aiohttp:
+        argv.append("--aiohttp")
+    return BotProcess("floor-aiohttp" if aiohttp else "floor", argv, env)
 
 
 # --- phases -----------------------------------------------------------------------------------
@@ -315,6 +312,7 @@ class Phase:
     driver_cpu: float
     api_calls: int
     bot_peak_mb: float = 0.0
+    database_cpu: float = 0.0  # CPU of a separate database server (PostgreSQL) over the phase
     bot_problems: list[str] = field(default_factory=list)
 
     @property
@@ -327,7 +325,9 @@ class Phase:
 
     @property
     def cpu_per_update(self) -> float:
-        return self.bot_cpu / self.updates if self.updates else float("nan")
+        """The bot's CPU per update, plus the database server's when it has its own."""
+        cpu = self.bot_cpu + self.database_cpu
+        return cpu / self.updates if self.updates else float("nan")
 
     @property
     def errors(self) -> int:
@@ -363,6 +363,7 @@ async def run_phase(
     rate: float | None,
     concurrency: int,
     seed: int = 7,
+    database_cpu: Callable[[], dict[int, float]] | None = None,
 ) -> Phase:
     """Run `flow` once for each parent (`concurrency` at a time), paced at `rate` updates/s."""
     recorder = Recorder()
@@ -386,10 +387,13 @@ async def run_phase(
                 recorder.errors.append(str(error))
 
     bot_cpu, own_cpu = bot.cpu(), own_cpu_seconds()
+    database_before = database_cpu() if database_cpu else {}
     started = time.perf_counter()
     await asyncio.gather(*(one(parent, n) for n, parent in enumerate(parents)))
     elapsed = (recorder.last_answered - recorder.first_sent) or (time.perf_counter() - started)
     bot_cpu, own_cpu = bot.cpu() - bot_cpu, own_cpu_seconds() - own_cpu
+    database_after = database_cpu() if database_cpu else {}
+    used_by_database = cpu_used(database_before, database_after)
     polls = len(server.calls_to("getUpdates")) - polls_before
     return Phase(
         name,
@@ -401,6 +405,7 @@ async def run_phase(
         bot_cpu,
         own_cpu,
         len(server.calls) - calls_before - polls,
+        database_cpu=used_by_database,
     )
 
 
@@ -415,6 +420,7 @@ async def measure_bot(
     bot: BotProcess,
     server: FakeTelegram,
     phases: list[tuple[str, list[Parent], Flow, float | None, int]],
+    database_cpu: Callable[[], dict[int, float]] | None = None,
 ) -> list[Phase]:
     """Start `bot`, run each phase (the first one named `warm-up` is not kept), stop it."""
     results = []
@@ -422,7 +428,14 @@ async def measure_bot(
     try:
         for name, parents, flow, rate, concurrency in phases:
             phase = await run_phase(
-                name, server, bot, parents, flow, rate=rate, concurrency=concurrency
+                name,
+                server,
+                bot,
+                parents,
+                flow,
+                rate=rate,
+                concurrency=concurrency,
+                database_cpu=database_cpu,
             )
             if name != "warm-up":
                 results.append(phase)
@@ -434,6 +447,46 @@ async def measure_bot(
         phase.bot_peak_mb = peak
         phase.bot_problems = problems
     return results
+
+
+def merged(name: str, phases: list[Phase]) -> Phase:
+    """Several runs of the same phase as one: latencies pooled, CPU and updates summed."""
+    recorder = Recorder()
+    for phase in phases:
+        for step, values in phase.recorder.latencies.items():
+            recorder.latencies.setdefault(step, []).extend(values)
+        recorder.errors += phase.recorder.errors
+    first = phases[0]
+    return Phase(
+        name,
+        first.rate,
+        recorder,
+        sum(p.flows for p in phases),
+        sum(p.failed_flows for p in phases),
+        sum(p.elapsed for p in phases),
+        sum(p.bot_cpu for p in phases),
+        sum(p.driver_cpu for p in phases),
+        sum(p.api_calls for p in phases),
+        bot_peak_mb=max(p.bot_peak_mb for p in phases),
+        bot_problems=[problem for p in phases for problem in p.bot_problems],
+        database_cpu=sum(p.database_cpu for p in phases),
+    )
+
+
+def taps(count: int) -> Flow:
+    """`/grid`, then `count` taps on its days; each must come back marked."""
+
+    async def flow(driver: Driver, parent: Parent, rng: random.Random) -> None:
+        message = await driver.send("grid", "/grid")
+        for _ in range(count):
+            label = str(rng.randint(1, 35))
+            if label not in message.buttons:
+                label = next(b for b in message.buttons if b.isdigit())
+            message = await driver.tap("tap", message, label)
+            if f"☑️{label}" not in message.buttons:
+                raise FlowError(f"tap: {label} not marked in {message.buttons[:10]!r}")
+
+    return flow
 
 
 def echo(count: int) -> Flow:

@@ -7,16 +7,21 @@ dependency): `utime + stime` of `/proc/<pid>/stat`, and `VmHWM` (peak resident s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import platform
 import resource
 import statistics
 import subprocess
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from store import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = ROOT / "var" / "bench"
@@ -75,6 +80,12 @@ def cpu_of_all(name: str) -> dict[int, float]:
         except OSError:
             continue
     return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two `cpu_of_all` readings (a process started in between
+    counts from zero)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def own_cpu_seconds() -> float:
@@ -192,3 +203,45 @@ class Section:
         lines.append(f"_Section measured in {self.seconds:.0f} s._")
         lines.append("")
         return "\n".join(lines)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+PG = os.environ.get("BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+
+
+def psql(sql: str) -> None:
+    """Run one statement with psql on the server of `BENCH_PG`, as its user."""
+    server = make_url(PG)
+    subprocess.run(
+        [
+            "psql",
+            "-h",
+            server.host or "127.0.0.1",
+            "-p",
+            str(server.port or 5432),
+            "-U",
+            server.username or "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+@contextlib.asynccontextmanager
+async def fresh_postgresql(prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """A new database on the `BENCH_PG` server, migrated by the product's scripts, dropped on
+    exit: yields its name and URL."""
+    name = f"{prefix}_{os.getpid()}"
+    url = f"{PG}/{name}"
+    psql(f'CREATE DATABASE "{name}"')
+    try:
+        await asyncio.to_thread(migrate.upgrade, url)
+        yield name, url
+    finally:
+        psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

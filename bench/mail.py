@@ -276,12 +276,6 @@ async def measure(messages_count: int, connections: int) -> Section:
     product = ServerProcess(
         "smtp-product", [sys.executable, "-m", "bot.cli", "smtp"], env, product_port
     )
-    prototype = ServerProcess(
-        "smtp-prototype",
-        [sys.executable, "-m", "bench.sql_census", "smtp"],
-        dict(env, BENCH_PROTOTYPE="sqlite_one_connection"),
-        product_port,
-    )
     floor = ServerProcess(
         "smtp-floor",
         [sys.executable, "-m", "bench.raw_smtp", "--port", str(raw_port)],
@@ -290,11 +284,9 @@ async def measure(messages_count: int, connections: int) -> Section:
     )
     rows = []
     figures = {}
-    for server in (floor, product, prototype):
+    for server in (floor, product):
         await server.start()
         try:
-            if server is prototype:
-                mix = new_mix()
             cpu = cpu_seconds(server.pid)
             send_started = time.perf_counter()
             seconds, problems = await _send(server.port, mix, connections)
@@ -304,18 +296,16 @@ async def measure(messages_count: int, connections: int) -> Section:
                 processed_seconds = time.perf_counter() - send_started
             used = cpu_seconds(server.pid) - cpu
             before = after = peak_rss_mb(server.pid)
-            big_seconds, big_problems = 0.0, []
-            if server is not prototype:
-                big_seconds, big_problems = await _send(server.port, [big], 1)
+            big_seconds, big_problems = await _send(server.port, [big], 1)
+            if server is not floor:
                 await _processed(database, 120)
-                after = peak_rss_mb(server.pid)
+            after = peak_rss_mb(server.pid)
         finally:
             await server.stop()
         figures[server.name] = (seconds, used, before, after)
         label = {
             floor.name: "floor (counting aiosmtpd)",
             product.name: "product (`portail smtp`)",
-            prototype.name: "prototype: one SQLite connection per process",
         }[server.name]
         rows.append(
             [
@@ -327,10 +317,8 @@ async def measure(messages_count: int, connections: int) -> Section:
                 f"{len(mix) / processed_seconds:.1f}" if processed_seconds else "",
                 str(len(problems)),
                 f"{before:.0f}",
-                f"{after:.0f} (+{after - before:.0f})" if server is not prototype else "",
-                (f"{big_seconds:.1f}" + (f", {big_problems[0]}" if big_problems else ""))
-                if server is not prototype
-                else "",
+                f"{after:.0f} (+{after - before:.0f})",
+                f"{big_seconds:.1f}" + (f", {big_problems[0]}" if big_problems else ""),
             ]
         )
     section.setup = [
@@ -372,12 +360,6 @@ async def measure(messages_count: int, connections: int) -> Section:
         f"peak +{growth:.0f} MiB for a {size_mb:.0f} MiB message ({growth / size_mb:.1f}× its "
         f"size; the counting server: +{floor_growth:.0f} MiB, {floor_growth / size_mb:.1f}×)",
         growth <= 6 * size_mb,
-    )
-    with_one = len(mix) / figures["smtp-prototype"][0]
-    section.notes.append(
-        f"- The prototype row is the product with `BENCH_PROTOTYPE=sqlite_one_connection` "
-        f"(bench/sql_census.py), the proposed fix applied from the outside: "
-        f"{with_one / product_rate:.2f}× the product's accepted rate."
     )
     section.seconds = time.perf_counter() - started
     return section

@@ -10,18 +10,15 @@ python-telegram-bot `Bot` on the fake. The fake and the delivery share this proc
 is bounded by waits, not CPU. Each send attempt is timestamped by the fake (a subclass that
 records `sendMessage` outcomes).
 
-In the same run: the same delivery called back to back without its pause (what removing the
-sleep alone would do), and a prototype of the proposed fix — a token bucket in front of each
-send and no pause while a full batch was claimed — applied from the outside (a `Bot` whose
-`send_message` waits for a token; a loop around `deliver_due`), so the figures before and after
-come from one run. The forced 429: the fake answers one chat's first send with 429 and
-`retry_after`; the delivery must not send to that chat again before that many seconds.
+In the same run, the baseline: `deliver_due` called back to back without its pacer (what
+sending as fast as the loop goes would do). The forced 429: the fake answers one chat's first
+send with 429 and `retry_after`; the delivery must not send to that chat again before that many
+seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -76,33 +73,6 @@ class TimedFake(FakeTelegram):
             raise
         self.sends.append((time.perf_counter(), chat_id, 200))
         return result
-
-
-class TokenBucket:
-    """At most `rate` acquisitions per second, evenly spaced (no burst)."""
-
-    def __init__(self, rate: float):
-        self.interval = 1 / rate
-        self.next = 0.0
-
-    async def take(self) -> None:
-        now = time.perf_counter()
-        at = max(now, self.next)
-        self.next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
-
-
-class PacedBot(Bot):
-    """Prototype of the fix: every send waits for a token first."""
-
-    def __init__(self, *args: Any, bucket: TokenBucket, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._bucket = bucket
-
-    async def send_message(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        await self._bucket.take()
-        return await super().send_message(*args, **kwargs)
 
 
 @dataclass
@@ -193,15 +163,6 @@ async def _back_to_back(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
         await asyncio.sleep(0)
 
 
-async def _continuous(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
-    """The proposed loop: no pause while rounds come back full, the usual pause otherwise."""
-    while not stop.is_set():
-        sent = await delivery.deliver_due(portal, bot)
-        if sent < 20:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delivery.POLL_SECONDS)
-
-
 async def _forced_429(
     server: TimedFake, portal: Portal, parent: town.Parent, bot: Bot
 ) -> tuple[str, float | None]:
@@ -275,12 +236,10 @@ async def measure(
         portal = Portal.from_settings(settings)
         base = {"base_url": f"{server.url}/bot", "base_file_url": f"{server.url}/file/bot"}
         plain = Bot(server.token, **base)
-        paced = PacedBot(server.token, bucket=TokenBucket(28.0), **base)
         await plain.initialize()
-        await paced.initialize()
         try:
             # Families are taken until about `parents_count` guardians are reached.
-            groups = _take(families_list, [parents_count, back_to_back, parents_count, 1], facts)
+            groups = _take(families_list, [parents_count, back_to_back, 1], facts)
             product = await _deliver(
                 "product (run_delivery)", server, portal, groups[0], delivery.run_delivery, plain
             )
@@ -288,18 +247,9 @@ async def measure(
                 "deliver_due back to back", server, portal, groups[1], _back_to_back, plain
             )
             await asyncio.sleep(1.5)  # let the sliding window empty
-            fixed = await _deliver(
-                "prototype: token bucket 28/s + no pause while busy",
-                server,
-                portal,
-                groups[2],
-                _continuous,
-                paced,
-            )
             forced = await _forced_429(server, portal, groups[-1][-1], plain)
         finally:
             await plain.shutdown()
-            await paced.shutdown()
             await portal.close()
     peak = own_vm_hwm_mb()
     section.setup = [
@@ -311,7 +261,7 @@ async def measure(
         "the back-to-back run.",
     ]
     rows = []
-    for result in (product, tight, fixed):
+    for result in (product, tight):
         rows.append(
             [
                 result.label,

@@ -83,17 +83,23 @@ async def _chat_and_growth(
     small = await chat_sections.run_product(
         sizes.small_town,
         sizes,
-        ["goal", "sustained", "saturation", "prototype"] if 1 in wanted else ["sustained"],
+        ["goal", "sustained", "saturation"] if 1 in wanted else ["sustained"],
     )
     if 1 in wanted:
         goal = small.phases["goal"]
         floor, floor_peak = await chat_sections.run_floor(sizes, goal.updates)
+        postgresql = await chat_sections.run_product_postgresql(sizes.small_town, sizes)
         sections.append(
-            chat_sections.chat_section(small, floor, floor_peak, time.perf_counter() - started)
+            chat_sections.chat_section(
+                small, floor, floor_peak, time.perf_counter() - started, postgresql
+            )
         )
     if 3 in wanted:
         started = time.perf_counter()
         big = await chat_sections.run_product(sizes.big_town, sizes, ["sustained"])
+        # Small, big, big, small: the machine's drift over the section weighs on both towns.
+        await chat_sections.run_again(big, sizes)
+        await chat_sections.run_again(small, sizes)
         sections.append(chat_sections.growth_section(small, big, time.perf_counter() - started))
         big_database = big.database
     return sections, big_database

@@ -18,35 +18,32 @@ the head of the waitlist, in order). The database is dropped at the end.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import subprocess
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
 from bench import town
 from bench.common import (
     Section,
     cpu_of_all,
+    cpu_used,
+    fresh_postgresql,
     median,
     own_cpu_seconds,
     own_vm_hwm_mb,
     percentile,
     reset_own_peak_rss,
 )
-from store import migrate
 from store.actors import Actor
 from store.bookings import BookingService
 from store.database import create_engine, create_sessionmaker
 from store.models import Booking, Child, Enrollment, Guardian, OpeningDay
 from store.models.enums import BookingState
 
-PG = os.environ.get("BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 RUSH_MOMENT = datetime(2026, 12, 18, 17, 0, tzinfo=UTC)  # 18:00 in Paris
 DAYS_PER_FAMILY = 8
 # Mondays and Fridays are asked more: those days overflow and build waitlists.
@@ -70,29 +67,6 @@ class Answered:
     outcomes: Counter[str] = field(default_factory=Counter)
     error: str | None = None
     booking_ids: list[int] = field(default_factory=list)
-
-
-def _psql(sql: str) -> None:
-    """Run one statement with psql on the server of `BENCH_PG`, as its user."""
-    server = make_url(PG)
-    subprocess.run(
-        [
-            "psql",
-            "-h",
-            server.host or "127.0.0.1",
-            "-p",
-            str(server.port or 5432),
-            "-U",
-            server.username or "postgres",
-            "-d",
-            "postgres",
-            "-q",
-            "-c",
-            sql,
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 async def _requests(sessions, rng: random.Random) -> list[Request]:  # type: ignore[no-untyped-def]
@@ -345,12 +319,8 @@ def _latency_row(
 async def measure(families: int, concurrency: int, sequential: int) -> Section:
     """Create, fill, rush, prove, drop."""
     started = time.perf_counter()
-    name = f"bench_rush_{os.getpid()}"
-    url = f"{PG}/{name}"
     section = Section(2, "Deadline rush on PostgreSQL")
-    _psql(f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(migrate.upgrade, url)
+    async with fresh_postgresql("bench_rush") as (name, url):
         facts = await town.build(
             url, families, canteen_rules=town.MONTHLY_RULES, capacity_share=0.5
         )
@@ -372,8 +342,6 @@ async def measure(families: int, concurrency: int, sequential: int) -> Section:
         await _prove(sessions, answers, after := Proof())
         peak = own_vm_hwm_mb()
         await engine.dispose()
-    finally:
-        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     totals: Counter[str] = Counter()
     for answer in answers:
         totals.update(answer.outcomes)
@@ -393,7 +361,7 @@ async def measure(families: int, concurrency: int, sequential: int) -> Section:
     for (own_a, pg_a), (own_b, pg_b), elapsed in zip(
         cpu[:-1], cpu[1:], (first_elapsed, rest_elapsed), strict=True
     ):
-        pg = sum(seconds - pg_a.get(pid, 0.0) for pid, seconds in pg_b.items())
+        pg = cpu_used(pg_a, pg_b)
         busy.append((f"{(own_b - own_a) / elapsed * 100:.0f} %", f"{pg / elapsed * 100:.0f} %"))
     section.table(
         [

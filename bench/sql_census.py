@@ -1,14 +1,12 @@
-"""`portail bot` (or another `portail` command) with its SQL counted per update, a CPU profile,
-or a proposed fix applied from the outside — never used for the timed runs of the product.
+"""`portail bot` (or another `portail` command) with its SQL counted per update, or a CPU
+profile — never used for the timed runs of the product.
 
 Run as `python -m bench.sql_census [portail arguments]` with the product's settings in the
 environment. With `BENCH_SQL_CENSUS=<file.json>`, every statement is recorded with the update
-being processed at the time (python-telegram-bot processes one update at a time by default),
+being processed at the time (the census runs the bot with MAX_CONCURRENT_UPDATES=1),
 its duration and one example of its parameters, and the census is written to the file on exit.
-With `BENCH_PROFILE=<file.prof>` the whole process runs under cProfile. With
-`BENCH_PROTOTYPE=<names>` proposed fixes are applied (see `_prototype`), to measure them before
-they are made in the product. The timed runs start the product unchanged (`python -m bot.cli
-bot`).
+With `BENCH_PROFILE=<file.prof>` the whole process runs under cProfile. The timed runs start the
+product unchanged (`python -m bot.cli bot`).
 """
 
 from __future__ import annotations
@@ -112,76 +110,8 @@ def _dump(path: str) -> None:
         json.dump(census, out)
 
 
-PROTOTYPES = ("sqlite_one_connection", "persistence_upsert")
-
-
-def _prototype(names: str) -> None:
-    """Apply fixes proposed in RESULTS.md from the outside, to measure them before they exist.
-
-    `sqlite_one_connection`: on SQLite, one pooled connection (`pool_size=1, max_overflow=0`),
-    so that the process's transactions queue in the pool (FIFO, asyncio) instead of in
-    SQLite's busy handler (which sleeps up to 100 ms between retries).
-    `persistence_upsert`: `ChatStateStore.save` remembers what it last wrote for each key and
-    skips an unchanged document; otherwise it writes with one INSERT ... ON CONFLICT DO
-    UPDATE (DELETE for None), instead of SELECT ... FOR UPDATE then UPDATE in a transaction.
-    """
-    import store.database as database
-
-    if "sqlite_one_connection" in names:
-        original = database.create_engine
-
-        def create_engine(url: str, **kwargs: Any) -> Any:
-            if database.is_sqlite(url):
-                kwargs.setdefault("pool_size", 1)
-                kwargs.setdefault("max_overflow", 0)
-            return original(url, **kwargs)
-
-        database.create_engine = create_engine  # type: ignore[assignment]
-    if "persistence_upsert" in names:
-        _persistence_upsert()
-
-
-def _persistence_upsert() -> None:
-    import json as json_module
-
-    from sqlalchemy import delete
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    from store.chat_state import ChatStateStore
-    from store.models import ChatState
-    from store.models.base import utcnow
-
-    async def save(self: ChatStateStore, kind: str, key: str, data: Any) -> None:
-        written = self.__dict__.setdefault("_written", {})
-        encoded = None if data is None else json_module.dumps(data, sort_keys=True)
-        if (kind, key) in written and written[(kind, key)] == encoded:
-            return
-        async with self._sessions.begin() as session:
-            if data is None:
-                await session.execute(
-                    delete(ChatState).where(ChatState.kind == kind, ChatState.key == key)
-                )
-            else:
-                dialect = session.bind.dialect.name if session.bind else "sqlite"
-                insert = pg_insert if dialect == "postgresql" else sqlite_insert
-                statement = insert(ChatState).values(
-                    kind=kind, key=key, data=data, updated_at=utcnow()
-                )
-                await session.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=[ChatState.kind, ChatState.key],
-                        set_={"data": statement.excluded.data, "updated_at": utcnow()},
-                    )
-                )
-        written[(kind, key)] = encoded
-
-    ChatStateStore.save = save  # type: ignore[method-assign]
-
-
 def main() -> None:
     """`python -m bench.sql_census [portail arguments]` (default: `bot`)."""
-    _prototype(os.environ.get("BENCH_PROTOTYPE", ""))
     from bot.cli import main as portail
 
     census = os.environ.get("BENCH_SQL_CENSUS")
