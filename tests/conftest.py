@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -27,6 +28,10 @@ from store.models import Base
 from tests.helpers import FakeClock
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+# Property tests draw the same examples on every run, so a CI result can be reproduced;
+# a new example set is drawn when a test's code changes. No example database is written.
+hypothesis_settings.register_profile("portail", derandomize=True, database=None)
+hypothesis_settings.load_profile("portail")
 # PTB 22 warns when it builds RetryAfter unless durations are timedeltas; opt in.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

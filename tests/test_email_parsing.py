@@ -8,12 +8,13 @@ documents, an automatic reply, a bounce, a malformed message), the text a staff 
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handlers.email_html import html_to_text
@@ -238,5 +239,7 @@ def test_hostile_bytes_never_raise_anything_but_malformed(raw):
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=500))
+@example("\ufb2c")
 def test_reducing_any_text_never_fails_nor_grows(text):
-    assert len(reduce_reply(text)) <= len(text) + 1
+    # NFC may lengthen a few characters (U+FB2C composes to three code points).
+    assert len(reduce_reply(text)) <= len(unicodedata.normalize("NFC", text)) + 1
