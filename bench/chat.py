@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import os
 import random
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -32,13 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    ROOT,
     WORK_DIR,
-    cpu_seconds,
+    ChildProcess,
     cpu_used,
     median,
     own_cpu_seconds,
-    peak_rss_mb,
     percentile,
 )
 from bench.town import Parent
@@ -211,51 +208,18 @@ Flow = Callable[[Driver, Parent, random.Random], Awaitable[None]]
 # --- processes --------------------------------------------------------------------------------
 
 
-class BotProcess:
+class BotProcess(ChildProcess):
     """A bot in its own process, polling the in-process fake Bot API."""
-
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
-        self.name = name
-        self.argv = argv
-        self.env = env
-        self.log = WORK_DIR / f"{name}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
 
     async def start(self, server: FakeTelegram, timeout: float = 90) -> None:  # noqa: ASYNC109
         """Start it and wait for its first long poll."""
         polls_before = len(server.calls_to("getUpdates"))
-        log = self.log.open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-        log.close()
+        await self.launch()
         deadline = time.perf_counter() + timeout
         while len(server.calls_to("getUpdates")) <= polls_before:
-            if self.process.returncode is not None or time.perf_counter() > deadline:
-                raise RuntimeError(f"{self.name} did not start; see {self.log}")
+            if self.exited or time.perf_counter() > deadline:
+                raise self.not_started()
             await asyncio.sleep(0.05)
-
-    def cpu(self) -> float:
-        return cpu_seconds(self.pid)
-
-    def peak_mb(self) -> float:
-        return peak_rss_mb(self.pid)
-
-    async def stop(self) -> None:
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            async with asyncio.timeout(30):
-                await self.process.wait()
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
 
     def log_problems(self) -> list[str]:
         """Error lines the bot wrote (tracebacks, ERROR records)."""

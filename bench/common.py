@@ -12,6 +12,7 @@ import contextlib
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 from collections.abc import AsyncIterator, Sequence
@@ -56,6 +57,57 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+class ChildProcess:
+    """A program the bench starts in its own process, its output in `var/bench/<name>.log`.
+
+    Subclasses say when it is ready (`wait_ready`); CPU and peak memory come from `/proc`.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log = WORK_DIR / f"{name}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    @property
+    def exited(self) -> bool:
+        return self.process is not None and self.process.returncode is not None
+
+    async def launch(self) -> None:
+        """Start the program, its output going to its log."""
+        with self.log.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
+            )
+
+    def not_started(self) -> RuntimeError:
+        return RuntimeError(f"{self.name} did not start; see {self.log}")
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def peak_mb(self) -> float:
+        return peak_rss_mb(self.pid)
+
+    async def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within 30 s."""
+        if self.process is None or self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(30):
+                await self.process.wait()
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
 
 
 def processes_named(name: str) -> list[int]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import smtplib
 import socket
 import sqlite3
@@ -30,7 +29,7 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from bench.chat_sections import prepared_town
-from bench.common import ROOT, WORK_DIR, Section, cpu_seconds, peak_rss_mb
+from bench.common import WORK_DIR, ChildProcess, Section
 from store.actors import Actor
 from store.database import create_engine, create_sessionmaker
 from store.messaging import MessagingService
@@ -48,44 +47,24 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class ServerProcess:
+class ServerProcess(ChildProcess):
     """A mail server in its own process, ready when its port answers."""
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str], port: int):
-        self.name, self.argv, self.env, self.port = name, argv, env, port
-        self.log = WORK_DIR / f"{name}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
+        super().__init__(name, argv, env)
+        self.port = port
 
     async def start(self) -> None:
-        log = self.log.open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv, cwd=ROOT, env=self.env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
-        log.close()
+        await self.launch()
         deadline = time.perf_counter() + 60
         while True:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return
             except OSError:
-                if self.process.returncode is not None or time.perf_counter() > deadline:
-                    raise RuntimeError(f"{self.name} did not start; see {self.log}") from None
+                if self.exited or time.perf_counter() > deadline:
+                    raise self.not_started() from None
                 await asyncio.sleep(0.1)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                async with asyncio.timeout(30):
-                    await self.process.wait()
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 def _pdf(size: int, seed: int) -> bytes:
@@ -287,19 +266,19 @@ async def measure(messages_count: int, connections: int) -> Section:
     for server in (floor, product):
         await server.start()
         try:
-            cpu = cpu_seconds(server.pid)
+            cpu = server.cpu()
             send_started = time.perf_counter()
             seconds, problems = await _send(server.port, mix, connections)
             processed_seconds = None
             if server is not floor:
                 await _processed(database, 300)
                 processed_seconds = time.perf_counter() - send_started
-            used = cpu_seconds(server.pid) - cpu
-            before = after = peak_rss_mb(server.pid)
+            used = server.cpu() - cpu
+            before = after = server.peak_mb()
             big_seconds, big_problems = await _send(server.port, [big], 1)
             if server is not floor:
                 await _processed(database, 120)
-            after = peak_rss_mb(server.pid)
+            after = server.peak_mb()
         finally:
             await server.stop()
         figures[server.name] = (seconds, used, before, after)
