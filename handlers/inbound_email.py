@@ -11,9 +11,9 @@ not yet processed (a crash after 250) is processed again. A malformed message ne
 anything: it is kept raw and flagged.
 
 Accepting comes first: the worker shares the loop (and, on SQLite, the one connection) with
-the SMTP sessions, so it starts on a mail once the dialogue has been quiet for a moment
-(`ACCEPT_QUIET_SECONDS`), or when that mail has waited `MAX_DEFER_SECONDS` (a steady flow is
-then processed as it comes). A mail the worker gets soon after its 250 comes with its bytes,
+the SMTP sessions, so it starts on a mail once no session is between its first recipient and
+its 250 and the dialogue has been quiet for a moment (`ACCEPT_QUIET_SECONDS`), or when that
+mail has waited `MAX_DEFER_SECONDS` (a steady flow is then processed as it comes). A mail the worker gets soon after its 250 comes with its bytes,
 not read again from the store; an attachment over the documents' size limit is refused from
 its encoded size, never decoded.
 """
@@ -26,6 +26,7 @@ import functools
 import logging
 import math
 import signal
+import weakref
 from collections.abc import AsyncIterator, Callable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -153,6 +154,7 @@ class InboundMailServer:
         self._quiet_seconds = quiet_seconds
         self._max_defer_seconds = max_defer_seconds
         self._last_activity = -math.inf
+        self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
         self.server: asyncio.Server | None = None
         self._worker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -164,13 +166,24 @@ class InboundMailServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SMTP:
-        return SMTP(
+        session = SMTP(
             self.handler,
             data_size_limit=self.max_mail_bytes,
             hostname=self._hostname,
             ident="Portail Famille ESMTP",
             enable_SMTPUTF8=True,
             timeout=IDLE_TIMEOUT_SECONDS,
+        )
+        self._sessions.add(session)
+        return session
+
+    def _mid_transaction(self) -> bool:
+        """Some client has given a recipient and not yet had its answer to DATA (its message
+        may be arriving): aiosmtpd resets the envelope after DATA, on RSET, and drops the
+        transport when the connection is lost."""
+        return any(
+            session.transport is not None and session.envelope.rcpt_tos
+            for session in self._sessions
         )
 
     async def start(self, host: str, port: int) -> asyncio.Server:
@@ -210,18 +223,21 @@ class InboundMailServer:
             self._enqueue(mail_id)
 
     async def _yield_to_accepts(self, queued_at: float) -> None:
-        """Wait until the SMTP dialogue has been quiet for a moment, or the mail has waited
-        long enough."""
+        """Wait until no message is arriving and the SMTP dialogue has been quiet for a
+        moment, or until the mail has waited long enough."""
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
             quiet_for = now - self._last_activity
-            waited = now - queued_at
-            if quiet_for >= self._quiet_seconds or waited >= self._max_defer_seconds:
+            left = self._max_defer_seconds - (now - queued_at)
+            if left <= 0:
                 return
-            await asyncio.sleep(
-                min(self._quiet_seconds - quiet_for, self._max_defer_seconds - waited)
-            )
+            if self._mid_transaction():
+                await asyncio.sleep(min(self._quiet_seconds, left))
+            elif quiet_for >= self._quiet_seconds:
+                return
+            else:
+                await asyncio.sleep(min(self._quiet_seconds - quiet_for, left))
 
     async def _work(self) -> None:
         """Process accepted mails one at a time; a failure leaves the mail for a retry."""

@@ -219,6 +219,43 @@ async def test_the_worker_waits_for_the_dialogue_to_be_quiet(portal, tmp_path):
     assert (row.status, row.family_id) == (InboundStatus.FILED, town.family_id)
 
 
+async def test_the_worker_waits_while_a_message_is_arriving(portal, tmp_path):
+    town = await build_town(portal.sessions, [])
+    portal.settings.documents_dir = tmp_path / "documents"
+    service = inbound_service(portal, InboundConfig(DOMAIN, DOCUMENTS))
+    server = InboundMailServer(service, quiet_seconds=0.05, max_defer_seconds=30)
+    await server.start("127.0.0.1", 0)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+
+    async def say(line: str) -> bytes:
+        writer.write(line.encode() + b"\r\n")
+        await writer.drain()
+        answer = await reader.readline()
+        while answer[3:4] == b"-":  # a multi-line answer (EHLO)
+            answer = await reader.readline()
+        return answer
+
+    try:
+        await reader.readline()  # greeting
+        await say("EHLO client.example")
+        await say(f"MAIL FROM:<{PARENT}>")
+        assert (await say(f"RCPT TO:<{DOCUMENTS}>")).startswith(b"250")
+        # Another client's mail is accepted while this one's message is still to come.
+        raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
+        accepted = await service.accept_raw(PARENT, [DOCUMENTS], raw, None)
+        server._accept(accepted.mail_id, raw)
+        await asyncio.sleep(0.5)  # ten times the quiet delay
+        [row] = await inbound_rows(portal)
+        assert row.status is InboundStatus.RECEIVED  # the arriving message comes first
+        assert (await say("RSET")).startswith(b"250")  # that client gives up its message
+        await asyncio.wait_for(server.drain(), timeout=5)
+    finally:
+        writer.close()
+        await server.close()
+    [row] = await inbound_rows(portal)
+    assert (row.status, row.family_id) == (InboundStatus.FILED, town.family_id)
+
+
 async def test_a_mail_waits_no_longer_than_the_deferral_limit(portal, tmp_path):
     await build_town(portal.sessions, [])
     portal.settings.documents_dir = tmp_path / "documents"
