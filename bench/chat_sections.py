@@ -203,12 +203,11 @@ async def run_product(
     return ChatRun(facts, database, {p.name: p for p in results}, counted, own_vm_hwm_mb())
 
 
-async def run_again(run: ChatRun, sizes: ChatSizes) -> None:
-    """The sustained phase once more on the same town, pooled with the first run's."""
-    again = await run_product(run.facts.families, sizes, ["sustained"], census=False)
-    run.phases["sustained"] = chat.merged(
-        "sustained", [run.phases["sustained"], again.phases["sustained"]]
-    )
+async def run_again(run: ChatRun, sizes: ChatSizes, phase: str = "sustained") -> None:
+    """A phase once more on a fresh copy of the same town (the same parents, the same
+    flows), pooled with the first run's."""
+    again = await run_product(run.facts.families, sizes, [phase], census=False)
+    run.phases[phase] = chat.merged(phase, [run.phases[phase], again.phases[phase]])
 
 
 async def run_product_postgresql(families: int, sizes: ChatSizes) -> chat.Phase:
@@ -410,6 +409,8 @@ def chat_section(
         "1 day → Valider → ✅ Confirmer"
         + (" → /solde → one invoice" if _has_balance(run) else "")
         + ". Floor parents send texts that must come back.",
+        "The product's 100/s phase runs twice, before and after the floors (product, floor, "
+        "product, each on a fresh copy of the town), and the two runs are pooled.",
         "Latency: from the update queued in the Bot API to the bot's answer in the chat "
         "(message sent or edited, and the tap answered). CPU: the bot process's user+system "
         "time over the phase, from /proc, divided by the updates.",

@@ -86,8 +86,10 @@ async def _chat_and_growth(
         ["goal", "sustained", "saturation"] if 1 in wanted else ["sustained"],
     )
     if 1 in wanted:
-        goal = small.phases["goal"]
-        floor, floor_peak = await chat_sections.run_floor(sizes, goal.updates)
+        floor, floor_peak = await chat_sections.run_floor(sizes, small.phases["goal"].updates)
+        # Product, floor, product: the pooled goal phase is measured, on average, when the
+        # floor is, so a drift of the machine over the section does not tilt their ratio.
+        await chat_sections.run_again(small, sizes, "goal")
         postgresql = await chat_sections.run_product_postgresql(sizes.small_town, sizes)
         sections.append(
             chat_sections.chat_section(
