@@ -15,8 +15,7 @@ the SMTP sessions, so it starts on a mail once no session is between its first r
 its 250 and the dialogue has been quiet for a moment (`ACCEPT_QUIET_SECONDS`), or when that
 mail has waited `MAX_DEFER_SECONDS` (a steady flow is then processed as it comes). A mail
 the worker gets soon after its 250 comes with its bytes, not read again from the store; an
-attachment over the documents' size limit is refused from
-its encoded size, never decoded.
+attachment over the documents' size limit is refused from its encoded size, never decoded.
 """
 
 from __future__ import annotations
