@@ -108,15 +108,7 @@ async def build_town(
         other = await _family(session, "F2", ["Jade"], ["CP"])
         children = [c.id for c in family.children]
         for child_id in [*children, other.children[0].id]:
-            session.add(
-                Enrollment(
-                    child_id=child_id,
-                    activity_id=activity.id,
-                    school_year="2026-2027",
-                    starts_on=date(2026, 9, 1),
-                    ends_on=date(2027, 8, 31),
-                )
-            )
+            session.add(_enrollment(child_id, activity.id))
         return Town(
             activity_id=activity.id,
             family_id=family.id,
@@ -147,3 +139,28 @@ async def _family(session: AsyncSession, code: str, names: list[str], levels: li
     session.add(family)
     await session.flush()
     return family
+
+
+def _enrollment(child_id: int, activity_id: int) -> Enrollment:
+    return Enrollment(
+        child_id=child_id,
+        activity_id=activity_id,
+        school_year="2026-2027",
+        starts_on=date(2026, 9, 1),
+        ends_on=date(2027, 8, 31),
+    )
+
+
+async def one_child_families(
+    sessions: async_sessionmaker[AsyncSession], activity_id: int, count: int, prefix: str
+) -> list[tuple[Actor, int]]:
+    """`count` more families of one child enrolled in the activity (codes `<prefix><n>`):
+    each family's guardian and child, for requests racing each other."""
+    racers = []
+    async with sessions.begin() as session:
+        for index in range(count):
+            family = await _family(session, f"{prefix}{index}", ["C"], ["CP"])
+            child_id = family.children[0].id
+            session.add(_enrollment(child_id, activity_id))
+            racers.append((Actor.guardian(family.guardians[0].id, family.id), child_id))
+    return racers

@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from store import bookings
-from store.actors import Actor
 from store.bookings import BookingService, Outcome, Refusal
-from store.models import AuditEntry, Booking, Child, Enrollment, Family, Guardian, OpeningDay
+from store.models import AuditEntry, Booking, OpeningDay
 from store.models.enums import BookingState
-from tests.helpers import build_town, paris
+from tests.helpers import build_town, one_child_families, paris
 
 WED = date(2026, 12, 9)
 NEXT_WED = date(2026, 12, 16)
@@ -130,44 +129,10 @@ async def test_pending_bookings_are_sent_for_validation(sessions, service):
     assert await _places(sessions) == {WED: (1, 1), NEXT_WED: (1, 1)}
 
 
-async def _families(sessions, activity_id: int, count: int) -> list[tuple[Actor, int]]:
-    racers = []
-    async with sessions.begin() as session:
-        for index in range(count):
-            family = Family(code=f"W{index}", name=f"W{index}", tariff_band="QF2")
-            family.guardians = [
-                Guardian(first_name="P", last_name=f"W{index}", email=f"w{index}@exemple.fr")
-            ]
-            family.children = [
-                Child(
-                    code=f"W{index}-c",
-                    first_name="C",
-                    last_name="W",
-                    birth_date=date(2019, 1, 1),
-                    school_level="CP",
-                )
-            ]
-            session.add(family)
-            await session.flush()
-            session.add(
-                Enrollment(
-                    child_id=family.children[0].id,
-                    activity_id=activity_id,
-                    school_year="2026-2027",
-                    starts_on=date(2026, 9, 1),
-                    ends_on=date(2027, 8, 31),
-                )
-            )
-            racers.append(
-                (Actor.guardian(family.guardians[0].id, family.id), family.children[0].id)
-            )
-    return racers
-
-
 async def test_racing_requests_over_several_days_never_overbook(sessions, service):
     days = [WED, NEXT_WED, LAST_WED]
     town = await build_town(sessions, days, capacity=4)
-    racers = await _families(sessions, town.activity_id, 8)
+    racers = await one_child_families(sessions, town.activity_id, 8, "W")
     calls = [service.book(actor, [child], town.activity_id, days) for actor, child in racers]
     calls += [
         service.book(town.guardian, town.child_ids, town.activity_id, days[::-1]) for _ in range(3)

@@ -13,51 +13,18 @@ from sqlalchemy import func, select
 
 from store.actors import Actor
 from store.bookings import BookingService, Outcome
-from store.models import Booking, Child, Enrollment, Family, Guardian, OpeningDay
+from store.models import Booking, OpeningDay
 from store.models.enums import BookingState
-from tests.helpers import build_town, paris
+from tests.helpers import build_town, one_child_families, paris
 
 WED = date(2026, 12, 9)
 RACERS = 24
 PLACES = 5
 
 
-async def _many_families(sessions, activity_id: int) -> list[tuple[Actor, int]]:
-    racers = []
-    async with sessions.begin() as session:
-        for index in range(RACERS):
-            family = Family(code=f"R{index}", name=f"R{index}", tariff_band="QF2")
-            family.guardians = [
-                Guardian(first_name="P", last_name=f"R{index}", email=f"r{index}@exemple.fr")
-            ]
-            family.children = [
-                Child(
-                    code=f"R{index}-c",
-                    first_name="C",
-                    last_name="R",
-                    birth_date=date(2019, 1, 1),
-                    school_level="CP",
-                )
-            ]
-            session.add(family)
-            await session.flush()
-            child = family.children[0]
-            session.add(
-                Enrollment(
-                    child_id=child.id,
-                    activity_id=activity_id,
-                    school_year="2026-2027",
-                    starts_on=date(2026, 9, 1),
-                    ends_on=date(2027, 8, 31),
-                )
-            )
-            racers.append((Actor.guardian(family.guardians[0].id, family.id), child.id))
-    return racers
-
-
 async def _race(sessions, clock, waitlist: bool):
     town = await build_town(sessions, [WED], capacity=PLACES, waitlist=waitlist)
-    racers = await _many_families(sessions, town.activity_id)
+    racers = await one_child_families(sessions, town.activity_id, RACERS, "R")
     clock.set(paris(date(2026, 12, 1)))
     service = BookingService(sessions, clock)
     start = asyncio.Event()
