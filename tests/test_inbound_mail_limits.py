@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage, Message
@@ -198,78 +199,80 @@ async def test_a_staff_replys_oversized_attachment_is_not_forwarded(portal, limi
     assert not [size for kind, size in decoded if kind == "application/pdf"]
 
 
-async def test_the_worker_waits_for_the_dialogue_to_be_quiet(portal, tmp_path):
-    town = await build_town(portal.sessions, [])
+@contextlib.asynccontextmanager
+async def worker_timing(
+    portal, tmp_path: Path, quiet_seconds: float, max_defer_seconds: float
+) -> AsyncIterator[InboundMailServer]:
+    """A listening inbound server whose worker waits as told."""
     portal.settings.documents_dir = tmp_path / "documents"
     service = inbound_service(portal, InboundConfig(DOMAIN, DOCUMENTS))
-    server = InboundMailServer(service, quiet_seconds=0.5, max_defer_seconds=30)
+    server = InboundMailServer(
+        service, quiet_seconds=quiet_seconds, max_defer_seconds=max_defer_seconds
+    )
     await server.start("127.0.0.1", 0)
     try:
+        yield server
+    finally:
+        await server.close()
+
+
+async def hand_over_a_mail(server: InboundMailServer) -> None:
+    """A parent's vaccination record accepted, and handed to the worker as after its 250."""
+    raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
+    accepted = await server.service.accept_raw(PARENT, [DOCUMENTS], raw, None)
+    server._accept(accepted.mail_id, raw)
+
+
+async def test_the_worker_waits_for_the_dialogue_to_be_quiet(portal, tmp_path):
+    town = await build_town(portal.sessions, [])
+    async with worker_timing(portal, tmp_path, quiet_seconds=0.5, max_defer_seconds=30) as server:
         server._touch()  # a client is talking
-        raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
-        accepted = await service.accept_raw(PARENT, [DOCUMENTS], raw, None)
-        server._accept(accepted.mail_id, raw)
+        await hand_over_a_mail(server)
         await asyncio.sleep(0.2)
         [row] = await inbound_rows(portal)
         assert row.status is InboundStatus.RECEIVED  # not yet: accepting comes first
         await server.drain()
-    finally:
-        await server.close()
     [row] = await inbound_rows(portal)
     assert (row.status, row.family_id) == (InboundStatus.FILED, town.family_id)
 
 
 async def test_the_worker_waits_while_a_message_is_arriving(portal, tmp_path):
     town = await build_town(portal.sessions, [])
-    portal.settings.documents_dir = tmp_path / "documents"
-    service = inbound_service(portal, InboundConfig(DOMAIN, DOCUMENTS))
-    server = InboundMailServer(service, quiet_seconds=0.05, max_defer_seconds=30)
-    await server.start("127.0.0.1", 0)
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    async with worker_timing(portal, tmp_path, quiet_seconds=0.05, max_defer_seconds=30) as server:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
 
-    async def say(line: str) -> bytes:
-        writer.write(line.encode() + b"\r\n")
-        await writer.drain()
-        answer = await reader.readline()
-        while answer[3:4] == b"-":  # a multi-line answer (EHLO)
+        async def say(line: str) -> bytes:
+            writer.write(line.encode() + b"\r\n")
+            await writer.drain()
             answer = await reader.readline()
-        return answer
+            while answer[3:4] == b"-":  # a multi-line answer (EHLO)
+                answer = await reader.readline()
+            return answer
 
-    try:
-        await reader.readline()  # greeting
-        await say("EHLO client.example")
-        await say(f"MAIL FROM:<{PARENT}>")
-        assert (await say(f"RCPT TO:<{DOCUMENTS}>")).startswith(b"250")
-        # Another client's mail is accepted while this one's message is still to come.
-        raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
-        accepted = await service.accept_raw(PARENT, [DOCUMENTS], raw, None)
-        server._accept(accepted.mail_id, raw)
-        await asyncio.sleep(0.5)  # ten times the quiet delay
-        [row] = await inbound_rows(portal)
-        assert row.status is InboundStatus.RECEIVED  # the arriving message comes first
-        assert (await say("RSET")).startswith(b"250")  # that client gives up its message
-        await asyncio.wait_for(server.drain(), timeout=5)
-    finally:
-        writer.close()
-        await server.close()
+        try:
+            await reader.readline()  # greeting
+            await say("EHLO client.example")
+            await say(f"MAIL FROM:<{PARENT}>")
+            assert (await say(f"RCPT TO:<{DOCUMENTS}>")).startswith(b"250")
+            # Another client's mail is accepted while this one's message is still to come.
+            await hand_over_a_mail(server)
+            await asyncio.sleep(0.5)  # ten times the quiet delay
+            [row] = await inbound_rows(portal)
+            assert row.status is InboundStatus.RECEIVED  # the arriving message comes first
+            assert (await say("RSET")).startswith(b"250")  # that client gives up its message
+            await asyncio.wait_for(server.drain(), timeout=5)
+        finally:
+            writer.close()
     [row] = await inbound_rows(portal)
     assert (row.status, row.family_id) == (InboundStatus.FILED, town.family_id)
 
 
 async def test_a_mail_waits_no_longer_than_the_deferral_limit(portal, tmp_path):
     await build_town(portal.sessions, [])
-    portal.settings.documents_dir = tmp_path / "documents"
-    service = inbound_service(portal, InboundConfig(DOMAIN, DOCUMENTS))
-    server = InboundMailServer(service, quiet_seconds=60, max_defer_seconds=0.1)
-    await server.start("127.0.0.1", 0)
-    try:
-        raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
-        accepted = await service.accept_raw(PARENT, [DOCUMENTS], raw, None)
-        server._accept(accepted.mail_id, raw)
+    async with worker_timing(portal, tmp_path, quiet_seconds=60, max_defer_seconds=0.1) as server:
+        await hand_over_a_mail(server)
         server._touch()  # the dialogue never stops
         await asyncio.wait_for(server.drain(), timeout=5)
-    finally:
-        await server.close()
     [row] = await inbound_rows(portal)
     assert row.status is InboundStatus.FILED
 
