@@ -243,8 +243,9 @@ class _Run:
 
     @staticmethod
     def pooled(runs: list[_Run]) -> _Run:
-        """Totals over the runs; the big message's figures from the run that sent it."""
-        big = max(runs, key=lambda run: run.peak_after - run.peak_before)
+        """Totals over the runs; the big message's figures from the first run, which sent
+        it."""
+        big = runs[0]
         processed = [run.processed_seconds for run in runs if run.processed_seconds is not None]
         return _Run(
             messages=sum(run.messages for run in runs),
