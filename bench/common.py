@@ -62,7 +62,8 @@ def peak_rss_mb(pid: int) -> float:
 class ChildProcess:
     """A program the bench starts in its own process, its output in `var/bench/<name>.log`.
 
-    Subclasses say when it is ready (`wait_ready`); CPU and peak memory come from `/proc`.
+    Subclasses start it (`launch`) and wait until it is ready; CPU and peak memory come from
+    `/proc`.
     """
 
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
