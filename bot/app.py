@@ -1,8 +1,15 @@
 """The one place where the Telegram application is assembled.
 
-Order matters: the flows (conversations) come first, so that a step waiting for a tap or a
-typed date gets it; then one-shot commands and menu buttons; then the catch-alls for stale
-buttons and stray text. In a last group, persistence is flushed after every update.
+Order matters, group by group:
+- first, updates that are not a parent's message in their private chat (groups, channels,
+  edits, blocking, inline queries, reactions) are answered or ignored, and go no further;
+- then the flow desk: `/abandon` closes the open flow, and anything that opens a flow or a view
+  closes the one in progress first — one flow at a time;
+- then thread history and replies to a staff message, whatever flow is open;
+- then the flows (conversations), so that a step waiting for a tap or a typed date gets it;
+  then one-shot commands and menu buttons; then the catch-alls: stale buttons, unknown
+  commands, free text, files and stickers outside any flow.
+In a last group, persistence is flushed after every update.
 """
 
 from __future__ import annotations
@@ -16,9 +23,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ContextTypes,
-    MessageHandler,
     TypeHandler,
-    filters,
 )
 
 from bot.context import PortalContext
@@ -28,7 +33,9 @@ from bot.portal import Portal
 from bot.texts import LANGUAGES, text
 from bot.update_order import OnePersonAtATime
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
-from handlers import email_notices, start
+from handlers import email_notices, help_page, start, update_kinds
+from handlers.flow_desk import FlowDesk
+from handlers.inputs import Inputs
 
 # Renderers of notification kinds register themselves when their module is imported.
 NOTICE_MODULES = (email_notices,)
@@ -43,9 +50,13 @@ COMMANDS = (
     "documents",
     "message",
     "abandon",
+    "aide",
     "langue",
     "deconnexion",
 )
+UPDATE_KINDS_GROUP = -3
+DESK_GROUP = -2
+EARLY_GROUP = -1
 FLUSH_GROUP = 100
 KEEP_CHAT_STATE = timedelta(days=1)
 
@@ -82,22 +93,29 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     PortalContext.attach(application, portal)
 
     timeout = settings.conversation_timeout_seconds
+    flows = [
+        booking.build(timeout),
+        cancelling.build(timeout),
+        email_link.build(timeout),
+        absence.build(timeout),
+        documents.build(timeout),
+        messages.build(timeout),
+    ]
+    desk = FlowDesk(flows, COMMANDS)
+    update_kinds.register(application, UPDATE_KINDS_GROUP)
+    desk.register(application, DESK_GROUP)
     # Thread history and replies to a staff message work whatever flow is open: they come
     # first, in their own group, and stop the update there.
-    application.add_handlers(messages.EARLY_HANDLERS, group=-1)
+    application.add_handlers(messages.EARLY_HANDLERS, group=EARLY_GROUP)
     # Read-only views keep no state between taps: they never wait for a flow to end.
     application.add_handlers(balance.HANDLERS)
-    application.add_handler(booking.build(timeout))
-    application.add_handler(cancelling.build(timeout))
-    application.add_handler(email_link.build(timeout))
-    application.add_handler(absence.build(timeout))
-    application.add_handler(documents.build(timeout))
-    application.add_handler(messages.build(timeout))
+    application.add_handlers(flows)
     application.add_handlers(start.HANDLERS)
+    application.add_handlers(help_page.HANDLERS)
     application.add_handlers(absence.HANDLERS)
     application.add_handlers(documents.HANDLERS)
+    application.add_handlers(Inputs(desk).handlers())
     application.add_handler(CallbackQueryHandler(start.stale_button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, start.stray_text))
     application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)
     application.add_error_handler(start.on_error)
     return application

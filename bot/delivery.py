@@ -102,7 +102,10 @@ async def _booking_notice(portal: Portal, payload: dict[str, Any], language: str
     if payload["kind"] == "waitlist_promoted":
         state = text(f"notify.state_{payload.get('state', 'confirmed')}", language)
         return text("notify.waitlist_promoted", language, state=state, **values)
-    return text(f"notify.{payload['kind']}", language, **values)
+    message = text(f"notify.{payload['kind']}", language, **values)
+    if payload["kind"] == "booking_refused" and payload.get("reason"):
+        message += "\n" + text("notify.booking_refused_reason", language, reason=payload["reason"])
+    return message
 
 
 async def _language_of_chat(portal: Portal, chat_id: int) -> str:
@@ -192,7 +195,9 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             await mark_failed(portal.sessions, delivery.id, "429", portal.clock() + delay)
             continue
         except Forbidden as error:
+            # Blocked by the parent: nothing more is written to them until they unblock it.
             await mark_failed(portal.sessions, delivery.id, str(error), None)
+            await portal.linking.chat_blocked(chat_id, blocked=True)
             continue
         except TelegramError as error:
             give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS

@@ -29,6 +29,7 @@ from handlers.common import (
     open_family_flow,
     pick_children,
     show,
+    show_step,
     stale_in_flow,
     who,
 )
@@ -73,7 +74,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
         draft["children"] = [child.id for child in children]
         return await show_bookings(update, context)
     keyboard = children_keyboard(children, parent.language, CHILD)
-    await show(update, text("pick.child", parent.language), keyboard)
+    await show_step(update, draft, text("pick.child", parent.language), keyboard)
     return CHOOSE_CHILD
 
 
@@ -151,7 +152,8 @@ async def _draw_bookings(update: Update, context: PortalContext) -> str:
         ]
     )
     names = children_names(draft)
-    await show(update, text("cancel.pick", language, children=names), InlineKeyboardMarkup(rows))
+    message = text("cancel.pick", language, children=names)
+    await show_step(update, draft, message, InlineKeyboardMarkup(rows))
     return CHOOSE_DAYS
 
 
@@ -223,7 +225,8 @@ async def review(update: Update, context: PortalContext) -> str | int:
         actions.insert(
             0, InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)
         )
-    await show(update, "\n".join(lines), InlineKeyboardMarkup([actions, abort_row(language)]))
+    keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
+    await show_step(update, draft, "\n".join(lines), keyboard)
     return REVIEW
 
 

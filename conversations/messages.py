@@ -48,7 +48,7 @@ from handlers.common import (
     stale_in_flow,
     who,
 )
-from handlers.start import stray_text
+from handlers.inputs import free_text
 from handlers.uploads import (
     document_service,
     download,
@@ -414,7 +414,7 @@ async def _lost(update: Update, context: PortalContext) -> int:
     if update.callback_query is not None:
         await stale_in_flow(update, context)
     else:
-        await stray_text(update, context)
+        await free_text(update, context)
     return ConversationHandler.END
 
 

@@ -57,7 +57,7 @@ class ApiCall:
 
 @dataclass(eq=False)
 class ChatMessage:
-    """A message in a private chat, sent by the bot (``from_bot``) or by the user.
+    """A message in a chat, sent by the bot (``from_bot``) or by a user.
 
     Bot messages are live objects: an edit updates them in place, pushes the previous state to
     :attr:`history` and sets :attr:`edit_date`; a deletion sets :attr:`deleted`.
@@ -80,6 +80,8 @@ class ChatMessage:
     edit_date: int | None = None
     deleted: bool = False
     history: list[MessageVersion] = field(default_factory=list)
+    # Fields of other message kinds (sticker, voice, location...), sent as they are.
+    extra: JSONDict = field(default_factory=dict)
 
     @property
     def edited(self) -> bool:

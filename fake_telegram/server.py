@@ -19,7 +19,7 @@ from aiohttp import BodyPartReader, web
 
 from fake_telegram.formatting import EntityParseError, parse_text
 from fake_telegram.models import ApiCall, CallbackAnswer, ChatMessage, JSONDict, StoredFile
-from fake_telegram.users import FakeUser
+from fake_telegram.users import FakeGroup, FakeUser
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForLocalTestsOnly"
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
@@ -152,7 +152,10 @@ class FakeTelegram:
         self.settings: dict[str, JSONDict] = {}
         self.throttled = 0
         self.internal_errors: list[Exception] = []
+        # Every chat by id: private chats (a user, id > 0) and groups (id < 0).
         self.users: dict[int, FakeUser] = {}
+        self.inline_answers: list[JSONDict] = []
+        self._group_ids = itertools.count(-1_000_001, -1)
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._updates: list[JSONDict] = []
         self._update_ids = itertools.count(1)
@@ -240,6 +243,14 @@ class FakeTelegram:
         user = FakeUser(self, uid, first_name, last_name, username, language_code)
         self.users[uid] = user
         return user
+
+    def add_group(
+        self, member: FakeUser, *, kind: str = "group", title: str = "Parents CM1"
+    ) -> FakeGroup:
+        """A group (or "supergroup", "channel") with the bot, where ``member`` writes."""
+        group = FakeGroup(self, next(self._group_ids), member, kind=kind, title=title)
+        self.users[group.id] = group
+        return group
 
     def commands(
         self, language_code: str | None = None, scope: JSONDict | None = None
@@ -404,6 +415,7 @@ class FakeTelegram:
         inline = _inline_markup(message.reply_markup)
         if inline is not None:
             data["reply_markup"] = inline
+        data.update(message.extra)
         return data
 
     @property
@@ -496,6 +508,8 @@ class FakeTelegram:
             deleteMessage=self._delete_message,
             answerCallbackQuery=self._answer_callback_query,
             getFile=self._get_file,
+            leaveChat=self._leave_chat,
+            answerInlineQuery=self._answer_inline_query,
         )
         return table
 
@@ -900,6 +914,17 @@ class FakeTelegram:
         user.callback_answers.append(answer)
         if not future.done():
             future.set_result(answer)
+        return True
+
+    async def _leave_chat(self, params: JSONDict) -> bool:
+        chat = self._chat_user(params)
+        if not isinstance(chat, FakeGroup):
+            raise bad_request("chat member status can't be changed in private chats")
+        chat.left = True
+        return True
+
+    async def _answer_inline_query(self, params: JSONDict) -> bool:
+        self.inline_answers.append(params)
         return True
 
     async def _get_file(self, params: JSONDict) -> JSONDict:

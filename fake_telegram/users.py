@@ -254,6 +254,95 @@ class FakeUser:
         except TimeoutError:
             return None
 
+    # --- other kinds of updates ------------------------------------------------------------
+
+    async def send_kind(self, kind: str, payload: JSONDict | None = None) -> ChatMessage:
+        """Send a message of another kind: ``sticker``, ``voice``, ``location``, ``contact``,
+        ``video``, ``video_note``, ``audio``, ``animation``, ``poll``, ``dice``..."""
+        return await self._send(
+            extra={kind: payload if payload is not None else OTHER_KINDS[kind]}
+        )
+
+    async def edit(self, message: ChatMessage, text: str) -> None:
+        """Edit one of this user's own text messages (an ``edited_message`` update)."""
+        if message.from_bot or message.chat_id != self.id:
+            raise AssertionError(f"{self!r} can only edit its own messages")
+        self.mark()
+        message.text = text
+        message.entities = command_entities(text)
+        message.edit_date = self.server.now()
+        self.server.enqueue_update({"edited_message": self.server.message_dict(message)})
+        await asyncio.sleep(0)
+
+    async def tap_inline(self, data: str, timeout: float = 5.0) -> CallbackAnswer | None:  # noqa: ASYNC109
+        """A callback from a button of an inline-mode message: it carries no message."""
+        self.mark()
+        query_id, answered = self.server.new_callback_query(self)
+        self.server.enqueue_update(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self.user_dict,
+                    "inline_message_id": f"INLINE{query_id}",
+                    "chat_instance": f"{self.id}{self.server.bot_id}",
+                    "data": data,
+                }
+            }
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                return await answered
+        except TimeoutError:
+            return None
+
+    def inline_query(self, query: str) -> None:
+        """Type ``@bot query`` in any chat (an ``inline_query`` update)."""
+        self.mark()
+        self.server.enqueue_update(
+            {
+                "inline_query": {
+                    "id": f"IQ{self.id}{len(self.server.inline_answers)}",
+                    "from": self.user_dict,
+                    "query": query,
+                    "offset": "",
+                }
+            }
+        )
+
+    def react(self, message: ChatMessage, emoji: str = "👍") -> None:
+        """React to a message (a ``message_reaction`` update)."""
+        self.mark()
+        self.server.enqueue_update(
+            {
+                "message_reaction": {
+                    "chat": self.chat_dict,
+                    "message_id": message.message_id,
+                    "user": self.user_dict,
+                    "date": self.server.now(),
+                    "old_reaction": [],
+                    "new_reaction": [{"type": "emoji", "emoji": emoji}],
+                }
+            }
+        )
+
+    def member_status(self, old: str, new: str) -> None:
+        """The bot's membership in this chat changed (a ``my_chat_member`` update): in a
+        private chat, "kicked" is the user blocking the bot and "member" unblocking it."""
+        self.mark()
+        self.blocked = new == "kicked"
+        bot = self.server.bot_dict
+        self.server.enqueue_update(
+            {
+                "my_chat_member": {
+                    "chat": self.chat_dict,
+                    "from": self.user_dict,
+                    "date": self.server.now(),
+                    "old_chat_member": _member(bot, old),
+                    "new_chat_member": _member(bot, new),
+                }
+            }
+        )
+
     # --- failure injection -----------------------------------------------------------------
 
     def block_bot(self) -> None:
@@ -312,3 +401,98 @@ class FakeUser:
         self.server.enqueue_update({"message": self.server.message_dict(message)})
         await asyncio.sleep(0)
         return message
+
+
+def _member(user: JSONDict, status: str) -> JSONDict:
+    data: JSONDict = {"user": user, "status": status}
+    if status == "kicked":
+        data["until_date"] = 0
+    return data
+
+
+# A plausible payload per message kind, as Telegram sends it.
+OTHER_KINDS: dict[str, Any] = {
+    "sticker": {
+        "file_id": "STICKER1",
+        "file_unique_id": "st1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "👍",
+    },
+    "voice": {"file_id": "VOICE1", "file_unique_id": "vo1", "duration": 4},
+    "audio": {"file_id": "AUDIO1", "file_unique_id": "au1", "duration": 30},
+    "video": {
+        "file_id": "VIDEO1",
+        "file_unique_id": "vi1",
+        "width": 640,
+        "height": 360,
+        "duration": 8,
+    },
+    "video_note": {"file_id": "NOTE1", "file_unique_id": "vn1", "length": 240, "duration": 5},
+    "animation": {
+        "file_id": "GIF1",
+        "file_unique_id": "an1",
+        "width": 320,
+        "height": 240,
+        "duration": 2,
+    },
+    "location": {"latitude": 43.6045, "longitude": 1.4440},
+    "contact": {"phone_number": "+33612345678", "first_name": "Mamie"},
+    "dice": {"emoji": "🎲", "value": 4},
+    "poll": {
+        "id": "POLL1",
+        "question": "Cantine ?",
+        "options": [{"text": "Oui", "voter_count": 0}, {"text": "Non", "voter_count": 0}],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": True,
+        "type": "regular",
+        "allows_multiple_answers": False,
+    },
+}
+
+
+class FakeGroup(FakeUser):
+    """A group, supergroup or channel with the bot in it, where one member writes.
+
+    It keeps its messages like a private chat does; its id is negative, as Telegram's are.
+    """
+
+    def __init__(
+        self, server: FakeTelegram, chat_id: int, member: FakeUser, *, kind: str, title: str
+    ) -> None:
+        super().__init__(server, chat_id, member.first_name, language_code=member.language_code)
+        self.member = member
+        self.kind = kind
+        self.title = title
+        self.left = False
+
+    def __repr__(self) -> str:
+        return f"<FakeGroup {self.id} {self.kind} {self.title!r}>"
+
+    @property
+    def user_dict(self) -> JSONDict:
+        """The member who writes."""
+        return self.member.user_dict
+
+    @property
+    def chat_dict(self) -> JSONDict:
+        return {"id": self.id, "type": self.kind, "title": self.title}
+
+    async def _send(self, **fields: Any) -> ChatMessage:
+        if self.kind != "channel":
+            return await super()._send(**fields)
+        self.mark()
+        message = self._new_message(from_bot=False, **fields)
+        payload = self.server.message_dict(message)
+        payload.pop("from", None)
+        self.server.enqueue_update({"channel_post": payload})
+        await asyncio.sleep(0)
+        return message
+
+    def bot_added(self) -> None:
+        """The member adds the bot to this group (a ``my_chat_member`` update)."""
+        self.member_status("left", "member")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,6 @@ from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -22,11 +22,14 @@ from telegram.ext import (
 
 from bot.context import PortalContext
 from bot.texts import language_of, text
+from handlers.flows import Flow
 from store.actors import Actor
 from store.families import ChildView
 from store.models.enums import Language
 
 ABORT = "abort"
+# Every menu button starts with this: tapping one opens something (see `handlers.flow_desk`).
+MENU_PREFIX = "menu:"
 MENU_BOOK = "menu:book"
 MENU_CANCEL = "menu:cancel"
 MENU_BALANCE = "menu:balance"
@@ -38,6 +41,11 @@ MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
 
+
+# Kept between a message sent at the menu and the flow its answer offers (`handlers.inputs`):
+# the days a typed phrase named, and a file sent outside any flow.
+CARRIED = "carried"
+HELD_FILE = "held_file"
 
 WHO_KEY = "_who"
 # Where a flow's draft remembers its current message: buttons of older ones are stale.
@@ -106,9 +114,34 @@ async def open_family_flow(
         return None
     children = await context.portal.families.children(parent.actor)
     draft: dict[str, Any] = {"names": {str(child.id): child.first_name for child in children}}
+    draft.update(offered_to_flow(update, context))
     context.user_data[draft_key] = draft
     context.user_data["language"] = parent.language
     return parent, children, draft
+
+
+def take_offered(update: Update, context: PortalContext, key: str) -> dict[str, Any] | None:
+    """What the tapped message kept under `key` for the flow it opens; taken once."""
+    kept = context.user_data.pop(key, None)
+    query = update.callback_query
+    if not isinstance(kept, dict) or query is None or query.message is None:
+        return None
+    return kept if kept.get("message_id") == query.message.message_id else None
+
+
+def offered_to_flow(update: Update, context: PortalContext) -> dict[str, Any]:
+    """For a flow opened from an answer at the menu: the days the parent's phrase named
+    ("carried_days", ISO dates) and the file they sent ("held_file": file id and name)."""
+    found: dict[str, Any] = {}
+    carried = take_offered(update, context, CARRIED)
+    if carried is not None and update.callback_query is not None:
+        days = carried.get("days", {}).get(update.callback_query.data, [])
+        if days:
+            found["carried_days"] = days
+    held = take_offered(update, context, HELD_FILE)
+    if held is not None:
+        found["held_file"] = {"file_id": held["file_id"], "name": held.get("name")}
+    return found
 
 
 async def start_children_flow(
@@ -258,19 +291,10 @@ async def is_live(update: Update, context: PortalContext, draft: dict[str, Any])
     return False
 
 
-async def abort(update: Update, context: PortalContext) -> int:
-    """Fallback of every flow: drop the draft, say nothing changed, offer the menu."""
+async def timed_out(update: Update, context: PortalContext, draft_key: str) -> None:
+    """A flow left unanswered for too long ends with a friendly word; its draft goes."""
     language = context.user_data.get("language") or guess_language(update)
-    context.user_data.clear()
-    await answer(update)
-    await show(update, text("aborted", language), menu_button(language))
-    return ConversationHandler.END
-
-
-async def timed_out(update: Update, context: PortalContext) -> None:
-    """A flow left unanswered for too long ends with a friendly word."""
-    language = context.user_data.get("language") or guess_language(update)
-    context.user_data.clear()
+    context.user_data.pop(draft_key, None)
     await reply(update, text("timed_out", language), menu_button(language))
 
 
@@ -288,31 +312,28 @@ def flow(
     *,
     stale_prefix: str | None,
     stray_input: filters.BaseFilter = filters.TEXT & ~filters.COMMAND,
-) -> ConversationHandler[Any]:
-    """A flow of the product, wired the same way everywhere.
+) -> Flow:
+    """A flow of the product, wired the same way everywhere; its draft is `user_data[name]`.
 
-    Its step is saved in the shared store (`persistent`); `/abandon` or the abort button ends
-    it; left unanswered `timeout_seconds`, it ends with a friendly word; a button of one of its
-    older messages (`stale_prefix`) is answered as stale; input where a tap is expected is
-    pointed at the buttons.
+    Its step is saved in the shared store (`persistent`); `/abandon`, the abort button or
+    opening another flow closes it (`handlers.flow_desk`); left unanswered `timeout_seconds`,
+    it ends with a friendly word; a button of one of its older messages (`stale_prefix`) is
+    answered as stale; input where a tap is expected is pointed at the buttons.
     """
-    fallbacks: list[BaseHandler[Update, Any, Any]] = [
-        CommandHandler(["abandon", "stop"], abort),
-        CallbackQueryHandler(abort, pattern=f"^{ABORT}$"),
-    ]
+    fallbacks: list[BaseHandler[Update, Any, Any]] = []
     if stale_prefix is not None:
         fallbacks += [
             CallbackQueryHandler(stale_in_flow, pattern=f"^{re.escape(stale_prefix)}"),
             MessageHandler(stray_input, use_buttons),
         ]
-    return ConversationHandler(
-        name=name,
-        persistent=True,
-        entry_points=entry_points,
-        states={**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)]},
-        fallbacks=fallbacks,
-        conversation_timeout=timeout_seconds,
-        allow_reentry=True,
+    on_timeout = functools.partial(timed_out, draft_key=name)
+    return Flow(
+        name,
+        name,
+        entry_points,
+        {**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
+        fallbacks,
+        timeout_seconds,
     )
 
 

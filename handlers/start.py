@@ -35,6 +35,7 @@ TOKEN_MESSAGES = {
     LinkStatus.USED: "start.token_used",
     LinkStatus.EXPIRED: "start.token_expired",
     LinkStatus.INVALID: "start.token_invalid",
+    LinkStatus.NOT_PRIVATE: "start.token_private",
 }
 
 
@@ -145,13 +146,6 @@ async def stale_button(update: Update, context: PortalContext) -> None:
         language = profile.language.value
     await answer(update)
     await reply(update, text("stale", language), menu_button(language))
-
-
-async def stray_text(update: Update, context: PortalContext) -> None:
-    """Text outside any flow: point to the menu (or to linking)."""
-    parent = await who(update, context)
-    if parent is not None:
-        await reply(update, text("menu.title", parent.language), menu_keyboard(parent.language))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

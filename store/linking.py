@@ -15,7 +15,8 @@ from store.actors import Actor, NotFound
 from store.audit import record
 from store.clock import Clock, system_clock
 from store.models import Guardian, LinkToken
-from store.models.enums import TokenPurpose
+from store.models.enums import Channel, TokenPurpose
+from store.outbox import enqueue
 
 
 class LinkStatus(StrEnum):
@@ -25,19 +26,26 @@ class LinkStatus(StrEnum):
     INVALID = "invalid"
     WRONG_CODE = "wrong_code"
     TOO_MANY_TRIES = "too_many_tries"
+    # Only a private chat may be linked: a group would show the family's data to its members.
+    NOT_PRIVATE = "not_private"
 
 
 EMAIL_CODE_TTL = timedelta(minutes=15)
 EMAIL_CODE_MAX_TRIES = 5
 EMAIL_CODE_DIGITS = 6
+# A code requested again for the same guardian within this delay is not replaced.
+EMAIL_CODE_REPEAT = timedelta(minutes=1)
+# The outbox kind of the mail that carries a code, and the payload key of the code itself
+# (dropped from the outbox once the mail is sent or given up: see `store.outbox.forget`).
+LINK_CODE_MAIL = "link_code"
+CODE = "code"
 
 
 @dataclass(frozen=True)
-class EmailCode:
-    """A code to send by email to a guardian who asked to link from Telegram."""
+class CodeRecipient:
+    """The guardian an email code is mailed to, and in which language."""
 
     email: str
-    code: str
     first_name: str
     language: str
 
@@ -57,6 +65,11 @@ def hash_token(token: str) -> str:
 
 def _code_hash(telegram_user_id: int, guardian_id: int, code: str) -> str:
     return hash_token(f"code:{telegram_user_id}:{guardian_id}:{code}")
+
+
+def is_private_chat(telegram_user_id: int, chat_id: int) -> bool:
+    """Whether `chat_id` is the private chat of that user: Telegram gives it the user's id."""
+    return chat_id == telegram_user_id and chat_id > 0
 
 
 def deep_link(bot_username: str, token: str) -> str:
@@ -90,7 +103,12 @@ class LinkingService:
         return token
 
     async def redeem_invite(self, token: str, telegram_user_id: int, chat_id: int) -> LinkResult:
-        """Link the Telegram account to the token's guardian, once, before expiry."""
+        """Link the Telegram account to the token's guardian, once, before expiry.
+
+        From a group chat the token is not even looked up: it stays usable in private.
+        """
+        if not is_private_chat(telegram_user_id, chat_id):
+            return LinkResult(LinkStatus.NOT_PRIVATE)
         now = self._clock()
         async with self._sessions.begin() as session:
             link = await session.scalar(
@@ -138,15 +156,33 @@ class LinkingService:
             guardian.id,
         )
 
-    async def request_email_code(self, email: str, telegram_user_id: int) -> EmailCode | None:
-        """A fresh 6-digit code for the guardian with this email, bound to this Telegram user.
+    async def request_email_code(self, email: str, telegram_user_id: int) -> None:
+        """Queue a fresh 6-digit code, bound to this Telegram user, for the guardian with this
+        email: the outbox sends it (`LINK_CODE_MAIL`), once, retried while the relay is down.
 
-        None when no guardian has the email: the chat must answer exactly as if a code had been
-        sent, so that nobody learns which emails are known. Earlier unused codes of the same
-        Telegram user are dropped.
+        Nothing tells whether a guardian has the email: the chat answers the same in any case,
+        so that nobody learns which emails are known. Earlier unused codes of the same Telegram
+        user are dropped (their mail, if still waiting, is not sent), except a code for the same
+        guardian requested less than `EMAIL_CODE_REPEAT` ago: a request repeated at once (a
+        double send, a retried update) keeps the code already on its way.
         """
         code = "".join(secrets.choice("0123456789") for _ in range(EMAIL_CODE_DIGITS))
+        now = self._clock()
         async with self._sessions.begin() as session:
+            guardian = await _guardian_by_email(session, email)
+            if guardian is not None:
+                recent = await session.scalar(
+                    select(LinkToken.id).where(
+                        LinkToken.telegram_user_id == telegram_user_id,
+                        LinkToken.guardian_id == guardian.id,
+                        LinkToken.purpose == TokenPurpose.EMAIL_CODE,
+                        LinkToken.used_at.is_(None),
+                        LinkToken.attempts == 0,
+                        LinkToken.expires_at > now + EMAIL_CODE_TTL - EMAIL_CODE_REPEAT,
+                    )
+                )
+                if recent is not None:
+                    return
             await session.execute(
                 delete(LinkToken).where(
                     LinkToken.telegram_user_id == telegram_user_id,
@@ -154,25 +190,66 @@ class LinkingService:
                     LinkToken.used_at.is_(None),
                 )
             )
-            guardian = await _guardian_by_email(session, email)
             if guardian is None:
-                return None
-            session.add(
-                LinkToken(
-                    guardian_id=guardian.id,
-                    purpose=TokenPurpose.EMAIL_CODE,
-                    telegram_user_id=telegram_user_id,
-                    token_hash=_code_hash(telegram_user_id, guardian.id, code),
-                    expires_at=self._clock() + EMAIL_CODE_TTL,
-                )
+                return
+            link = LinkToken(
+                guardian_id=guardian.id,
+                purpose=TokenPurpose.EMAIL_CODE,
+                telegram_user_id=telegram_user_id,
+                token_hash=_code_hash(telegram_user_id, guardian.id, code),
+                expires_at=now + EMAIL_CODE_TTL,
+            )
+            session.add(link)
+            await session.flush()
+            # The code travels in the outbox item until it is sent (then it is forgotten);
+            # the store keeps only its hash.
+            await enqueue(
+                session,
+                channel=Channel.EMAIL,
+                recipient=guardian.email,
+                kind=LINK_CODE_MAIL,
+                payload={"token_id": link.id, CODE: code},
+                # Row ids may be reused once a code is dropped (SQLite): the key is unique anyway.
+                dedup_key=f"link_code:{link.id}:{secrets.token_hex(8)}",
             )
             record(session, Actor.system(), "email_code", "guardian", guardian.id)
-            return EmailCode(guardian.email, code, guardian.first_name, guardian.language.value)
+
+    async def code_mail_to_send(self, token_id: int, code: str) -> CodeRecipient | None:
+        """Who the mail of an email code goes to, while that code can still link (None once it
+        was used, replaced, burnt by wrong tries, or has expired)."""
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(
+                        Guardian.email,
+                        Guardian.first_name,
+                        Guardian.language,
+                        LinkToken.telegram_user_id,
+                        LinkToken.guardian_id,
+                        LinkToken.token_hash,
+                    )
+                    .join(LinkToken, LinkToken.guardian_id == Guardian.id)
+                    .where(
+                        LinkToken.id == token_id,
+                        LinkToken.purpose == TokenPurpose.EMAIL_CODE,
+                        LinkToken.used_at.is_(None),
+                        LinkToken.attempts < EMAIL_CODE_MAX_TRIES,
+                        LinkToken.expires_at > self._clock(),
+                    )
+                )
+            ).first()
+        if row is None or row.telegram_user_id is None:
+            return None
+        if row.token_hash != _code_hash(row.telegram_user_id, row.guardian_id, code):
+            return None  # another code now has this row's id
+        return CodeRecipient(row.email, row.first_name, row.language.value)
 
     async def verify_email_code(
         self, telegram_user_id: int, code: str, chat_id: int
     ) -> LinkResult:
         """Link the account if `code` is the one sent to this Telegram user, in time."""
+        if not is_private_chat(telegram_user_id, chat_id):
+            return LinkResult(LinkStatus.NOT_PRIVATE)
         now = self._clock()
         async with self._sessions.begin() as session:
             link = await session.scalar(
@@ -217,6 +294,25 @@ class LinkingService:
             guardian.telegram_chat_id = None
             guardian.telegram_linked_at = None
             record(session, actor, "unlink", "guardian", guardian.id)
+
+    async def chat_blocked(self, telegram_user_id: int, blocked: bool) -> bool:
+        """The parent blocked the bot (or unblocked it): stop (or resume) writing to them.
+
+        The link stays (the account is still theirs); only the chat to write to is cleared
+        while blocked. Returns whether a guardian is linked to that account.
+        """
+        async with self._sessions.begin() as session:
+            guardian = await session.scalar(
+                select(Guardian).where(Guardian.telegram_user_id == telegram_user_id)
+            )
+            if guardian is None:
+                return False
+            chat_id = None if blocked else telegram_user_id
+            if guardian.telegram_chat_id != chat_id:
+                guardian.telegram_chat_id = chat_id
+                actor = Actor.guardian(guardian.id, guardian.family_id)
+                record(session, actor, "block" if blocked else "unblock", "guardian", guardian.id)
+            return True
 
     async def actor_for_telegram_user(self, telegram_user_id: int) -> Actor | None:
         """The guardian acting behind a Telegram account, if linked."""

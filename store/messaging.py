@@ -50,6 +50,7 @@ class ServiceView:
 
     code: str
     name: str
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,10 @@ class MessagingService:
     async def services(self) -> list[ServiceView]:
         """The services parents may write to, by name."""
         async with self._sessions() as session:
-            rows = await session.execute(select(Service.code, Service.name).order_by(Service.name))
-            return [ServiceView(code, name) for code, name in rows]
+            rows = await session.execute(
+                select(Service.code, Service.name, Service.email).order_by(Service.name)
+            )
+            return [ServiceView(code, name, email) for code, name, email in rows]
 
     async def write(
         self,

@@ -32,8 +32,11 @@ async def enqueue(
 ) -> bool:
     """Queue one notification unless one with the same `dedup_key` exists; True if queued.
 
-    `not_before` holds it back until then (by default it is due at once).
+    `not_before` holds it back until then (by default it is due at once). A Telegram message
+    goes to a private chat only (a positive id): family data never reach a group.
     """
+    if channel is Channel.TELEGRAM and not _private_chat_id(recipient):
+        return False
     exists = await session.scalar(select(OutboxItem.id).where(OutboxItem.dedup_key == dedup_key))
     if exists is not None:
         return False
@@ -49,6 +52,11 @@ async def enqueue(
         )
     )
     return True
+
+
+def _private_chat_id(recipient: str) -> bool:
+    """Telegram gives private chats the user's id (positive), groups and channels negative."""
+    return recipient.isdigit() and int(recipient) > 0
 
 
 async def notify_family(
@@ -164,3 +172,15 @@ async def postpone(
         await session.execute(
             update(OutboxItem).where(OutboxItem.id == item_id).values(next_attempt_at=when)
         )
+
+
+async def forget(
+    sessions: async_sessionmaker[AsyncSession], item_id: int, keys: tuple[str, ...]
+) -> None:
+    """Drop secrets (a linking code) from an item's payload once it needs them no more."""
+    async with sessions.begin() as session:
+        item = await session.get(OutboxItem, item_id, with_for_update=True)
+        if item is not None and any(key in item.payload for key in keys):
+            item.payload = {
+                name: value for name, value in item.payload.items() if name not in keys
+            }

@@ -253,13 +253,15 @@ async def test_stale_forged_and_aborted(portal, telegram, bot):
     await parent.tap("Lucas", message=first)
     days = await parent.next_message()
     assert days.message_id == first.message_id  # navigation edits the same message
-    await parent.send_command("/absence")  # a new flow: the old message is stale
+    today = days.button("Aujourd'hui")["callback_data"]
+    await parent.send_command("/absence")  # a new flow: the old message is closed
+    assert "fermé" in (await parent.next_message()).text and days.buttons == []
     await parent.next_message()
-    answer = await parent.tap("Aujourd'hui", message=days)
+    answer = await forge_tap(telegram, parent, days, today)  # an old client's tap
     assert answer is not None and "plus valide" in answer.text
     await parent.tap("✖ Abandonner")
     assert "rien n'a été modifié" in (await parent.next_message()).text
-    answer = await parent.tap("Aujourd'hui", message=days)  # no flow any more
+    answer = await forge_tap(telegram, parent, days, today)  # no flow any more
     assert answer is not None
     assert "plus valide" in (await parent.next_message()).text
     assert await _absences(portal) == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bot.portal import Portal
 from bot.runner import running_bot
@@ -24,7 +24,7 @@ from store.billing import (
     InvoiceSummary,
 )
 from store.bookings import BookingService
-from store.models import Guardian, Invoice, InvoiceLine, Payment
+from store.models import Booking, Guardian, Invoice, InvoiceLine, Payment
 from store.models.enums import Language
 from tests.chat_helpers import forge_tap, linked_parent
 from tests.helpers import FakeClock, Town, build_town
@@ -274,21 +274,30 @@ async def test_stale_buttons_are_answered(portal, telegram, clock, balance_bot):
     assert "pas relié" in (await parent.next_message()).text
 
 
-async def test_the_balance_leaves_a_booking_in_progress_alone(
+async def test_opening_the_balance_closes_a_booking_in_progress(
     portal, telegram, clock, balance_bot
 ):
     await _billed_town(portal, clock)
+    async with portal.sessions() as session:
+        before = len(list(await session.scalars(select(Booking))))
     parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
     await parent.send_command("/reserver")
     await parent.next_message()
     await parent.tap("Emma")
     calendar = await parent.next_message()
+    thirtieth = calendar.button("30")["callback_data"]
     await parent.send_command("/solde")
+    closed = await parent.next_message()
+    assert closed.message_id == calendar.message_id and "Réservation : fermé" in closed.text
     await parent.next_message()
     await parent.tap(OCTOBER)
     assert "Facture FAC-2026-10-001" in (await parent.next_message()).text
-    await parent.tap("30", message=calendar)
-    assert "☑️30" in (await parent.next_message()).buttons
+    assert await forge_tap(telegram, parent, calendar, thirtieth) is not None
+    assert "plus valide" in (await parent.next_message()).text
+    await parent.send_text("le 30")  # no flow is open: not a day for the closed calendar
+    assert "Je n'ai pas compris" in (await parent.next_message()).text
+    async with portal.sessions() as session:
+        assert len(list(await session.scalars(select(Booking)))) == before
 
 
 # --- Rendering, without the bot ---------------------------------------------------------------

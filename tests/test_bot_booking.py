@@ -128,15 +128,19 @@ async def test_abort_and_stale_buttons_change_nothing(portal, telegram, bot):
     await build_town(portal.sessions, WEDNESDAYS)
     parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
     calendar = await _start_booking(parent)
+    sixteenth = calendar.button("16")["callback_data"]
     await parent.tap("9")
     await parent.next_message()
-    await parent.send_command("/reserver")  # a new flow: the old calendar is now stale
+    await parent.send_command("/reserver")  # a new flow: the old calendar is closed
+    closed = await parent.next_message()
+    assert closed.message_id == calendar.message_id and "fermé" in closed.text
+    assert closed.buttons == []
     await parent.next_message()
-    answer = await parent.tap("16", message=calendar)
+    answer = await forge_tap(telegram, parent, calendar, sixteenth)  # an old client's tap
     assert answer is not None and "plus valide" in answer.text
     await parent.tap("✖ Abandonner")
     assert "rien n'a été modifié" in (await parent.next_message()).text
-    answer = await parent.tap("16", message=calendar)  # no flow any more
+    answer = await forge_tap(telegram, parent, calendar, sixteenth)  # no flow any more
     assert answer is not None
     assert "plus valide" in (await parent.next_message()).text
     async with portal.sessions() as session:

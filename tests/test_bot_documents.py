@@ -165,17 +165,19 @@ async def test_stale_forged_and_aborted(portal, telegram, bot):
     owners = await parent.next_message()
     await forge_tap(telegram, parent, owners, f"dc:owner:{town.other_child_id}")
     assert "pas possible depuis votre compte" in (await parent.next_message()).text
-    await parent.send_command("/documents")
+    lucas = owners.button("Lucas")["callback_data"]
+    await parent.send_command("/documents")  # the flow in progress is closed
+    assert "Envoi de document : fermé" in (await parent.next_message()).text
     screen = await parent.next_message()
     await parent.tap("➕ Envoyer un document", message=screen)  # a new flow
     await parent.next_message()
-    answer = await parent.tap("Lucas", message=owners)
+    answer = await forge_tap(telegram, parent, owners, lucas)
     assert answer is not None and "plus valide" in answer.text
     await parent.send_photo(tiny_png())  # no file expected at this step
     assert "Utilisez les boutons" in (await parent.next_message()).text
     await parent.tap("✖ Abandonner")
     assert "rien n'a été modifié" in (await parent.next_message()).text
-    answer = await parent.tap("Lucas", message=owners)  # no flow any more
+    answer = await forge_tap(telegram, parent, owners, lucas)  # no flow any more
     assert answer is not None
     assert "plus valide" in (await parent.next_message()).text
     assert await _documents(portal) == []

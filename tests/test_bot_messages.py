@@ -165,7 +165,7 @@ async def test_a_thread_of_another_family_is_never_reached(portal, telegram, bot
         answer = await forge_tap(telegram, parent, menu, data)
         assert answer is not None and "pas accessible depuis votre compte" in answer.text
     await parent.send_text("Je tape sans flow")
-    assert "Que souhaitez-vous faire" in (await parent.next_message()).text
+    assert "Je n'ai pas compris" in (await parent.next_message()).text
     # A Telegram reply to a message that is not a staff reply is just text.
     await parent.reply_to(menu, "Bonjour ?")
     assert "Que souhaitez-vous faire" in (await parent.next_message()).text
@@ -257,7 +257,9 @@ async def test_a_long_staff_reply_is_cut_to_fit_one_message(portal, town, monkey
     assert await staff_reply_notice(portal, {"message_id": 999}, "fr") is None
 
 
-async def test_a_draft_dropped_by_another_flow_ends_this_one(portal, telegram, bot, town):
+async def test_opening_another_flow_closes_the_message_being_written(
+    portal, telegram, bot, town
+):
     parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
     await parent.send_command("/message")
     await parent.next_message()
@@ -265,10 +267,14 @@ async def test_a_draft_dropped_by_another_flow_ends_this_one(portal, telegram, b
     await parent.next_message()
     await parent.send_text("Bonjour")
     prompt = await parent.next_message()
+    send = prompt.button("📨 Envoyer")["callback_data"]
     await parent.send_command("/reserver")
+    closed = await parent.next_message()
+    assert closed.message_id == prompt.message_id
+    assert "Message au service : fermé" in closed.text and closed.buttons == []
     assert "Pour quel enfant" in (await parent.next_message()).text
-    await parent.tap("✖ Abandonner")  # the booking's abort drops every draft
+    await parent.tap("✖ Abandonner")
     assert "rien n'a été modifié" in (await parent.next_message()).text
-    answer = await parent.tap("📨 Envoyer", message=prompt)
-    assert answer is not None and "plus valide" in answer.text
+    assert await forge_tap(telegram, parent, prompt, send) is not None
+    assert "plus valide" in (await parent.next_message()).text
     assert await _count(portal, Thread) == 0

@@ -44,8 +44,8 @@ def documents(sessions, tmp_path):
 
 async def test_services_are_listed_by_name(messaging, services):
     assert await messaging.services() == [
-        ServiceView(LEISURE, "Centres de loisirs"),
-        ServiceView(BILLING, "Règlement-Facture"),
+        ServiceView(LEISURE, "Centres de loisirs", "centres-loisirs@montclar.example"),
+        ServiceView(BILLING, "Règlement-Facture", "regie@montclar.example"),
     ]
 
 

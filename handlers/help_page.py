@@ -1,0 +1,39 @@
+"""`/aide` (`/help`): what the bot does, its commands, and how to reach a person."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import Update
+from telegram.ext import CommandHandler
+
+from bot.context import PortalContext
+from bot.texts import text
+from handlers.common import guess_language, menu_keyboard, reply
+from store.messaging import MessagingService
+
+HELP_COMMANDS = ("aide", "help")
+
+
+async def send_help(update: Update, context: PortalContext) -> None:
+    """The help page, in the parent's language; the menu below when they are linked."""
+    user = update.effective_user
+    profile = await context.portal.families.profile(user.id) if user is not None else None
+    language = profile.language.value if profile is not None else guess_language(update)
+    services = await MessagingService(context.portal.sessions).services()
+    lines = [
+        text("help.service", language, name=service.name, email=service.email)
+        for service in services
+        if service.email
+    ]
+    documents = context.portal.settings.documents_email
+    body = text(
+        "help.body" if profile is not None else "help.body_unlinked",
+        language,
+        services_html="\n".join(lines) or escape(documents),
+        documents=documents,
+    )
+    await reply(update, body, menu_keyboard(language) if profile is not None else None)
+
+
+HANDLERS = [CommandHandler(list(HELP_COMMANDS), send_help)]

@@ -1,0 +1,215 @@
+"""An answer to every input that no flow took: unknown commands, free text, files, stickers.
+
+- An unknown command: said so, with the menu.
+- Free text at the menu: the likely intent ("il est malade demain", "ma facture") offered in
+  one tap; a date in the phrase is kept for the flow it opens. Otherwise "not understood".
+- A photo or a file: kept (its Telegram file id, no re-upload) and the parent is asked what
+  it is — a medical certificate for an absence, a document for the family file — or dropped.
+- Stickers, voice notes, locations, contacts, videos...: one line on what the bot reads.
+
+These handlers come last in the flows' group: an open flow gets its input first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
+
+from bot.context import PortalContext
+from bot.dates import AskBack, understand
+from bot.dates import Intent as DateIntent
+from bot.intents import Intent, intents_of
+from bot.texts import text
+from handlers.common import (
+    CARRIED,
+    HELD_FILE,
+    MENU_ABSENCE,
+    MENU_BALANCE,
+    MENU_BOOK,
+    MENU_CANCEL,
+    MENU_DOCUMENTS,
+    MENU_MESSAGES,
+    MENU_SHOW,
+    answer,
+    guess_language,
+    menu_button,
+    menu_keyboard,
+    reply,
+    show,
+    who,
+)
+from handlers.flow_desk import FlowDesk
+from handlers.help_page import send_help
+from handlers.uploads import FILES, file_label, receive
+
+# The buttons that open a flow with a file already received outside of it.
+FILE_AS_CERTIFICATE = "file:certificate"
+FILE_AS_DOCUMENT = "file:document"
+FILE_DROP = "file:drop"
+# What each intent opens: the menu button's label and data.
+OFFERS: dict[Intent, tuple[str, str]] = {
+    Intent.ABSENCE: ("btn.absence", MENU_ABSENCE),
+    Intent.CANCEL: ("btn.cancel_days", MENU_CANCEL),
+    Intent.BOOK: ("btn.book", MENU_BOOK),
+    Intent.BALANCE: ("btn.balance", MENU_BALANCE),
+    Intent.DOCUMENTS: ("btn.documents", MENU_DOCUMENTS),
+    Intent.MESSAGE: ("btn.messages", MENU_MESSAGES),
+}
+# How the days in a phrase are read for the flow an intent opens.
+DATE_INTENTS = {Intent.ABSENCE: DateIntent.ABSENCE, Intent.BOOK: DateIntent.BOOK}
+MOST_OFFERS = 2
+# Message kinds the bot cannot read, by the attribute Telegram fills.
+KINDS = (
+    "sticker",
+    "voice",
+    "audio",
+    "video_note",
+    "video",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "game",
+    "story",
+)
+
+
+async def unknown_command(update: Update, context: PortalContext) -> None:
+    """A command the bot does not know: say so, and show the menu (or how to link)."""
+    parent = await who(update, context)
+    if parent is None:
+        return
+    word = (update.message.text or "").split(maxsplit=1)[0] if update.message else ""
+    message = text("input.unknown_command", parent.language, command=word[:40])
+    await reply(update, message, menu_keyboard(parent.language))
+
+
+async def free_text(update: Update, context: PortalContext) -> None:
+    """Text outside any flow: offer what it most likely asks for, or say it was not clear."""
+    parent = await who(update, context)
+    if parent is None:
+        return
+    language = parent.language
+    phrase = update.message.text or ""
+    intents = intents_of(phrase)
+    offered = [intent for intent in intents if intent in OFFERS][:MOST_OFFERS]
+    if not offered:
+        if Intent.HELP in intents:
+            await send_help(update, context)
+            return
+        key = "input.greeting" if Intent.GREETING in intents else "input.not_understood"
+        await reply(update, text(key, language, name=parent.first_name), menu_keyboard(language))
+        return
+    rows = [
+        [InlineKeyboardButton(text(OFFERS[intent][0], language), callback_data=OFFERS[intent][1])]
+        for intent in offered
+    ]
+    rows.append([InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)])
+    sent = await _send(update, text("input.offer", language), InlineKeyboardMarkup(rows))
+    carried = _days_in(phrase, offered, context)
+    if carried:
+        context.user_data[CARRIED] = {"message_id": sent.message_id, **carried}
+    else:
+        context.user_data.pop(CARRIED, None)
+
+
+def _days_in(phrase: str, offered: list[Intent], context: PortalContext) -> dict[str, Any]:
+    """The days the phrase names, read for each offered flow that asks for days."""
+    days: dict[str, Any] = {}
+    for intent in offered:
+        date_intent = DATE_INTENTS.get(intent)
+        if date_intent is None:
+            continue
+        understood = understand(phrase, context.portal.today(), date_intent)
+        if not isinstance(understood, AskBack):
+            days[OFFERS[intent][1]] = sorted(day.isoformat() for day in understood.days)
+    return {"days": days} if days else {}
+
+
+async def file_outside_flow(update: Update, context: PortalContext) -> None:
+    """A photo or file sent at the menu: keep it, and ask what it is."""
+    parent = await who(update, context)
+    if parent is None:
+        return
+    language = parent.language
+    received = await receive(update, context, language)
+    if received is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    text("input.file_certificate", language), callback_data=FILE_AS_CERTIFICATE
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text("input.file_document", language), callback_data=FILE_AS_DOCUMENT
+                )
+            ],
+            [InlineKeyboardButton(text("input.file_drop", language), callback_data=FILE_DROP)],
+        ]
+    )
+    name = file_label(received.name, language)
+    sent = await _send(update, text("input.file_what", language, name=name), keyboard)
+    context.user_data[HELD_FILE] = {
+        "message_id": sent.message_id,
+        "file_id": received.file_id,
+        "name": received.name,
+    }
+
+
+async def drop_file(update: Update, context: PortalContext) -> None:
+    """ "Ne rien en faire": forget the file kept at the menu."""
+    await answer(update)
+    language = context.user_data.get("language") or guess_language(update)
+    context.user_data.pop(HELD_FILE, None)
+    await show(update, text("input.file_dropped", language), menu_button(language))
+
+
+def unreadable_kind(message: Message | None) -> str:
+    """Which kind of message the bot cannot read this is ("other" when unknown)."""
+    for kind in KINDS:
+        if message is not None and getattr(message, kind, None):
+            return kind
+    return "other"
+
+
+class Inputs:
+    """The catch-all handlers; they know the desk to tell whether a flow is still open."""
+
+    def __init__(self, desk: FlowDesk) -> None:
+        self.desk = desk
+
+    async def unreadable(self, update: Update, context: PortalContext) -> None:
+        """A sticker, voice note, location...: say what the bot reads; the menu if idle."""
+        parent = await who(update, context)
+        if parent is None:
+            return
+        language = parent.language
+        kind = text(f"input.kind.{unreadable_kind(update.effective_message)}", language)
+        if self.desk.open_flows(update):
+            await reply(update, text("input.unreadable_in_flow", language, kind=kind))
+            return
+        message = text("input.unreadable", language, kind=kind)
+        await reply(update, message, menu_keyboard(language))
+
+    def handlers(self) -> list[BaseHandler[Update, Any, Any]]:
+        return [
+            CallbackQueryHandler(drop_file, pattern=f"^{FILE_DROP}$"),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, unknown_command),
+            MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, free_text),
+            MessageHandler(filters.UpdateType.MESSAGE & FILES, file_outside_flow),
+            MessageHandler(filters.UpdateType.MESSAGE, self.unreadable),
+        ]
+
+
+async def _send(update: Update, message: str, keyboard: InlineKeyboardMarkup) -> Message:
+    chat = update.effective_chat
+    assert chat is not None
+    return await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
