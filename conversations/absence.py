@@ -27,11 +27,12 @@ from telegram.ext import (
 from bot.context import PortalContext
 from bot.dates import AskBack, Intent, understand
 from bot.delivery import renders
-from bot.formatting import day_label
+from bot.formatting import day_label, format_moment
 from bot.portal import Portal
 from bot.texts import text
 from handlers.common import (
     MENU_ABSENCE,
+    MENU_CANCEL,
     MENU_MY_ABSENCES,
     MENU_SHOW,
     abort_row,
@@ -39,7 +40,6 @@ from handlers.common import (
     children_names,
     flow,
     is_live,
-    menu_button,
     pick_children,
     reply,
     show,
@@ -47,6 +47,7 @@ from handlers.common import (
     start_children_flow,
     who,
 )
+from handlers.inputs import FILE_AS_CERTIFICATE
 from handlers.uploads import (
     FILES,
     absence_service,
@@ -61,9 +62,12 @@ from handlers.uploads import (
     upload_limit,
 )
 from store.absences import AbsenceView
+from store.bookings import CancelOutcome
+from store.deadlines import CancellationStatus
 from store.documents import DocumentRejected
 from store.family_file import absence_facts
-from store.models.enums import AbsenceReason, DocumentSource, DocumentType
+from store.models.enums import AbsenceReason, BookingState, DocumentSource, DocumentType
+from store.planning import UpcomingBooking, upcoming_bookings
 
 CHOOSE_CHILD, CHOOSE_DAYS, CHOOSE_REASON, ASK_CERTIFICATE, REVIEW = (
     "absence:child",
@@ -80,6 +84,12 @@ TODAY = "ab:today"
 REASON = "ab:reason:"
 LATER = "ab:later"
 CONFIRM = "ab:confirm"
+# At the recap: cancel the booked days still free to cancel, then record the absence.
+CANCEL_FREE = "ab:cancelfree"
+# The booked days of the absence still free to cancel, as offered at the recap:
+# [[booking id, child id, line], ...]; and what cancelling them gave: [[child id, line], ...].
+FREE_DAYS = "free_days"
+CANCELLED = "cancelled"
 # The certificate will be emailed: the draft's "certificate" holds this instead of a file.
 CERTIFICATE_LATER = "later"
 REASON_BUTTONS = {
@@ -126,6 +136,10 @@ async def choose_child(update: Update, context: PortalContext) -> str | int:
 async def ask_days(update: Update, context: PortalContext) -> str:
     """Which day or days: "Aujourd'hui" in one tap, or typed in words."""
     draft = _draft(context)
+    carried = draft.pop("carried_days", None)
+    if carried:  # the parent's phrase at the menu named the days ("malade demain")
+        draft["start"], draft["end"] = min(carried), max(carried)
+        return await ask_reason(update, context)
     language = _language(context)
     keyboard = InlineKeyboardMarkup(
         [
@@ -164,8 +178,13 @@ async def typed_days(update: Update, context: PortalContext) -> str:
 
 
 async def ask_reason(update: Update, context: PortalContext) -> str:
-    """Illness, family reason, or another one."""
+    """Illness, family reason, or another one; a certificate already sent means illness."""
     draft = _draft(context)
+    held = draft.pop("held_file", None)
+    if held:  # sent at the menu as a medical certificate
+        draft["reason"] = AbsenceReason.ILLNESS.value
+        draft["certificate"] = held
+        return await review(update, context)
     language = _language(context)
     rows = [
         [InlineKeyboardButton(text(label, language), callback_data=f"{REASON}{reason.value}")]
@@ -263,16 +282,106 @@ async def review(update: Update, context: PortalContext) -> str:
     else:
         attached = text("absence.certificate_none", language)
     lines.append(text("absence.recap_certificate", language, certificate_html=attached))
+    draft.pop(FREE_DAYS, None)
     if reason is not AbsenceReason.ILLNESS:
-        lines.append("\n" + text("absence.billed_note", language))
-    keyboard = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)],
-            abort_row(language),
+        lines += await _billing_note(update, context)
+    if draft.get(FREE_DAYS):
+        count = len(draft[FREE_DAYS])
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text("absence.btn_cancel_free", language, count=count),
+                    callback_data=CANCEL_FREE,
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text("absence.btn_report_only", language), callback_data=CONFIRM
+                )
+            ],
         ]
-    )
-    await show_step(update, draft, "\n".join(lines), keyboard)
+    else:
+        rows = [[InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)]]
+    rows.append(abort_row(language))
+    await show_step(update, draft, "\n".join(lines), InlineKeyboardMarkup(rows))
     return REVIEW
+
+
+async def _billing_note(update: Update, context: PortalContext) -> list[str]:
+    """For an absence that is not an illness: which booked days can still be cancelled for
+    free (kept in the draft, offered at the recap), and that the others stay billed."""
+    draft = _draft(context)
+    language = _language(context)
+    parent = await who(update, context)
+    if parent is None:
+        return []
+    booked = await upcoming_bookings(
+        context.portal.sessions,
+        parent.actor,
+        draft["children"],
+        date.fromisoformat(draft["start"]),
+        date.fromisoformat(draft["end"]),
+        context.portal.clock(),
+    )
+    free = [b for b in booked if b.cancellation.status is CancellationStatus.FREE]
+    if not free:
+        return ["\n" + text("absence.billed_note", language)]
+    draft[FREE_DAYS] = [
+        [booking.booking_id, booking.child_id, _free_line(booking, language)] for booking in free
+    ]
+    lines = ["\n" + text("absence.free_note", language)]
+    lines += [line for _, _, line in draft[FREE_DAYS]]
+    if len(free) < len(booked):
+        lines.append(text("absence.billed_rest_note", language))
+    return lines
+
+
+def _free_line(booking: UpcomingBooking, language: str) -> str:
+    """A booked day still free to cancel: until when (a waitlisted day: any time)."""
+    values = {
+        "day": day_label(booking.day, language),
+        "child": booking.child_name,
+        "activity": booking.activity_name,
+    }
+    deadline = booking.cancellation.deadline
+    if booking.state is BookingState.WAITLISTED or deadline is None:
+        return text("cancel.recap_free", language, **values)
+    return text(
+        "absence.free_until", language, deadline=format_moment(deadline, language), **values
+    )
+
+
+async def cancel_free(update: Update, context: PortalContext) -> str | int:
+    """ "Cancel free of charge and report": the days offered at the recap are cancelled only
+    while still free (the store re-checks each), then the absence is recorded as by Confirm."""
+    draft = _draft(context)
+    if not await is_live(update, context, draft):
+        return REVIEW
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    language = parent.language
+    offered = {
+        booking_id: (child_id, line) for booking_id, child_id, line in draft.get(FREE_DAYS, [])
+    }
+    results = await context.portal.bookings.cancel(parent.actor, list(offered), free_only=True)
+    cancelled = []
+    for result in results:
+        child_id = offered[result.booking_id][0]
+        values = {
+            "day": day_label(result.day, language),
+            "child": draft["names"].get(str(child_id), ""),
+        }
+        if result.outcome is CancelOutcome.CANCELLED:
+            line = text("absence.done_cancelled", language, **values)
+        else:
+            deadline = format_moment(result.deadline, language) if result.deadline else ""
+            reason = text(f"reason.{result.refusal}", language, deadline=deadline, opens="")
+            line = text("cancel.done_refused", language, reason=reason, **values)
+        cancelled.append([child_id, line])
+    draft[CANCELLED] = cancelled
+    draft.pop(FREE_DAYS, None)
+    return await confirm(update, context)
 
 
 async def confirm(update: Update, context: PortalContext) -> str | int:
@@ -319,15 +428,28 @@ async def confirm(update: Update, context: PortalContext) -> str | int:
         for view in views:
             await service.attach_certificate(parent.actor, view.id, document_id)
     message = await _outcome(context, draft, views, language)
+    keyboard = _outcome_keyboard(draft, language)
     context.user_data.clear()
-    await show(update, message, menu_button(language))
+    await show(update, message, keyboard)
     return ConversationHandler.END
+
+
+def _outcome_keyboard(draft: dict[str, Any], language: str) -> InlineKeyboardMarkup:
+    """The menu, and "Cancel days" while booked days of the absence are still free to cancel."""
+    rows = []
+    if draft.get(FREE_DAYS):
+        rows.append(
+            [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)]
+        )
+    rows.append([InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)])
+    return InlineKeyboardMarkup(rows)
 
 
 async def _outcome(
     context: PortalContext, draft: dict[str, Any], views: list[AbsenceView], language: str
 ) -> str:
-    """What the report changed: per child, its reference and the booked days marked absent."""
+    """What the report changed: per child, its reference, the booked days cancelled for free
+    and the ones marked absent."""
     lines = []
     for view in views:
         lines.append(
@@ -339,6 +461,12 @@ async def _outcome(
                 reference=view.reference,
             )
         )
+        cancelled = [
+            line for child_id, line in draft.get(CANCELLED, []) if child_id == view.child_id
+        ]
+        lines += cancelled
+        if view.days_marked == 0 and cancelled:
+            continue
         if view.days_marked == 0:
             lines.append(text("absence.done_no_booking", language))
         elif view.days_marked == 1:
@@ -355,6 +483,9 @@ async def _outcome(
         lines.append(
             "\n" + text("absence.done_later", language, email=email, references=references)
         )
+    elif any_marked and draft.get(FREE_DAYS):
+        lines.append("\n" + text("absence.done_still_free", language))
+        lines += [line for _, _, line in draft[FREE_DAYS]]
     elif any_marked:
         lines.append("\n" + text("absence.done_billed", language))
     return "\n".join(lines)
@@ -455,7 +586,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         "absence",
         [
             CommandHandler("absence", start),
-            CallbackQueryHandler(start, pattern=f"^{MENU_ABSENCE}$"),
+            CallbackQueryHandler(start, pattern=f"^(?:{MENU_ABSENCE}|{FILE_AS_CERTIFICATE})$"),
         ],
         {
             CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
@@ -476,7 +607,10 @@ def build(timeout_seconds: float) -> ConversationHandler:
                     filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_certificate
                 ),
             ],
-            REVIEW: [CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$")],
+            REVIEW: [
+                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
+                CallbackQueryHandler(cancel_free, pattern=f"^{CANCEL_FREE}$"),
+            ],
         },
         timeout_seconds,
         stale_prefix="ab:",

@@ -445,12 +445,17 @@ OTHER_KINDS: dict[str, Any] = {
     "poll": {
         "id": "POLL1",
         "question": "Cantine ?",
-        "options": [{"text": "Oui", "voter_count": 0}, {"text": "Non", "voter_count": 0}],
+        "options": [
+            {"persistent_id": "o1", "text": "Oui", "voter_count": 0},
+            {"persistent_id": "o2", "text": "Non", "voter_count": 0},
+        ],
         "total_voter_count": 0,
         "is_closed": False,
         "is_anonymous": True,
         "type": "regular",
         "allows_multiple_answers": False,
+        "allows_revoting": False,
+        "members_only": False,
     },
 }
 
