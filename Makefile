@@ -1,11 +1,14 @@
 # Two commands on a fresh machine (Python 3.11 and make):
-#   make run    set up, migrate, load the demo town, and run the product
+#   make run    set up, migrate, load the demo town, and run the product: the bot when a
+#               TELEGRAM_TOKEN is set (environment or .env), else the terminal demo
 #   make test   set up and run the whole test suite (SQLite; PostgreSQL with TEST_DATABASE_URL)
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exit status 0 when the settings (environment, then .env) hold a Telegram token.
+HAS_TOKEN = $(BIN)/python -c 'import sys; from bot.settings import Settings; sys.exit(not Settings().telegram_token)'
 
 .PHONY: setup run test lint format bench clean
 
@@ -17,10 +20,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Both use DATABASE_URL (default var/portail.sqlite3): the demo plays on the data just loaded.
+# `portail run` fails without a token, so the demo is chosen here, explicitly.
 run: setup
 	$(BIN)/portail db upgrade
 	$(BIN)/portail import examples/demo.yaml
-	$(BIN)/portail run
+	@if $(HAS_TOKEN); then \
+		echo "$(BIN)/portail run"; \
+		exec $(BIN)/portail run; \
+	else \
+		echo "No TELEGRAM_TOKEN (environment or .env): the terminal demo."; \
+		echo "$(BIN)/portail demo"; \
+		exec $(BIN)/portail demo; \
+	fi
 
 test: setup
 	$(BIN)/ruff check .

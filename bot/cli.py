@@ -1,8 +1,10 @@
-"""The `portail` command line: database, import, invitations.
+"""The `portail` command line: database, import, invitations, running the product.
 
 portail db upgrade            bring the database schema up to date
 portail import FILE.yaml      load facilities, activities, families, invoices (idempotent)
 portail invite EMAIL          print a single-use Telegram deep link for a guardian
+portail run                   the product (needs TELEGRAM_TOKEN; fails without it)
+portail demo                  the terminal demo, on the same database (no token needed)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.dates_cli import add_dates_command
-from bot.demo import add_demo_arguments, add_demo_command, cmd_demo
+from bot.demo import add_demo_command
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
 from store import migrate
@@ -73,22 +75,25 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
         return 2
 
 
-def cmd_bot(settings: Settings, args: argparse.Namespace) -> int:
+NO_TOKEN = (
+    "TELEGRAM_TOKEN is not set (environment or .env; see .env.example): the bot cannot run.\n"
+    "To try the product without Telegram, run the terminal demo: portail demo (or make run)."
+)
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """Every part of the product in one process: bot, outbox, inbound mail server.
+
+    Without a token it fails: a service that lost its token must not quietly start something
+    else (the demo is `portail demo`, which `make run` starts when no token is set).
+    """
     if not settings.telegram_token:
-        print("TELEGRAM_TOKEN is not set (see .env.example).", file=sys.stderr)
+        print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.runner import serve
 
     asyncio.run(serve(settings))
     return 0
-
-
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything in one process; with no Telegram token, the terminal demo instead."""
-    if not settings.telegram_token:
-        print("No TELEGRAM_TOKEN configured: starting the terminal demo (portail demo).")
-        return cmd_demo(settings, args)
-    return cmd_bot(settings, args)
 
 
 def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
@@ -118,11 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     invite.set_defaults(handler=cmd_invite)
 
     bot = commands.add_parser("bot", help="run the Telegram bot (long polling)")
-    bot.set_defaults(handler=cmd_bot)
+    bot.set_defaults(handler=cmd_run)
     run = commands.add_parser(
-        "run", help="run every part of the product in one process (the demo without a token)"
+        "run", help="run every part of the product in one process (needs TELEGRAM_TOKEN)"
     )
-    add_demo_arguments(run)
     run.set_defaults(handler=cmd_run)
     smtp = commands.add_parser("smtp", help="run the inbound mail server alone")
     smtp.set_defaults(handler=cmd_smtp)

@@ -1,9 +1,14 @@
 """`portail demo`: the real bot against a local fake Telegram, chatted with from the terminal.
 
 No token and no network: the fake Bot API listens on loopback, the demo town
-(`examples/demo.yaml`) is loaded into a database of its own, and a fake Telegram user linked to
-a guardian (Camille Martin by default) plays the parent. The bot's messages are printed with
-their buttons numbered; typing a number taps that button, anything else is sent as text.
+(`examples/demo.yaml`) is loaded into the product's database (`DATABASE_URL`, the one
+`portail import` and `portail staff` use), and a fake Telegram user linked to a guardian
+(Camille Martin by default, `--email` for another) plays the parent. The bot's messages are
+printed with their buttons numbered; typing a short number (one or two digits) taps that
+button, anything else is sent as text — a 6-digit code too. A link button prints its URL; a
+file the bot sends (an invoice's PDF) is saved under `var/demo-downloads/`, its path printed.
+
+Logs go to a file (`var/demo.log`), never into the chat: an error shows as one short line.
 
 Email too, on loopback: the services' notification emails go to a mail sink of the demo (shown
 as 📧, in full with /mails), and the demo's inbound mail server takes the services' answers —
@@ -26,6 +31,7 @@ import sys
 import threading
 import unicodedata
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from email import message_from_bytes
@@ -38,6 +44,8 @@ from typing import Any, TextIO
 
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from telegram.warnings import PTBUserWarning
 
 from bot.dates import warm_up
@@ -54,9 +62,20 @@ from store.importer import ImportFileError, import_file
 from store.models import Guardian
 from store.staff_notices import reply_senders
 
+logger = logging.getLogger(__name__)
+
 DEMO_DATA = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
-DEFAULT_DATABASE = Path("var/demo.sqlite3")
 DEFAULT_EMAIL = "camille.martin@exemple.fr"
+DEFAULT_LOG = Path("var/demo.log")
+# Where the files the bot sends (invoice PDFs) are saved, next to the documents folder.
+DOWNLOADS = "demo-downloads"
+# The pay button of an invoice, when PAYMENT_URL_TEMPLATE is not set (see .env.example).
+DEMO_PAYMENT_URL = (
+    "https://www.payfip.gouv.fr/tpi/paiement.web?numcli=000000&exer={year}"
+    "&refdet={invoice_number}&montant={amount_cents}"
+)
+# A typed number this short taps a button; a longer one (a 6-digit code) is sent as text.
+MAX_TAP_DIGITS = 2
 WIDTH = 80
 BOT = "🤖 "
 INDENT = "   "
@@ -76,12 +95,17 @@ FILE_TYPES = {
 }
 # A keyboard row this long is a grid (the booking calendar): printed compactly, in columns.
 GRID_ROW = 4
+INTERNAL_ERROR = "⚠ Erreur interne : voir le journal de la démo."
 POLL_SECONDS = 0.05
 _FRENCH_SPACES = re.compile(r" (?=[:;!?»])")
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
 
 HELP = [
     "Comment jouer :",
-    "  • un numéro [n] touche ce bouton du dernier message qui en a ;",
+    "  • un numéro [n] (1 ou 2 chiffres) touche ce bouton du dernier message qui en a ;",
+    "  • un nombre plus long (un code à 6 chiffres) est envoyé tel quel ;",
+    "  • un bouton lien (💳 Payer en ligne) affiche son adresse ; un fichier reçu (PDF)",
+    "    est enregistré, son chemin affiché ;",
     "  • le reste est envoyé au bot, commandes comprises (/menu, /annuler…) ;",
     "  • /fichier CHEMIN envoie un fichier (PDF, JPG, PNG) ; /photo CHEMIN, une photo ;",
     "  • 📧 : un email reçu par un service ; /mails les montre en entier ;",
@@ -99,6 +123,90 @@ def _read_file(argument: str) -> tuple[Path, bytes]:
 def sqlite_url(path: Path) -> str:
     """The async SQLAlchemy URL of a SQLite file."""
     return f"sqlite+aiosqlite:///{path}"
+
+
+def demo_database_url(option: str | None, settings: Settings) -> str:
+    """The demo's database: `--database` (a URL, or a SQLite file), else `DATABASE_URL` —
+    the database `portail import` and `portail staff` use."""
+    if not option:
+        return settings.database_url
+    return option if "://" in option else sqlite_url(Path(option))
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def shown_url(url: str) -> str:
+    """A database URL as printed: the file of a SQLite URL, else the URL without password."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "?"
+
+
+def safe_filename(name: str | None, fallback: str) -> str:
+    """A file name the bot gave, safe to write in the downloads folder."""
+    cleaned = _UNSAFE_NAME.sub("_", Path(name or "").name).strip("._")
+    return cleaned or fallback
+
+
+class LogNotices(logging.Handler):
+    """Errors logged while the demo runs, kept as one short line each for the chat; the log
+    file has them in full, tracebacks included."""
+
+    def __init__(self, log_file: Path) -> None:
+        super().__init__(logging.ERROR)
+        self.log_file = log_file
+        self._lines: deque[str] = deque(maxlen=20)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        summary = record.getMessage().split("\n", 1)[0][:100]
+        what = f"{summary} ({error})" if error and error not in summary else summary
+        self._lines.append(f"⚠ Erreur interne : {what} — détails dans {self.log_file}")
+
+    def drain(self) -> list[str]:
+        """The lines logged since the last call."""
+        with self.lock:
+            lines = list(self._lines)
+            self._lines.clear()
+        return lines
+
+
+def configure_logging(log_file: Path, level: str) -> tuple[LogNotices, Callable[[], None]]:
+    """Send every log record to `log_file`, errors also to a `LogNotices` the chat shows.
+
+    The terminal is the chat: nothing is logged to it. Returns the notices and a function
+    that puts the previous logging back.
+    """
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(log_file, encoding="utf-8")
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    notices = LogNotices(log_file)
+    root.handlers = [to_file, notices]
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)
+
+    def restore() -> None:
+        logging.captureWarnings(False)
+        root.handlers = saved_handlers
+        root.setLevel(saved_level)
+        to_file.close()
+
+    return notices, restore
 
 
 def demo_clock(today: date) -> Clock:
@@ -196,8 +304,11 @@ def wrap(paragraph: str, width: int) -> list[str]:
     return [line.replace("\xa0", " ") for line in lines]
 
 
-def format_message(message: ChatMessage, *, edited: bool = False) -> list[str]:
-    """A bot message as printed: a blank line, its text wrapped to 80 columns, its buttons."""
+def format_message(
+    message: ChatMessage, *, edited: bool = False, saved: Path | None = None
+) -> list[str]:
+    """A bot message as printed: a blank line, its text wrapped to 80 columns, its buttons;
+    where its file was `saved`, if it has one."""
     body = message.text if message.text is not None else message.caption or ""
     extras = []
     if message.document is not None:
@@ -209,6 +320,8 @@ def format_message(message: ChatMessage, *, edited: bool = False) -> list[str]:
         paragraphs[0] = f"(modifié) {paragraphs[0]}"
     lines = [line for paragraph in paragraphs for line in wrap(paragraph, WIDTH - len(INDENT))]
     printed = ["", BOT + lines[0], *(INDENT + line if line else "" for line in lines[1:])]
+    if saved is not None:
+        printed.append(f"{INDENT}Enregistré : {saved}")  # not wrapped: a path to copy
     return [*printed, *format_keyboard(message)]
 
 
@@ -295,6 +408,8 @@ class DemoSession:
         database_url: str,
         *,
         documents_dir: Path,
+        downloads_dir: Path | None = None,
+        notices: LogNotices | None = None,
         data_file: Path = DEMO_DATA,
         email: str = DEFAULT_EMAIL,
         today: date | None = None,
@@ -305,6 +420,8 @@ class DemoSession:
     ) -> None:
         self.database_url = database_url
         self.documents_dir = documents_dir
+        self.downloads_dir = downloads_dir or documents_dir.parent / DOWNLOADS
+        self.notices = notices
         self.data_file = data_file
         self.email = email
         self.today = today
@@ -318,6 +435,7 @@ class DemoSession:
         self._stack = contextlib.AsyncExitStack()
         self._seen: dict[int, int] = {}
         self._deleted: set[int] = set()
+        self._saved: dict[int, Path] = {}
         self.mail_port = mail_port
         self.mail_sink = MailSink()
         self.mail_server: InboundMailServer | None = None
@@ -368,6 +486,9 @@ class DemoSession:
                 "smtp_starttls": False,
                 "smtp_username": "",
                 "smtp_password": "",
+                "payment_url_template": (
+                    self.base_settings.payment_url_template or DEMO_PAYMENT_URL
+                ),
             }
         )
         self.portal = Portal.from_settings(settings, self.clock())
@@ -441,7 +562,7 @@ class DemoSession:
         if not entry:
             latest = self._latest_keyboard()
             return [*lines, *(format_message(latest) if latest else [])]
-        if entry.isdigit():
+        if entry.isdigit() and len(entry) <= MAX_TAP_DIGITS:
             return [*lines, *await self._tap(int(entry))]
         command, _, argument = entry.partition(" ")
         if command in (SEND_FILE, SEND_PHOTO):
@@ -521,6 +642,11 @@ class DemoSession:
             return [f"(Pas de bouton n°{number} : choisissez entre 1 et {len(labels)}.)"]
         label = labels[number]
         lines = [f"👆 {label}"]
+        button = message.button(label)
+        if "callback_data" not in button:
+            # A link: Telegram opens it in the browser, the bot hears nothing.
+            url = button.get("url")
+            return [*lines, f"🔗 {url}" if url else "(Ce bouton ne fait rien dans la démo.)"]
         answer: CallbackAnswer | None = await self.user.tap(
             label, message=message, timeout=self.reply_timeout
         )
@@ -546,11 +672,26 @@ class DemoSession:
                     lines += ["", f"{BOT}(message supprimé) {first[:60]}"]
                 self._deleted.add(message.message_id)
             elif seen is None:
-                lines += format_message(message)
+                lines += format_message(message, saved=self._save_file(message))
             elif version > seen:
                 lines += format_message(message, edited=True)
             self._seen[message.message_id] = version
-        return lines + self._new_mails()
+        notices = self.notices.drain() if self.notices is not None else []
+        return lines + self._new_mails() + [line for notice in notices for line in ["", notice]]
+
+    def _save_file(self, message: ChatMessage) -> Path | None:
+        """Write the file of a bot message to the downloads folder; its path (None if none)."""
+        stored = message.document or message.photo
+        if not message.from_bot or stored is None:
+            return None
+        if message.message_id not in self._saved:
+            suffix = ".jpg" if message.document is None else ""
+            name = safe_filename(stored.filename, f"fichier-{message.message_id}{suffix}")
+            self.downloads_dir.mkdir(parents=True, exist_ok=True)
+            path = self.downloads_dir / name
+            path.write_bytes(stored.data)
+            self._saved[message.message_id] = path
+        return self._saved[message.message_id]
 
     async def wait(self, timeout: float | None = None) -> list[str]:  # noqa: ASYNC109
         """What the bot says within `timeout` seconds (default `reply_timeout`), settled."""
@@ -599,13 +740,15 @@ class DemoSession:
         await self._stack.aclose()
 
 
-def intro_lines(database: str, today: date | None) -> list[str]:
+def intro_lines(
+    database: str, today: date | None, email: str = DEFAULT_EMAIL, log_file: Path = DEFAULT_LOG
+) -> list[str]:
     """The short explanation printed before the chat starts."""
     when = "horloge réelle" if today is None else f"{today:%d/%m/%Y}, 9 h"
     lines = [
         "Portail Famille — démo locale : le vrai bot, un faux Telegram, aucun réseau.",
-        "Vous jouez un parent de la ville de démo.",
-        f"Base : {database} ; date : {when}.",
+        f"Vous jouez un parent de la ville de démo ({email} ; un autre : --email).",
+        f"Base : {database} ; date : {when} ; journal : {log_file}.",
     ]
     return [part for line in lines for part in wrap(line, WIDTH)] + HELP
 
@@ -666,29 +809,38 @@ async def run_terminal(
                 break
             if not interactive:
                 emit([line.rstrip("\n")])  # show the piped line after the prompt
-            emit(await session.handle_line(line))
+            try:
+                emit(await session.handle_line(line))
+            except Exception:
+                # Into the log file, with its traceback; the chat gets one short line.
+                logger.exception("the demo could not act on a typed line")
+                fallback = [] if session.notices is not None else [INTERNAL_ERROR]
+                emit([*session.poll(), *fallback])
     finally:
         await session.close()
 
 
 async def run_demo(
     settings: Settings,
-    database: Path,
+    url: str,
     *,
     today: date | None = None,
     email: str = DEFAULT_EMAIL,
     data_file: Path = DEMO_DATA,
+    notices: LogNotices | None = None,
+    log_file: Path = DEFAULT_LOG,
 ) -> int:
     """Run the terminal demo on a migrated database until /quit or end of input."""
     session = DemoSession(
-        sqlite_url(database),
-        documents_dir=database.parent / "demo-documents",
+        url,
+        documents_dir=settings.documents_dir,
+        notices=notices,
         data_file=data_file,
         email=email,
         today=today,
         settings=settings,
     )
-    for line in intro_lines(str(database), today):
+    for line in intro_lines(shown_url(url), today, email, log_file):
         print(line, flush=True)
     try:
         await run_terminal(session)
@@ -698,36 +850,53 @@ async def run_demo(
             print(f"  {problem}", file=sys.stderr)
         return 2
     except NotFound:
-        print(f"No guardian has the email {email}.", file=sys.stderr)
+        print(f"No guardian has the email {email} in {data_file.name}.", file=sys.stderr)
         return 2
+    except Exception as error:
+        logger.exception("the demo stopped")
+        print(f"\nLa démo s'est arrêtée ({type(error).__name__}) : voir {log_file}.")
+        return 1
     return 0
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    """`portail demo`: migrate the demo database, then chat with the bot in the terminal."""
-    database = Path(args.database)
+    """`portail demo`: migrate the database, then chat with the bot in the terminal."""
+    url = demo_database_url(args.database, settings)
     if args.reset:
+        database = sqlite_file(url)
+        if database is None:
+            print(f"--reset only empties a SQLite file, not {shown_url(url)}.", file=sys.stderr)
+            return 2
         for suffix in ("", "-wal", "-shm", "-journal"):
             database.with_name(database.name + suffix).unlink(missing_ok=True)
-    migrate.upgrade(sqlite_url(database))
-    # The chat shares the terminal with the logs: keep only warnings and errors.
+    log_file = Path(args.log)
+    notices, restore_logging = configure_logging(log_file, settings.log_level)
+    # httpx logs every request URL (with the token); the others, a few lines per update or PDF.
+    for noisy in ("httpx", "apscheduler", "fontTools"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
-    root = logging.getLogger()
-    if settings.log_level.upper() != "DEBUG" and root.level < logging.WARNING:
-        root.setLevel(logging.WARNING)
     try:
+        migrate.upgrade(url)
         return asyncio.run(
             run_demo(
                 settings,
-                database,
+                url,
                 today=args.today,
                 email=args.email,
                 data_file=Path(args.data),
+                notices=notices,
+                log_file=log_file,
             )
         )
     except KeyboardInterrupt:
         print("\nAu revoir !", flush=True)
         return 130
+    except Exception as error:
+        logger.exception("the demo could not start")
+        print(f"La démo n'a pas pu démarrer ({type(error).__name__}) : voir {log_file}.")
+        return 1
+    finally:
+        restore_logging()
 
 
 def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -742,9 +911,9 @@ def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of the demo."""
     parser.add_argument(
-        "--database",
-        default=str(DEFAULT_DATABASE),
-        help=f"SQLite file of the demo (default: {DEFAULT_DATABASE})",
+        "--email",
+        default=DEFAULT_EMAIL,
+        help=f"the guardian of the demo town you play (default: {DEFAULT_EMAIL})",
     )
     parser.add_argument(
         "--today",
@@ -753,10 +922,17 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretend today is this day, from 09:00 Paris (default: the real clock)",
     )
     parser.add_argument(
-        "--email", default=DEFAULT_EMAIL, help=f"the guardian you play (default: {DEFAULT_EMAIL})"
+        "--database",
+        metavar="URL_OR_FILE",
+        help="database URL or SQLite file (default: DATABASE_URL, as portail import)",
     )
     parser.add_argument("--data", default=str(DEMO_DATA), help="the YAML file to load")
-    parser.add_argument("--reset", action="store_true", help="start from an empty database")
+    parser.add_argument(
+        "--log", default=str(DEFAULT_LOG), help=f"the log file (default: {DEFAULT_LOG})"
+    )
+    parser.add_argument(
+        "--reset", action="store_true", help="start from an empty database (SQLite file only)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -764,10 +940,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.demo", description=__doc__)
     add_demo_arguments(parser)
     args = parser.parse_args(argv)
-    settings = get_settings()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return cmd_demo(settings, args)
+    return cmd_demo(get_settings(), args)
 
 
 if __name__ == "__main__":

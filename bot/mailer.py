@@ -1,15 +1,66 @@
-"""Outbound email (SMTP), sent from a worker thread so the event loop never blocks."""
+"""Outbound email (SMTP), sent from a worker thread so the event loop never blocks.
+
+Every email the product sends goes through the outbox and `bot.staff_mail` (retried while
+the relay is down), which calls `send_message`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import smtplib
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.policy import EmailPolicy
+from typing import Any
 
 from bot.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 30
+
+
+class SubjectKeepingPolicy(EmailPolicy):
+    """The standard policy, but a Subject is written whole as RFC 2047 encoded words when it is
+    not plain ASCII, folded between encoded words only.
+
+    Python's own folding of a long header that mixes plain and encoded words may drop or double
+    the space where they meet ("21 déc. 2026" read back as "21déc. 2026"). Our subjects are
+    free text (names, activities, dates): none is left to it.
+    """
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        # The subject is kept as written (the standard policy would decode what looks like an
+        # encoded word in it), still refusing line breaks.
+        if name.lower() == "subject" and isinstance(value, str):
+            if "\r" in value or "\n" in value:
+                raise ValueError("Header values may not contain linefeed or carriage return")
+            return name, value
+        return super().header_store_parse(name, value)
+
+    def fold(self, name: str, value: Any) -> str:
+        if name.lower() == "subject":
+            return self._fold_subject(name, str(value))
+        return super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        if name.lower() == "subject":
+            return self._fold_subject(name, str(value)).encode("ascii")
+        return super().fold_binary(name, value)
+
+    def _fold_subject(self, name: str, subject: str) -> str:
+        # ASCII that looks like an encoded word is encoded too, so it reads back as written.
+        plain = subject.isascii() and "=?" not in subject
+        header = Header(
+            subject,
+            "us-ascii" if plain else "utf-8",
+            maxlinelen=self.max_line_length,
+            header_name=name,
+        )
+        folded = header.encode(splitchars=" ", linesep=self.linesep)
+        return f"{name}: {folded}{self.linesep}"
+
+
+# The policy of every email we write (`EmailMessage(policy=MAIL_POLICY)`).
+MAIL_POLICY = SubjectKeepingPolicy()
 
 
 class MailError(Exception):
@@ -57,15 +108,3 @@ def _send(settings: Settings, message: EmailMessage) -> None:
 async def send_message(settings: Settings, message: EmailMessage) -> None:
     """Send a ready message through the configured SMTP relay; raises `MailError`."""
     await asyncio.to_thread(_send, settings, message)
-
-
-async def send_email(settings: Settings, to: str, subject: str, body: str) -> None:
-    """Send a plain-text email through the configured SMTP server."""
-    message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = to
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=settings.mail_domain)
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(body)
-    await send_message(settings, message)

@@ -5,12 +5,15 @@ portail staff show THREAD_ID                    a thread's messages and attachme
 portail staff reply THREAD_ID "TEXT" --as EMAIL answer a thread; the family reads it on Telegram
 portail staff pending                           certificates, documents, bookings to decide on
 portail staff accept|refuse certificate ABSENCE_ID [--note TEXT] [--as EMAIL]
-portail staff accept|refuse document DOC_ID [--note TEXT] [--as EMAIL]
-portail staff validate|reject booking BOOKING_ID [--as EMAIL]
+portail staff accept|refuse document DOC_ID [--type TYPE] [--note TEXT] [--as EMAIL]
+portail staff reclassify document DOC_ID TYPE [--as EMAIL]   file it under another type
+portail staff validate booking BOOKING_ID [--as EMAIL]
+portail staff reject booking BOOKING_ID --reason TEXT [--as EMAIL]   the family reads the reason
 portail staff day ACTIVITY_CODE YYYY-MM-DD      the children booked that day
 
 Decisions are recorded as made by the staff member named with `--as`, or by the system.
-Medical details of absences are never printed.
+A document TYPE is its code (`health_form`) or its French name (`fiche_sanitaire`, "fiche
+sanitaire"). Medical details of absences are never printed.
 """
 
 from __future__ import annotations
@@ -18,20 +21,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from bot.texts import CATALOG
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import Actor, NotFound
-from store.bookings import BookingService
+from store.bookings import BookingService, ReasonRequired
 from store.database import create_engine, create_sessionmaker
 from store.deadlines import PARIS
-from store.documents import DocumentFolder, DocumentService
+from store.documents import DocumentFolder, DocumentService, InvalidReclassification
 from store.messaging import InvalidMessage, MessagingService
-from store.models.enums import BookingState, MessageDirection
+from store.models.enums import BookingState, DocumentType, MessageDirection
 from store.staff import StaffService
 
 SHOW_LIMIT = 100
@@ -69,6 +74,12 @@ def _moment(moment: datetime) -> str:
 def _excerpt(body: str) -> str:
     line = " ".join(body.split())
     return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
+
+
+def _documents(settings: Settings, sessions: Sessions) -> DocumentService:
+    return DocumentService(
+        sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
+    )
 
 
 async def _decider(sessions: Sessions, email: str | None) -> Actor:
@@ -166,7 +177,10 @@ def cmd_pending(settings: Settings, args: argparse.Namespace) -> int:
                     f"  {c.start} to {c.end}  certificate: document #{c.document_id}"
                 )
         if work_left.documents:
-            print("Documents to review (accept|refuse document DOC_ID):")
+            print(
+                "Documents to review (accept|refuse document DOC_ID [--type TYPE], "
+                "reclassify document DOC_ID TYPE):"
+            )
             for d in work_left.documents:
                 whose = f"{d.child_name} ({d.family_name})" if d.child_name else d.family_name
                 print(
@@ -174,7 +188,10 @@ def cmd_pending(settings: Settings, args: argparse.Namespace) -> int:
                     f"{d.original_name or '-'}  received {_moment(d.received_at)}"
                 )
         if work_left.bookings:
-            print("Bookings awaiting validation (validate|reject booking BOOKING_ID):")
+            print(
+                "Bookings awaiting validation (validate booking BOOKING_ID, "
+                'reject booking BOOKING_ID --reason "..."):'
+            )
             for b in work_left.bookings:
                 print(
                     f"  booking #{b.booking_id}  {b.day}  {b.activity_name}  "
@@ -191,6 +208,8 @@ def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
     async def work(sessions: Sessions) -> int:
         actor = await _decider(sessions, args.as_email)
         if args.what == "certificate":
+            if args.doc_type is not None:
+                raise Refused("--type is for documents: a certificate stays a certificate.")
             try:
                 excused = await AbsenceService(sessions).decide(
                     actor, args.id, args.accept, args.note
@@ -210,17 +229,43 @@ def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
                     "The family is told."
                 )
             return 0
-        documents = DocumentService(
-            sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
-        )
         try:
-            status = await documents.review(actor, args.id, args.accept, args.note)
+            status = await _documents(settings, sessions).review(
+                actor, args.id, args.accept, args.note, doc_type=args.doc_type
+            )
         except NotFound:
             raise Refused(f"No document #{args.id}.") from None
-        print(f"Document #{args.id} {status.value}. The family is told.")
+        except InvalidReclassification:
+            raise Refused(_certificate_stays(args.id)) from None
+        filed = f" as {args.doc_type.value}" if args.doc_type is not None else ""
+        print(f"Document #{args.id} {status.value}{filed}. The family is told.")
         return 0
 
     return _run(settings, work)
+
+
+def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> int:
+    """reclassify document DOC_ID TYPE."""
+
+    async def work(sessions: Sessions) -> int:
+        actor = await _decider(sessions, args.as_email)
+        try:
+            view = await _documents(settings, sessions).reclassify(actor, args.id, args.doc_type)
+        except NotFound:
+            raise Refused(f"No document #{args.id}.") from None
+        except InvalidReclassification:
+            raise Refused(_certificate_stays(args.id)) from None
+        print(f"Document #{view.id} filed as {view.doc_type.value} ({view.status.value}).")
+        return 0
+
+    return _run(settings, work)
+
+
+def _certificate_stays(document_id: int) -> str:
+    return (
+        f"Document #{document_id} is the medical certificate of an absence: it stays one "
+        "(accept|refuse certificate ABSENCE_ID)."
+    )
 
 
 def cmd_booking(settings: Settings, args: argparse.Namespace) -> int:
@@ -229,9 +274,16 @@ def cmd_booking(settings: Settings, args: argparse.Namespace) -> int:
     async def work(sessions: Sessions) -> int:
         actor = await _decider(sessions, args.as_email)
         try:
-            state = await BookingService(sessions).decide_pending(actor, args.id, args.accept)
+            state = await BookingService(sessions).decide_pending(
+                actor, args.id, args.accept, args.reason
+            )
         except NotFound:
             raise Refused(f"No booking #{args.id}.") from None
+        except ReasonRequired:
+            raise Refused(
+                f"Booking #{args.id} was not rejected: give the reason the family will read, "
+                'with --reason "...".'
+            ) from None
         expected = BookingState.CONFIRMED if args.accept else BookingState.REFUSED
         if state is not expected:
             raise Refused(f"Booking #{args.id} was not awaiting validation: it is {state.value}.")
@@ -276,6 +328,26 @@ def _iso_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {value}") from error
 
 
+def _simple(label: str) -> str:
+    """A document type's name as typed on a command line: "fiche_sanitaire"."""
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return "_".join(plain.lower().replace("'", " ").replace("-", " ").split())
+
+
+def _document_type(value: str) -> DocumentType:
+    """A document type from its code (`health_form`) or its French name (`fiche_sanitaire`)."""
+    names = {_simple(doc_type.value): doc_type for doc_type in DocumentType}
+    for doc_type in DocumentType:
+        label = CATALOG.get(f"doc.{doc_type.value}", {}).get("fr")
+        if label:
+            names.setdefault(_simple(label), doc_type)
+    found = names.get(_simple(value))
+    if found is None:
+        known = ", ".join(doc_type.value for doc_type in DocumentType)
+        raise argparse.ArgumentTypeError(f"unknown document type {value!r} (one of: {known})")
+    return found
+
+
 def _add_decider(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--as", dest="as_email", metavar="STAFF_EMAIL", help="who decides (default: system)"
@@ -313,15 +385,35 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
         review.add_argument("what", choices=("certificate", "document"))
         review.add_argument("id", type=int, help="ABSENCE_ID for a certificate, else DOC_ID")
         review.add_argument("--note", default="", help="a word for the family")
+        review.add_argument(
+            "--type",
+            dest="doc_type",
+            type=_document_type,
+            metavar="TYPE",
+            help="a document: file it under this type first (health_form, fiche_sanitaire...)",
+        )
         _add_decider(review)
         review.set_defaults(handler=cmd_review, accept=accept)
+
+    reclassify = commands.add_parser("reclassify", help="file a document under another type")
+    reclassify.add_argument("what", choices=("document",))
+    reclassify.add_argument("id", type=int, help="DOC_ID")
+    reclassify.add_argument(
+        "doc_type", type=_document_type, metavar="TYPE", help="health_form, fiche_sanitaire..."
+    )
+    _add_decider(reclassify)
+    reclassify.set_defaults(handler=cmd_reclassify)
 
     for verb, accept in (("validate", True), ("reject", False)):
         booking = commands.add_parser(verb, help=f"{verb} a booking awaiting validation")
         booking.add_argument("what", choices=("booking",))
         booking.add_argument("id", type=int, help="BOOKING_ID")
+        if not accept:
+            booking.add_argument(
+                "--reason", default="", help="why, in words the family reads (required)"
+            )
         _add_decider(booking)
-        booking.set_defaults(handler=cmd_booking, accept=accept)
+        booking.set_defaults(handler=cmd_booking, accept=accept, reason="")
 
     day = commands.add_parser("day", help="the children booked on an activity on a day")
     day.add_argument("activity_code")

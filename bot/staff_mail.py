@@ -13,7 +13,13 @@ its Message-ID is stable, so mailboxes can tell.
 A parent's message carries `Reply-To: reply+<token>@<mail domain>`, a fresh unguessable token
 bound to its thread (the inbound server relays the answer to the family), and Message-ID,
 In-Reply-To and References that thread a conversation's emails in the staff's mailbox.
-Nothing here logs a message's text nor a document's bytes.
+
+The same machinery mails a guardian the 6-digit code that links their Telegram account
+(`store.linking`, kind `link_code`), in their language: sent once, retried while the relay is
+down, not sent once the code is used, replaced or expired; the code leaves the outbox as soon
+as the mail is sent or given up.
+
+Nothing here logs a message's text, a document's bytes, nor a linking code.
 """
 
 from __future__ import annotations
@@ -32,12 +38,13 @@ from babel.dates import format_date
 
 from bot.delivery import backoff
 from bot.formatting import amount
-from bot.mailer import MailError, send_message
+from bot.mailer import MAIL_POLICY, MailError, send_message
 from bot.portal import Portal
 from bot.texts import CATALOG
 from store.actors import Actor, StoreError
 from store.deadlines import format_day, format_moment
 from store.documents import DocumentFolder, DocumentService
+from store.linking import CODE, LINK_CODE_MAIL
 from store.messaging import MessagingService
 from store.models.enums import Channel, DocumentSource
 from store.outbox import Delivery, claim_due, mark_failed, mark_sent
@@ -66,6 +73,8 @@ GIVE_UP_AFTER_ATTEMPTS = 30
 MAX_ATTACHED_BYTES = 15 * 1024 * 1024
 # Days named in a booking email's subject before "…".
 SUBJECT_DAYS = 3
+# Payload keys dropped from the outbox once an email is sent or given up.
+SECRETS = (CODE,)
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,13 @@ def writes(*kinds: str) -> Callable[[Writer], Writer]:
 
 def words(key: str, **values: Any) -> str:
     """A staff email's sentence, plain text (no HTML escaping: emails are text/plain)."""
+    return sentence(key, LANGUAGE, **values)
+
+
+def sentence(key: str, language: str, **values: Any) -> str:
+    """A sentence of the catalog in `language` (a parent's, for their emails), plain text."""
     entry = CATALOG[key]
-    return (entry.get(LANGUAGE) or entry["fr"]).format(**values)
+    return (entry.get(language) or entry["fr"]).format(**values)
 
 
 def long_day(day: date) -> str:
@@ -383,13 +397,29 @@ async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffM
     return StaffMail(subject, body, message_id(portal, f"booking-{min(ids)}.to-validate"))
 
 
+@writes(LINK_CODE_MAIL)
+async def link_code(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """The code a guardian asked for to link their Telegram account, in their language."""
+    token_id = int(payload["token_id"])
+    code = payload.get(CODE)
+    recipient = await portal.linking.code_mail_to_send(token_id, str(code or ""))
+    if recipient is None:
+        return NotNeeded("the code was used, replaced or has expired")
+    values = {"code": code, "name": recipient.first_name}
+    return StaffMail(
+        sentence("link.mail_subject", recipient.language, **values),
+        sentence("link.mail_body", recipient.language, **values) + "\n",
+        message_id(portal, f"link-code-{token_id}"),
+    )
+
+
 # Delivery -----------------------------------------------------------------------------------
 
 
 def build_message(portal: Portal, to: str, mail: StaffMail, now: datetime) -> EmailMessage:
     """The email as sent: headers, text, attachments."""
     settings = portal.settings
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = settings.smtp_from
     message["To"] = to
     message["Subject"] = mail.subject
@@ -420,14 +450,28 @@ async def _retry_later(portal: Portal, delivery: Delivery, error: str) -> None:
     """Try again after a backoff, or give up after `GIVE_UP_AFTER_ATTEMPTS`."""
     give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS
     retry_at = None if give_up else portal.clock() + backoff(delivery.attempts)
-    await mark_failed(portal.sessions, delivery.id, error, retry_at)
+    kept = _kept_payload(delivery) if give_up else None
+    await mark_failed(portal.sessions, delivery.id, error, retry_at, payload=kept)
+
+
+async def _given_up(portal: Portal, delivery: Delivery, error: str) -> None:
+    """Never send it."""
+    await mark_failed(portal.sessions, delivery.id, error, None, payload=_kept_payload(delivery))
+
+
+def _kept_payload(delivery: Delivery) -> dict[str, Any] | None:
+    """What the outbox keeps of a payload once its email is sent or given up: all but its
+    secrets (a linking code); None when it has none (kept as it is)."""
+    if not any(key in delivery.payload for key in SECRETS):
+        return None
+    return {key: value for key, value in delivery.payload.items() if key not in SECRETS}
 
 
 async def deliver_one(portal: Portal, delivery: Delivery) -> bool:
     """Write and send one claimed notification; True when sent."""
     writer = WRITERS.get(delivery.kind)
     if writer is None:
-        await mark_failed(portal.sessions, delivery.id, f"cannot write {delivery.kind}", None)
+        await _given_up(portal, delivery, f"cannot write {delivery.kind}")
         return False
     to = await resolve_recipient(portal.sessions, delivery.recipient)
     to = to or portal.settings.staff_fallback_email.strip()
@@ -442,7 +486,7 @@ async def deliver_one(portal: Portal, delivery: Delivery) -> bool:
         await _retry_later(portal, delivery, f"not written: {type(error).__name__}")
         return False
     if isinstance(mail, NotNeeded):
-        await mark_failed(portal.sessions, delivery.id, f"not sent: {mail.reason}", None)
+        await _given_up(portal, delivery, f"not sent: {mail.reason}")
         return False
     message = build_message(portal, to, mail, portal.clock())
     try:
@@ -457,11 +501,11 @@ async def deliver_one(portal: Portal, delivery: Delivery) -> bool:
             error,
         )
         if error.permanent:
-            await mark_failed(portal.sessions, delivery.id, str(error), None)
+            await _given_up(portal, delivery, str(error))
         else:
             await _retry_later(portal, delivery, str(error))
         return False
-    await mark_sent(portal.sessions, delivery.id, portal.clock())
+    await mark_sent(portal.sessions, delivery.id, portal.clock(), payload=_kept_payload(delivery))
     logger.info("staff email %s (%s) sent to %s", delivery.id, delivery.kind, to)
     return True
 

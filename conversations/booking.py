@@ -4,13 +4,19 @@ States are named at the top, one function per step, the wiring in `build()` at t
 The draft lives in `user_data[DRAFT]` (JSON only) and is saved in the shared store after every
 update, so a booking in progress survives a restart. Every step re-checks with the store: a
 button only names a choice, the services decide.
+
+What the calendar shows of a day comes from one table, `DAY_MARKS` (state → mark → legend),
+and the legend under the calendar is built from it; why a day cannot be booked is worded in one
+place, `day_reason`, from the planning (for a tap on the day, and for a day typed in words).
 """
 
 from __future__ import annotations
 
 import calendar as month_grid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,7 +30,7 @@ from telegram.ext import (
 
 from bot.context import PortalContext
 from bot.dates import AskBack, Intent, understand
-from bot.formatting import amount, day_label, days_label, format_moment, month_title
+from bot.formatting import amount, day_label, format_moment, month_title
 from bot.texts import text
 from handlers.common import (
     LIVE_MESSAGE,
@@ -65,24 +71,41 @@ NOOP = "bk:noop"
 # How far ahead typed dates and month navigation may go.
 HORIZON_DAYS = 240
 
-DAY_MARKS = {
-    DayState.BOOKED: "✅",
-    DayState.BOOKED_LOCKED: "🔒",
-    DayState.PENDING: "⏳",
-    DayState.WAITLISTED: "🕒",
-    DayState.FULL: "🟡",
-    DayState.UNAVAILABLE: "⛔",
-    DayState.CLOSED: "✖",
-    DayState.LATE_CANCELLED: "✖",
-    DayState.NOT_ENROLLED: "·",
-    DayState.BOOKABLE_LATE: "💶",
-    DayState.BOOKABLE: "",
+
+@dataclass(frozen=True)
+class DayMark:
+    """How the calendar shows a day: its mark, and the catalog key of its legend."""
+
+    symbol: str
+    legend: str
+
+
+# Every state a day of the calendar can be in, in the legend's order. The legend is built from
+# this table (the marks drawn in the month), so no mark can be left out of it.
+DAY_MARKS: dict[DayState, DayMark] = {
+    DayState.BOOKABLE: DayMark("", ""),  # the day's number alone
+    DayState.BOOKABLE_LATE: DayMark("💶", "mark.bookable_late"),
+    DayState.BOOKED: DayMark("✅", "mark.booked"),
+    DayState.BOOKED_LOCKED: DayMark("🔒", "mark.booked_locked"),
+    DayState.PENDING: DayMark("⏳", "mark.pending"),
+    DayState.WAITLISTED: DayMark("🕒", "mark.waitlisted"),
+    DayState.FULL: DayMark("🟡", "mark.full"),
+    DayState.UNAVAILABLE: DayMark("⛔", "mark.unavailable"),
+    DayState.LATE_CANCELLED: DayMark("💸", "mark.late_cancelled"),
+    DayState.CLOSED: DayMark("✖", "mark.closed"),
+    DayState.NOT_ENROLLED: DayMark("🚫", "mark.not_enrolled"),
+    DayState.PAST: DayMark("▫️", "mark.past"),
 }
-SELECTED_MARK = "☑️"
+SELECTED = DayMark("☑️", "mark.selected")
+SELECTED_MARK = SELECTED.symbol
 # The drawn month in the draft: {iso day: [mark, why it cannot be selected ("" if it can)]}.
 MONTH_DAYS = "month_days"
 NO_REASON = "-"
 WEEKDAY_HEADERS = {"fr": "LMMJVSD", "en": "MTWTFSS"}
+# For "all my children": which of the picked children each activity has enrolled
+# ({activity id: [child ids]}), and the picked children left out of the chosen activity.
+ENROLLED = "enrolled"
+LEFT_OUT = "left_out"
 
 
 def _draft(context: PortalContext) -> dict[str, Any]:
@@ -120,12 +143,15 @@ async def ask_activity(update: Update, context: PortalContext) -> str | int:
         return ConversationHandler.END
     draft = _draft(context)
     activities: dict[int, str] = {}
+    enrolled: dict[int, list[int]] = {}
     for child_id in draft["children"]:
         for activity_id, name in await enrolled_activities(
             context.portal.sessions, parent.actor, child_id, context.portal.today()
         ):
             activities[activity_id] = name
+            enrolled.setdefault(activity_id, []).append(child_id)
     draft["activities"] = {str(k): v for k, v in activities.items()}
+    draft[ENROLLED] = {str(k): v for k, v in enrolled.items()}
     if not activities:
         message = text("pick.no_activity", parent.language, children=children_names(draft))
         await show(update, message, menu_button(parent.language))
@@ -160,10 +186,22 @@ async def choose_activity(update: Update, context: PortalContext) -> str | int:
 async def _open_calendar(update: Update, context: PortalContext, activity_id: int) -> str:
     draft = _draft(context)
     draft["activity"] = activity_id
+    enrolled = draft.get(ENROLLED, {}).get(str(activity_id))
+    if enrolled:  # only the picked children enrolled in the activity are booked
+        draft[LEFT_OUT] = [child for child in draft["children"] if child not in enrolled]
+        draft["children"] = [child for child in draft["children"] if child in enrolled]
     draft["selected"] = []
+    carried = draft.pop("carried_days", None)
     first_open, states = await _first_month_with_bookable_days(update, context)
     draft["month"] = first_open.isoformat()
-    return await show_calendar(update, context, states)
+    shown = await show_calendar(update, context, states)
+    if not carried:
+        return shown
+    # The parent's phrase at the menu named the days ("réserver la cantine le 9 décembre").
+    today = context.portal.today()
+    horizon = today + timedelta(days=HORIZON_DAYS)
+    all_states = await _day_states(update, context, today, horizon)
+    return await _add_days(update, context, map(date.fromisoformat, carried), all_states)
 
 
 async def show_calendar(
@@ -183,7 +221,7 @@ async def show_calendar(
     if month_states is None:
         month_states = await _month_day_states(update, context, month_start)
     draft[MONTH_DAYS] = {
-        day.isoformat(): [DAY_MARKS[state.state], _why_not_selectable(states, language)]
+        day.isoformat(): [DAY_MARKS[state.state].symbol, _why_not_selectable(states, language)]
         for day, states in month_states.items()
         if (state := _merged_state(states)) is not None
     }
@@ -236,20 +274,39 @@ async def _draw_calendar(update: Update, context: PortalContext) -> str:
             *abort_row(language),
         ]
     )
-    message = "\n\n".join(
-        [
+    activity_html = escape(draft["activities"][str(draft["activity"])])
+    parts = [
+        text(
+            "calendar.title",
+            language,
+            activity_html=activity_html,
+            children=children_names(draft),
+            month=month_title(month_start, language),
+        )
+    ]
+    if draft.get(LEFT_OUT):
+        left_out = ", ".join(draft["names"].get(str(child), "") for child in draft[LEFT_OUT])
+        parts.append(
             text(
-                "calendar.title",
+                "calendar.left_out",
                 language,
-                activity_html=escape(draft["activities"][str(draft["activity"])]),
+                left_out=left_out,
+                activity_html=activity_html,
                 children=children_names(draft),
-                month=month_title(month_start, language),
-            ),
-            text("calendar.legend", language),
-        ]
-    )
-    await _show_live(update, context, message, InlineKeyboardMarkup(rows))
+            )
+        )
+    parts.append(legend((shown[0] for shown in days.values()), language))
+    await _show_live(update, context, "\n\n".join(parts), InlineKeyboardMarkup(rows))
     return CHOOSE_DAYS
+
+
+def legend(symbols: Iterable[str], language: str) -> str:
+    """The legend of the marks drawn (and of the selection's), in `DAY_MARKS`' order."""
+    drawn = set(symbols)
+    marks = [SELECTED, *(mark for mark in DAY_MARKS.values() if mark.symbol in drawn)]
+    return " · ".join(
+        f"{mark.symbol} {text(mark.legend, language)}" for mark in marks if mark.symbol
+    )
 
 
 async def change_month(update: Update, context: PortalContext) -> str:
@@ -279,8 +336,11 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
         selected.add(day.isoformat())
     else:
         why = shown[1] if shown is not None else ""
+        # An alert is plain text, not HTML: what `text` escapes is read back as typed.
         await update.callback_query.answer(
-            text("calendar.not_selectable", language, day=day_label(day, language), why=why)
+            unescape(
+                text("calendar.not_selectable", language, day=day_label(day, language), why=why)
+            )
             if why and why != NO_REASON
             else day_label(day, language),
             show_alert=True,
@@ -292,7 +352,8 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
 
 
 async def typed_days(update: Update, context: PortalContext) -> str:
-    """Days typed in words: understood, kept to the bookable ones, then straight to the recap."""
+    """Days typed in words: the bookable ones are added to the days already chosen, then the
+    recap; the others are answered with why they cannot be booked."""
     language = _language(context)
     today = context.portal.today()
     horizon = today + timedelta(days=HORIZON_DAYS)
@@ -302,20 +363,110 @@ async def typed_days(update: Update, context: PortalContext) -> str:
     if isinstance(understood, AskBack):
         await reply(update, understood.question_en if language == "en" else understood.question_fr)
         return CHOOSE_DAYS
+    return await _add_days(update, context, understood.days, states)
+
+
+async def _add_days(
+    update: Update,
+    context: PortalContext,
+    days: Iterable[date],
+    states: dict[date, list[PlanningDay]],
+) -> str:
+    """Add the bookable `days` to the chosen ones, then the recap; say why the others are not."""
+    language = _language(context)
+    today = context.portal.today()
+    horizon = today + timedelta(days=HORIZON_DAYS)
+    draft = _draft(context)
+    days = sorted(set(days))
     bookable = [
-        day
-        for day in understood.days
-        if any(state.selectable_to_book for state in states.get(day, []))
+        day for day in days if any(state.selectable_to_book for state in states.get(day, []))
     ]
+    refused = [day for day in days if day not in bookable]
+    if refused:
+        heading = "calendar.typed_left_out" if bookable else "calendar.typed_none"
+        lines = [text(heading, language)]
+        for day in refused:
+            lines += _typed_refusal(draft, day, states, today, horizon, language)
+        await reply(update, "\n".join(lines))
     if not bookable:
-        await reply(
-            update,
-            text("calendar.typed_none", language, days=days_label(understood.days, language)),
-        )
         return CHOOSE_DAYS
-    _draft(context)["selected"] = sorted(day.isoformat() for day in bookable)
-    _draft(context).pop(LIVE_MESSAGE, None)
+    chosen = set(draft.get("selected", [])) | {day.isoformat() for day in bookable}
+    draft["selected"] = sorted(chosen)
+    draft.pop(LIVE_MESSAGE, None)
     return await review(update, context)
+
+
+def _typed_refusal(
+    draft: dict[str, Any],
+    day: date,
+    states: dict[date, list[PlanningDay]],
+    today: date,
+    horizon: date,
+    language: str,
+) -> list[str]:
+    """Why a typed day is not added: one line, or one per child when their reasons differ."""
+    label = day_label(day, language)
+    day_states = states.get(day, [])
+    if not day_states:
+        if day < today:
+            why = text("reason.past", language)
+        elif day > horizon:
+            why = text("calendar.too_far", language, day=day_label(horizon, language))
+        else:
+            why = text("reason.closed", language)
+        return [text("calendar.typed_refused", language, day=label, why=why)]
+    next_day = next(
+        (
+            later
+            for later, later_states in sorted(states.items())
+            if later > day and any(state.selectable_to_book for state in later_states)
+        ),
+        None,
+    )
+    reasons = [day_reason(state, language, next_day=next_day) for state in day_states]
+    if len(set(reasons)) == 1:
+        return [text("calendar.typed_refused", language, day=label, why=reasons[0])]
+    return [
+        text(
+            "recap.refused",
+            language,
+            day=label,
+            child=draft["names"].get(str(child), ""),
+            reason=why,
+        )
+        for child, why in zip(draft["children"], reasons, strict=False)
+    ]
+
+
+def day_reason(state: PlanningDay, language: str, *, next_day: date | None = None) -> str:
+    """Why a day of the planning cannot be booked, in words ("" when it can).
+
+    The day's own refusal is worded as the store's (`reason.*`), followed by what its rules
+    say now (a booked day: until when it can be cancelled for free); a refusal for a deadline
+    or a window says it in the planning's sentence, with the next day to book (`next_day`).
+    Plain text, not HTML, as `refusal_text`.
+    """
+    if state.selectable_to_book:
+        return ""
+    if state.state is DayState.LATE_CANCELLED:
+        return unescape(
+            text(
+                "calendar.late_cancelled",
+                language,
+                when=format_moment(state.cancelled_at, language) if state.cancelled_at else "",
+                fee=amount(state.price_cents, language),
+            )
+        )
+    explained = state.explain(language)
+    if state.refusal is None:
+        reason = explained
+        if reason and next_day is not None:
+            reason += text("reason.next_day", language, day=day_label(next_day, language))
+        return unescape(reason)
+    reason = text(f"reason.{state.refusal.value}", language)
+    if explained:
+        reason += " — " + explained[:1].lower() + explained[1:]
+    return unescape(reason)
 
 
 async def review(update: Update, context: PortalContext) -> str:
@@ -412,7 +563,10 @@ async def confirm(update: Update, context: PortalContext) -> str | int:
 
 
 def refusal_text(outcome: BookingOutcome, language: str) -> str:
-    """Why a day was refused, in plain words, with the dates that help."""
+    """Why a day was refused, in plain words, with the dates that help.
+
+    Plain text, not HTML: it is a value of the line that shows it, which `text` escapes.
+    """
     assert outcome.refusal is not None
     key = f"reason.{outcome.refusal.value}"
     values: dict[str, str] = {}
@@ -427,7 +581,7 @@ def refusal_text(outcome: BookingOutcome, language: str) -> str:
         reason += text(
             "reason.next_day", language, day=day_label(outcome.next_bookable_day, language)
         )
-    return reason
+    return unescape(reason)
 
 
 # Helpers ----------------------------------------------------------------------------------
@@ -495,7 +649,7 @@ def _why_not_selectable(states: list[PlanningDay], language: str) -> str:
     """Empty when the day can be selected; else the first child's reason (or NO_REASON)."""
     if any(state.selectable_to_book for state in states):
         return ""
-    reasons = (state.explain(language) for state in states)
+    reasons = (day_reason(state, language) for state in states)
     return next((reason for reason in reasons if reason), NO_REASON)
 
 

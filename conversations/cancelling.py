@@ -1,6 +1,8 @@
 """Cancel days (annuler): child → upcoming booked days → recap (free or billed) → confirm.
 
 Same shape as the booking flow: named states, one function per step, wiring in `build()`.
+A day waiting for validation or on the waiting list is listed with the booking calendar's mark
+(and its place in the waiting list), apart from the confirmed ones.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from telegram.ext import (
 from bot.context import PortalContext
 from bot.formatting import amount, day_label, format_moment
 from bot.texts import text
+from conversations.booking import DAY_MARKS
 from handlers.common import (
     MENU_CANCEL,
     abort_row,
@@ -35,7 +38,8 @@ from handlers.common import (
 )
 from store.bookings import CancelOutcome
 from store.deadlines import CancellationStatus
-from store.planning import UpcomingBooking, upcoming_bookings
+from store.models.enums import BookingState
+from store.planning import DayState, UpcomingBooking, upcoming_bookings
 
 CHOOSE_CHILD, CHOOSE_DAYS, REVIEW = "cancel:child", "cancel:days", "cancel:review"
 
@@ -47,8 +51,15 @@ CONFIRM = "cx:confirm"
 CHANGE = "cx:change"
 HORIZON_DAYS = 120
 LABEL_LENGTH = 48
-# The listed days in the draft: [[booking id, label], ...], in the order shown.
+# The listed days in the draft: [[booking id, label], ...], in the order shown; and the legend
+# of the marks they carry.
 SHOWN = "shown"
+LEGEND = "legend"
+# Days not (yet) confirmed carry the calendar's mark of their state.
+STATE_MARKS = {
+    BookingState.PENDING: DAY_MARKS[DayState.PENDING],
+    BookingState.WAITLISTED: DAY_MARKS[DayState.WAITLISTED],
+}
 
 
 def _draft(context: PortalContext) -> dict[str, Any]:
@@ -116,16 +127,36 @@ async def show_bookings(update: Update, context: PortalContext) -> str | int:
         names = children_names(draft)
         await show(update, text("cancel.none", language, children=names), menu_button(language))
         return ConversationHandler.END
-    draft[SHOWN] = [
-        [
-            booking.booking_id,
-            " · ".join(
-                (day_label(booking.day, language), booking.child_name, booking.activity_name)
-            ),
-        ]
-        for booking in bookings
-    ]
+    draft[SHOWN] = [[booking.booking_id, _label(booking, language)] for booking in bookings]
+    draft[LEGEND] = _legend({booking.state for booking in bookings}, language)
     return await _draw_bookings(update, context)
+
+
+def _label(booking: UpcomingBooking, language: str) -> str:
+    """A listed day: "mer. 9 déc. · Lucas · CL Mercredis", after the mark of a day waiting
+    for validation (⏳) or on the waiting list (🕒 with its place: "🕒 n°2")."""
+    label = " · ".join(
+        (day_label(booking.day, language), booking.child_name, booking.activity_name)
+    )
+    mark = STATE_MARKS.get(booking.state)
+    if mark is None:
+        return label
+    if booking.waitlist_position is not None:
+        rank = text("cancel.rank", language, position=booking.waitlist_position)
+        return f"{mark.symbol} {rank} {label}"
+    return f"{mark.symbol} {label}"
+
+
+def _legend(states: set[BookingState], language: str) -> str:
+    """The legend of the marks listed ("" when every day is confirmed)."""
+    entries = [
+        f"{mark.symbol} {text(mark.legend, language)}"
+        for state, mark in STATE_MARKS.items()
+        if state in states
+    ]
+    if BookingState.WAITLISTED in states:
+        entries.append(text("cancel.rank_legend", language))
+    return " · ".join(entries)
 
 
 async def _draw_bookings(update: Update, context: PortalContext) -> str:
@@ -153,6 +184,8 @@ async def _draw_bookings(update: Update, context: PortalContext) -> str:
     )
     names = children_names(draft)
     message = text("cancel.pick", language, children=names)
+    if draft.get(LEGEND):
+        message += "\n\n" + draft[LEGEND]
     await show_step(update, draft, message, InlineKeyboardMarkup(rows))
     return CHOOSE_DAYS
 
@@ -198,7 +231,10 @@ async def review(update: Update, context: PortalContext) -> str | int:
             "activity": booking.activity_name,
         }
         decision = booking.cancellation
-        if decision.status is CancellationStatus.FREE:
+        if booking.state is BookingState.WAITLISTED:
+            position = booking.waitlist_position or 1
+            lines.append(text("cancel.recap_waitlist", language, position=position, **values))
+        elif decision.status is CancellationStatus.FREE:
             lines.append(text("cancel.recap_free", language, **values))
         elif decision.status is CancellationStatus.LATE_BILLED:
             lines.append(

@@ -1,8 +1,10 @@
 """Documents (mes documents): the family's documents and what is missing, then sending one.
 
-"Mes documents" is a one-shot screen: the documents sent with their status, and the required
-documents still missing with the activities they block. Its "➕ Envoyer un document" button
-starts the flow: type → for the family or one child → the file → stored, pending review.
+"Mes documents" is a one-shot screen: the documents sent with their status (one awaiting
+validation says what it will unblock), and the required documents still missing with the
+activities they block. Its "➕ Envoyer un document" button starts the flow: type (what the
+activities require, plus the general ones: the store says) → for the family or one child → the
+file → stored, pending review.
 States are named at the top, one function per step, the wiring in `build()` at the bottom.
 The staff's review reaches the parent through the outbox.
 """
@@ -33,14 +35,17 @@ from handlers.common import (
     answer,
     flow,
     is_live,
+    offered_to_flow,
     reply,
     show,
     show_step,
     who,
 )
+from handlers.inputs import FILE_AS_DOCUMENT
 from handlers.uploads import (
     FILES,
     document_service,
+    download,
     explain_not_a_file,
     file_label,
     megabytes,
@@ -61,15 +66,6 @@ MENU_SEND = "menu:documents:send"
 TYPE = "dc:type:"
 OWNER = "dc:owner:"
 FAMILY = "family"
-# What a parent may send from the chat, in the order of the buttons.
-SENDABLE = (
-    DocumentType.PROOF_OF_ADDRESS,
-    DocumentType.CAF_QUOTIENT,
-    DocumentType.VACCINATION_RECORD,
-    DocumentType.INSURANCE,
-    DocumentType.MEDICAL_CERTIFICATE,
-    DocumentType.OTHER,
-)
 # Documents of the household: no "for whom?" question.
 FAMILY_ONLY = {DocumentType.PROOF_OF_ADDRESS, DocumentType.CAF_QUOTIENT}
 # How many documents the screen lists (newest first), to stay within one Telegram message.
@@ -109,6 +105,12 @@ async def show_documents(update: Update, context: PortalContext) -> None:
     }
     documents = await service.family_documents(parent.actor, family_id)
     missing = await service.missing_documents(parent.actor, family_id)
+    # What each document awaiting validation will unblock once accepted.
+    unblocks: dict[int, list[str]] = {}
+    for item in missing:
+        for document_id in item.pending_document_ids:
+            activities = unblocks.setdefault(document_id, [])
+            activities += [a for a in item.blocked_activities if a not in activities]
     lines = [text("documents.title", language)]
     if not documents:
         lines.append(text("documents.none", language))
@@ -118,22 +120,27 @@ async def show_documents(update: Update, context: PortalContext) -> None:
             if document.child_id is not None
             else text("documents.family", language)
         )
-        lines.append(
-            text(
-                "documents.item",
-                language,
-                document=document_label(document.doc_type, language),
-                owner=owner,
-                status=text(f"documents.status.{document.status}", language),
-                day=day_label(document.created_at.astimezone(PARIS).date(), language),
-            )
+        line = text(
+            "documents.item",
+            language,
+            document=document_label(document.doc_type, language),
+            owner=owner,
+            status=text(f"documents.status.{document.status}", language),
+            day=day_label(document.created_at.astimezone(PARIS).date(), language),
         )
-    if missing:
+        if document.id in unblocks:
+            line += text(
+                "documents.unblocks", language, activities=", ".join(unblocks[document.id])
+            )
+        lines.append(line)
+    # A document sent, awaiting validation, is not missing: its line above says so.
+    to_send = [item for item in missing if not item.pending]
+    if to_send:
         lines.append("\n" + text("documents.missing_title", language))
-    for item in missing:
+    for item in to_send:
         lines.append(
             text(
-                "documents.missing_pending" if item.pending else "documents.missing_item",
+                "documents.missing_item",
                 language,
                 document=document_label(item.doc_type, language),
                 child=names.get(item.child_id, ""),
@@ -159,10 +166,15 @@ async def start(update: Update, context: PortalContext) -> str | int:
     if parent is None:
         return ConversationHandler.END
     children = await context.portal.families.children(parent.actor)
+    sendable = await document_service(context.portal).sendable_types()
+    held = offered_to_flow(update, context).get("held_file")
     context.user_data.clear()
     context.user_data["language"] = parent.language
     draft = _draft(context)
+    if held:  # a file sent at the menu, said to be a document: it will not be asked for
+        draft["held_file"] = held
     draft["names"] = {str(child.id): child.first_name for child in children}
+    draft["types"] = [doc_type.value for doc_type in sendable]
     language = parent.language
     rows = [
         [
@@ -171,7 +183,7 @@ async def start(update: Update, context: PortalContext) -> str | int:
                 callback_data=f"{TYPE}{doc_type.value}",
             )
         ]
-        for doc_type in SENDABLE
+        for doc_type in sendable
     ]
     rows.append(abort_row(language))
     await show_step(
@@ -181,12 +193,20 @@ async def start(update: Update, context: PortalContext) -> str | int:
 
 
 async def choose_type(update: Update, context: PortalContext) -> str:
-    """A type was tapped: household documents go straight to the file, others ask for whom."""
+    """A type was tapped: household documents go straight to the file, others ask for whom
+    (only a type the flow offered is accepted)."""
     draft = _draft(context)
     if not await is_live(update, context, draft):
         return CHOOSE_TYPE
     await answer(update)
-    doc_type = DocumentType(update.callback_query.data.removeprefix(TYPE))
+    tapped = update.callback_query.data.removeprefix(TYPE)
+    offered = draft.get("types") or [
+        doc_type.value for doc_type in await document_service(context.portal).sendable_types()
+    ]
+    if tapped not in offered:
+        await reply(update, text("forbidden", _language(context)))
+        return CHOOSE_TYPE
+    doc_type = DocumentType(tapped)
     draft["type"] = doc_type.value
     if doc_type in FAMILY_ONLY or not draft["names"]:
         draft["owner"] = FAMILY
@@ -227,9 +247,13 @@ async def choose_owner(update: Update, context: PortalContext) -> str:
     return await ask_file(update, context)
 
 
-async def ask_file(update: Update, context: PortalContext) -> str:
-    """Ask for the photo or the file."""
+async def ask_file(update: Update, context: PortalContext) -> str | int:
+    """Ask for the photo or the file (unless it was sent at the menu already)."""
     draft = _draft(context)
+    held = draft.pop("held_file", None)
+    if held:
+        content = await download(context, held["file_id"])
+        return await _store(update, context, content, held.get("name"))
     language = _language(context)
     message = text(
         "documents.ask_file",
@@ -248,6 +272,14 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
     received = await receive(update, context, language)
     if received is None:
         return UPLOAD
+    return await _store(update, context, received.content, received.name)
+
+
+async def _store(
+    update: Update, context: PortalContext, content: bytes, name: str | None
+) -> str | int:
+    """Store the file pending review, and acknowledge it."""
+    language = _language(context)
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
@@ -260,9 +292,9 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
             parent.actor,
             family_id,
             DocumentType(draft["type"]),
-            received.content,
+            content,
             child_id=None if owner == FAMILY else int(owner),
-            original_name=received.name,
+            original_name=name,
             source=DocumentSource.TELEGRAM,
         )
     except DocumentRejected as refused:
@@ -273,7 +305,7 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
         language,
         document=document_label(draft["type"], language),
         owner=_owner_label(draft, language),
-        name=file_label(received.name, language),
+        name=file_label(name, language),
     )
     context.user_data.clear()
     keyboard = InlineKeyboardMarkup(
@@ -331,10 +363,10 @@ def _owner_label(draft: dict[str, Any], language: str) -> str:
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The sending flow, with abort, timeout and stale-button fallbacks."""
-    types = "|".join(doc_type.value for doc_type in SENDABLE)
+    types = "|".join(doc_type.value for doc_type in DocumentType)
     return flow(
         "documents",
-        [CallbackQueryHandler(start, pattern=f"^{MENU_SEND}$")],
+        [CallbackQueryHandler(start, pattern=f"^(?:{MENU_SEND}|{FILE_AS_DOCUMENT})$")],
         {
             CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=rf"^{TYPE}({types})$")],
             CHOOSE_OWNER: [

@@ -1,11 +1,12 @@
 """Link by email: type the address → receive a 6-digit code by email → type it → linked.
 
-Whether the address is known is never revealed: the answer is the same either way.
+Whether the address is known is never revealed: the answer is the same either way, also when
+the mail relay is down, since the code goes through the outbox like every other email
+(`store.linking.request_email_code`, sent by `bot.staff_mail`).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 
 from telegram import InlineKeyboardMarkup, Update
@@ -17,7 +18,6 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
-from bot.mailer import MailError, send_email
 from bot.texts import text
 from handlers.common import (
     abort_row,
@@ -30,8 +30,6 @@ from handlers.common import (
     show,
 )
 from store.linking import EMAIL_CODE_MAX_TRIES, LinkStatus
-
-logger = logging.getLogger(__name__)
 
 ASK_EMAIL, ASK_CODE = "link:email", "link:code"
 LINK_BY_EMAIL = "link:email"
@@ -51,26 +49,13 @@ async def start(update: Update, context: PortalContext) -> str:
 
 
 async def got_email(update: Update, context: PortalContext) -> str:
-    """Send a code if the address is known; answer the same way in any case."""
+    """Queue a code if the address is known; answer the same way in any case."""
     language = context.user_data.get("language", "fr")
     email = (update.message.text or "").strip()
     if not EMAIL_SHAPE.match(email) or len(email) > 254:
         await reply(update, text("link.bad_email", language))
         return ASK_EMAIL
-    code = await context.portal.linking.request_email_code(email, update.effective_user.id)
-    if code is not None:
-        mail_language = code.language
-        try:
-            await send_email(
-                context.portal.settings,
-                code.email,
-                text("link.mail_subject", mail_language, code=code.code),
-                text("link.mail_body", mail_language, code=code.code, name=code.first_name),
-            )
-        except MailError:
-            logger.warning("linking code email could not be sent")
-            await reply(update, text("link.mail_failed", language))
-            return ASK_EMAIL
+    await context.portal.linking.request_email_code(email, update.effective_user.id)
     context.user_data[TRIES] = 0
     await reply(
         update, text("link.code_sent", language), InlineKeyboardMarkup([abort_row(language)])

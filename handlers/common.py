@@ -255,9 +255,16 @@ async def show(update: Update, message: str, keyboard: InlineKeyboardMarkup | No
 
 
 async def answer(update: Update, notice: str | None = None) -> None:
-    """Answer the tapped button, so the phone stops its spinner."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(notice)
+    """Answer the tapped button, so the phone stops its spinner. A tap answered already (a
+    step that goes on to another) or too late is not an error: the step goes on."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.answer(notice)
+    except BadRequest as error:
+        if "query" not in str(error).lower():
+            raise
 
 
 async def show_step(

@@ -113,7 +113,11 @@ class AbsenceService:
         return views
 
     async def attach_certificate(self, actor: Actor, absence_id: int, document_id: int) -> None:
-        """Link a medical certificate (already stored) to an absence of the same family."""
+        """Link a medical certificate (already stored) to an absence of the same family.
+
+        A certificate sent again after the previous one was refused reopens the absence: it
+        waits for the staff's decision again.
+        """
         async with self._sessions.begin() as session:
             absence = await session.get(Absence, absence_id)
             document = await session.get(Document, document_id)
@@ -125,7 +129,21 @@ class AbsenceService:
             if document.doc_type is not DocumentType.MEDICAL_CERTIFICATE:
                 raise InvalidAbsence("only a medical certificate can excuse an absence")
             absence.certificate_id = document.id
-            record(session, actor, "attach_certificate", "absence", absence.id, doc=document.id)
+            reopened = (
+                absence.status is AbsenceStatus.REFUSED
+                and document.status is DocumentStatus.PENDING
+            )
+            if reopened:
+                absence.status = AbsenceStatus.REPORTED
+            record(
+                session,
+                actor,
+                "attach_certificate",
+                "absence",
+                absence.id,
+                doc=document.id,
+                reopened=reopened,
+            )
             await notify_staff_of_certificate(session, absence)
 
     async def decide(self, actor: Actor, absence_id: int, accept: bool, note: str = "") -> int:

@@ -16,7 +16,7 @@ from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import deadlines
-from store.actors import AccessDenied, Actor, NotFound
+from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
 from store.calendar import activity_and_price, activity_rules, working_calendar
 from store.capacity import give_back_place, promote_waitlist, take_places
@@ -63,9 +63,15 @@ class Refusal(StrEnum):
     NOT_ENROLLED = "not_enrolled"
     NOT_ELIGIBLE = "not_eligible"
     DOCUMENT_MISSING = "document_missing"
+    # The document was sent and awaits the service's validation: bookable once accepted.
+    DOCUMENT_PENDING = "document_pending"
     ALREADY_BOOKED = "already_booked"
     NO_PRICE = "no_price"
     NOT_CANCELLABLE = "not_cancellable"
+
+
+class ReasonRequired(StoreError):
+    """Refusing a booking needs a reason the family can read."""
 
 
 @dataclass(frozen=True)
@@ -176,17 +182,28 @@ class BookingService:
                 await notify_bookings_to_validate(session, activity.id, pending)
         return [placed[item.key] if isinstance(item, _Request) else item for item in decided]
 
-    async def cancel(self, actor: Actor, booking_ids: Iterable[int]) -> list[CancellationResult]:
-        """Cancel bookings: free before the deadline, billed (or refused) after it."""
+    async def cancel(
+        self, actor: Actor, booking_ids: Iterable[int], *, free_only: bool = False
+    ) -> list[CancellationResult]:
+        """Cancel bookings: free before the deadline, billed (or refused) after it.
+
+        With `free_only`, a booking whose free cancellation has ended is left as it is
+        (refused, deadline passed): for a parent who was offered to cancel without charge.
+        """
         now = self._clock()
         results = []
         async with self._sessions.begin() as session:
             for booking_id in sorted(set(booking_ids)):
-                results.append(await self._cancel_one(session, actor, booking_id, now))
+                results.append(await self._cancel_one(session, actor, booking_id, now, free_only))
         return results
 
     async def _cancel_one(
-        self, session: AsyncSession, actor: Actor, booking_id: int, now: datetime
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        booking_id: int,
+        now: datetime,
+        free_only: bool = False,
     ) -> CancellationResult:
         booking = await session.get(Booking, booking_id, with_for_update=True)
         if booking is None:
@@ -198,6 +215,7 @@ class BookingService:
             )
         if booking.state is BookingState.WAITLISTED:
             booking.state = BookingState.CANCELLED
+            booking.updated_at = now
             record(session, actor, "cancel", "booking", booking.id, was="waitlisted")
             return CancellationResult(booking.id, booking.day, CancelOutcome.CANCELLED)
 
@@ -217,8 +235,18 @@ class BookingService:
                 deadline=decision.deadline,
             )
         late = decision.status is deadlines.CancellationStatus.LATE_BILLED
+        if late and free_only:
+            return CancellationResult(
+                booking.id,
+                booking.day,
+                CancelOutcome.REFUSED,
+                refusal=Refusal.DEADLINE_PASSED,
+                deadline=decision.deadline,
+            )
         booking.state = BookingState.LATE_CANCELLED if late else BookingState.CANCELLED
         booking.cancellation_fee_cents = decision.fee_cents if late else 0
+        # When it was cancelled, by the service's clock (a late one says it, with its fee).
+        booking.updated_at = now
         await session.flush()
         await give_back_place(session, booking.opening_day_id)
         promoted = await promote_waitlist(session, booking.opening_day_id)
@@ -232,15 +260,24 @@ class BookingService:
             promoted_booking_id=promoted,
         )
 
-    async def decide_pending(self, actor: Actor, booking_id: int, accept: bool) -> BookingState:
-        """Staff accept or refuse a booking waiting for validation; the family is told."""
+    async def decide_pending(
+        self, actor: Actor, booking_id: int, accept: bool, reason: str = ""
+    ) -> BookingState:
+        """Staff accept or refuse a booking waiting for validation; the family is told.
+
+        Refusing needs a `reason` (ReasonRequired otherwise): the family reads it in the
+        notice. A booking no longer pending is left as it is, and its state returned.
+        """
         actor.check_staff()
+        reason = " ".join(reason.split())
         async with self._sessions.begin() as session:
             booking = await session.get(Booking, booking_id, with_for_update=True)
             if booking is None:
                 raise NotFound("unknown booking")
             if booking.state is not BookingState.PENDING:
                 return booking.state
+            if not accept and not reason:
+                raise ReasonRequired("a refused booking needs a reason for the family")
             if accept:
                 booking.state = BookingState.CONFIRMED
             else:
@@ -248,12 +285,14 @@ class BookingService:
                 await session.flush()
                 await give_back_place(session, booking.opening_day_id)
                 await promote_waitlist(session, booking.opening_day_id)
-            record(session, actor, "validate" if accept else "refuse", "booking", booking.id)
+            details = {} if accept else {"reason": reason}
+            action = "validate" if accept else "refuse"
+            record(session, actor, action, "booking", booking.id, **details)
             await notify_family(
                 session,
                 booking.family_id,
                 "booking_validated" if accept else "booking_refused",
-                {"booking_id": booking.id, "day": booking.day.isoformat()},
+                {"booking_id": booking.id, "day": booking.day.isoformat(), **details},
                 event_key=f"booking:{booking.id}:{booking.state.value}",
             )
             return booking.state
@@ -401,7 +440,8 @@ class _Terms:
             return refused(Refusal.NOT_ELIGIBLE)
         missing = context.missing_document()
         if missing is not None:
-            return refused(Refusal.DOCUMENT_MISSING, missing_document=missing)
+            reason = Refusal.DOCUMENT_PENDING if missing in context.pending else None
+            return refused(reason or Refusal.DOCUMENT_MISSING, missing_document=missing)
         if day in context.booked_days:
             return refused(Refusal.ALREADY_BOOKED)
         if self.price is None:
@@ -579,6 +619,8 @@ class _ChildContext:
     enrollments: list[tuple[date, date]]
     booked_days: set[date]
     missing: list[str]
+    # Missing documents the family sent, awaiting the service's validation.
+    pending: set[str]
 
     @classmethod
     async def load_all(
@@ -604,27 +646,39 @@ class _ChildContext:
             )
         ):
             booked[child_id].add(day)
-        accepted: list[tuple[int | None, str]] = []
+        documents: list[tuple[int | None, str, DocumentStatus]] = []
         if activity.required_documents:
-            accepted = [
-                (child_id, doc_type)
-                for child_id, doc_type in await session.execute(
-                    select(Document.child_id, Document.doc_type).where(
+            documents = [
+                (child_id, doc_type, status)
+                for child_id, doc_type, status in await session.execute(
+                    select(Document.child_id, Document.doc_type, Document.status).where(
                         Document.family_id == children[0].family_id,
                         (Document.child_id.is_(None)) | (Document.child_id.in_(ids)),
-                        Document.status == DocumentStatus.ACCEPTED,
+                        Document.status.in_((DocumentStatus.ACCEPTED, DocumentStatus.PENDING)),
                     )
                 )
             ]
         contexts = {}
         for child_id in ids:
-            held = {doc for owner, doc in accepted if owner is None or owner == child_id}
-            missing = [doc for doc in activity.required_documents or [] if doc not in held]
-            contexts[child_id] = cls(enrollments[child_id], booked[child_id], missing)
+            held = {
+                status: {
+                    doc
+                    for owner, doc, doc_status in documents
+                    if doc_status is status and owner in (None, child_id)
+                }
+                for status in (DocumentStatus.ACCEPTED, DocumentStatus.PENDING)
+            }
+            required = activity.required_documents or []
+            missing = [doc for doc in required if doc not in held[DocumentStatus.ACCEPTED]]
+            pending = {doc for doc in missing if doc in held[DocumentStatus.PENDING]}
+            contexts[child_id] = cls(enrollments[child_id], booked[child_id], missing, pending)
         return contexts
 
     def enrolled_on(self, day: date) -> bool:
         return any(start <= day <= end for start, end in self.enrollments)
 
     def missing_document(self) -> str | None:
-        return self.missing[0] if self.missing else None
+        """The first required document not accepted: one the family has yet to send, before
+        one sent and awaiting validation."""
+        to_send = [doc for doc in self.missing if doc not in self.pending]
+        return (to_send or self.missing or [None])[0]

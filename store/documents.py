@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
-from store.models import Activity, Child, Document, Enrollment
+from store.models import Absence, Activity, Child, Document, Enrollment
 from store.models.base import utcnow
 from store.models.enums import ActorKind, DocumentSource, DocumentStatus, DocumentType
 from store.outbox import notify_family
@@ -32,6 +32,17 @@ SIGNATURES: dict[bytes, str] = {
     b"\xff\xd8\xff": "image/jpeg",
     b"\x89PNG\r\n\x1a\n": "image/png",
 }
+
+
+# What any family may send, whatever its activities require: the household's documents (address,
+# CAF quotient), a medical certificate (absences) and "another document" for staff to file.
+# The other types a family may send are those some activity requires (`sendable_types`).
+GENERAL_TYPES = (
+    DocumentType.PROOF_OF_ADDRESS,
+    DocumentType.CAF_QUOTIENT,
+    DocumentType.MEDICAL_CERTIFICATE,
+    DocumentType.OTHER,
+)
 
 
 class RejectionReason(StrEnum):
@@ -49,6 +60,10 @@ class DocumentRejected(StoreError):
         self.limit_bytes = limit_bytes
 
 
+class InvalidReclassification(StoreError):
+    """The document cannot be filed under that type (an absence's certificate stays one)."""
+
+
 @dataclass(frozen=True)
 class DocumentView:
     id: int
@@ -64,12 +79,17 @@ class DocumentView:
 
 @dataclass(frozen=True)
 class MissingDocument:
-    """A required document not yet accepted, and the activities it blocks."""
+    """A required document not yet accepted, and the activities it blocks.
+
+    `pending`: the family sent one, awaiting validation (`pending_document_ids`); once it is
+    accepted, the activities are no longer blocked.
+    """
 
     doc_type: str
     child_id: int
     blocked_activities: list[str]
     pending: bool
+    pending_document_ids: list[int] = field(default_factory=list)
 
 
 def sniff_content_type(content: bytes) -> str | None:
@@ -200,8 +220,26 @@ class DocumentService:
             )
             return [_view(d) for d in rows]
 
+    async def sendable_types(self) -> list[DocumentType]:
+        """The types a family may send: those the activities require, plus the general ones,
+        in the vocabulary's order ("another document" last).
+
+        Every activity's requirements count, not only the family's (a document may be sent
+        before the enrollment it is needed for); no family's data is read.
+        """
+        async with self._sessions() as session:
+            required = {
+                doc_type
+                for documents in await session.scalars(select(Activity.required_documents))
+                for doc_type in documents or []
+            }
+        wanted = required | {doc_type.value for doc_type in GENERAL_TYPES}
+        types = [doc_type for doc_type in DocumentType if doc_type.value in wanted]
+        return sorted(types, key=lambda doc_type: doc_type is DocumentType.OTHER)
+
     async def missing_documents(self, actor: Actor, family_id: int) -> list[MissingDocument]:
-        """Required documents not yet accepted, per child, with the activities they block."""
+        """Required documents not yet accepted, per child, with the activities they block (and
+        the documents sent for them, awaiting validation)."""
         actor.check_family(family_id)
         async with self._sessions() as session:
             rows = (
@@ -215,38 +253,59 @@ class DocumentService:
             ).all()
             documents = (
                 await session.execute(
-                    select(Document.child_id, Document.doc_type, Document.status).where(
+                    select(Document.id, Document.child_id, Document.doc_type, Document.status)
+                    .where(
                         Document.family_id == family_id,
                         Document.status != DocumentStatus.REJECTED,
                     )
+                    .order_by(Document.id)
                 )
             ).all()
         missing: dict[tuple[int, str], MissingDocument] = {}
         for child_id, activity_name, required in rows:
             for doc_type in required or []:
-                statuses = {
-                    status
-                    for doc_child, kind, status in documents
+                held = [
+                    (document_id, status)
+                    for document_id, doc_child, kind, status in documents
                     if kind == doc_type and doc_child in (None, child_id)
-                }
-                if DocumentStatus.ACCEPTED in statuses:
+                ]
+                if any(status is DocumentStatus.ACCEPTED for _, status in held):
                     continue
+                pending = [d for d, status in held if status is DocumentStatus.PENDING]
                 entry = missing.setdefault(
                     (child_id, doc_type),
-                    MissingDocument(doc_type, child_id, [], DocumentStatus.PENDING in statuses),
+                    MissingDocument(doc_type, child_id, [], bool(pending), pending),
                 )
-                entry.blocked_activities.append(activity_name)
+                if activity_name not in entry.blocked_activities:
+                    entry.blocked_activities.append(activity_name)
         return list(missing.values())
 
-    async def review(
-        self, actor: Actor, document_id: int, accept: bool, note: str = ""
-    ) -> DocumentStatus:
-        """Staff accept or reject a document; the family is told."""
+    async def reclassify(
+        self, actor: Actor, document_id: int, doc_type: DocumentType
+    ) -> DocumentView:
+        """Staff file a document under another type (an "autre document" that is the health
+        form, say): once accepted, it counts as that type for the bookings it unblocks."""
         actor.check_staff()
         async with self._sessions.begin() as session:
-            document = await session.get(Document, document_id, with_for_update=True)
-            if document is None:
-                raise NotFound("unknown document")
+            document = await _for_staff(session, document_id)
+            await _reclassify(session, actor, document, doc_type)
+            return _view(document)
+
+    async def review(
+        self,
+        actor: Actor,
+        document_id: int,
+        accept: bool,
+        note: str = "",
+        doc_type: DocumentType | None = None,
+    ) -> DocumentStatus:
+        """Staff accept or reject a document (filed under `doc_type` first, when given); the
+        family is told."""
+        actor.check_staff()
+        async with self._sessions.begin() as session:
+            document = await _for_staff(session, document_id)
+            if doc_type is not None:
+                await _reclassify(session, actor, document, doc_type)
             document.status = DocumentStatus.ACCEPTED if accept else DocumentStatus.REJECTED
             document.reviewed_by = actor.label
             document.reviewed_at = datetime.now().astimezone()
@@ -260,6 +319,38 @@ class DocumentService:
                 event_key=f"document:{document.id}:{document.status.value}",
             )
             return document.status
+
+
+async def _for_staff(session: AsyncSession, document_id: int) -> Document:
+    """The document, locked for a staff decision; NotFound otherwise."""
+    document = await session.get(Document, document_id, with_for_update=True)
+    if document is None:
+        raise NotFound("unknown document")
+    return document
+
+
+async def _reclassify(
+    session: AsyncSession, actor: Actor, document: Document, doc_type: DocumentType
+) -> None:
+    """File the document under `doc_type` (audited); an absence's certificate stays one."""
+    if document.doc_type is doc_type:
+        return
+    certifies = await session.scalar(
+        select(Absence.id).where(Absence.certificate_id == document.id).limit(1)
+    )
+    if certifies is not None:
+        raise InvalidReclassification("this document is the certificate of an absence")
+    was = document.doc_type
+    document.doc_type = doc_type
+    record(
+        session,
+        actor,
+        "reclassify_document",
+        "document",
+        document.id,
+        was=was.value,
+        type=doc_type.value,
+    )
 
 
 def _view(document: Document) -> DocumentView:

@@ -138,14 +138,23 @@ async def claim_due(
 
 
 async def mark_sent(
-    sessions: async_sessionmaker[AsyncSession], item_id: int, now: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    item_id: int,
+    now: datetime,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> None:
+    """Record the item sent; `payload`, if given, replaces its payload in the same update
+    (a linking code is dropped as the item is marked sent)."""
+    values: dict[str, Any] = {
+        "state": DeliveryState.SENT,
+        "sent_at": now,
+        "attempts": OutboxItem.attempts + 1,
+    }
+    if payload is not None:
+        values["payload"] = payload
     async with sessions.begin() as session:
-        await session.execute(
-            update(OutboxItem)
-            .where(OutboxItem.id == item_id)
-            .values(state=DeliveryState.SENT, sent_at=now, attempts=OutboxItem.attempts + 1)
-        )
+        await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
 
 
 async def mark_failed(
@@ -153,13 +162,18 @@ async def mark_failed(
     item_id: int,
     error: str,
     retry_at: datetime | None,
+    *,
+    payload: dict[str, Any] | None = None,
 ) -> None:
-    """Record a failed attempt: retried at `retry_at`, or given up when it is None."""
+    """Record a failed attempt: retried at `retry_at`, or given up when it is None; `payload`,
+    if given, replaces the item's payload in the same update."""
     values: dict[str, Any] = {"attempts": OutboxItem.attempts + 1, "last_error": error[:500]}
     if retry_at is None:
         values["state"] = DeliveryState.FAILED
     else:
         values["next_attempt_at"] = retry_at
+    if payload is not None:
+        values["payload"] = payload
     async with sessions.begin() as session:
         await session.execute(update(OutboxItem).where(OutboxItem.id == item_id).values(**values))
 
@@ -172,15 +186,3 @@ async def postpone(
         await session.execute(
             update(OutboxItem).where(OutboxItem.id == item_id).values(next_attempt_at=when)
         )
-
-
-async def forget(
-    sessions: async_sessionmaker[AsyncSession], item_id: int, keys: tuple[str, ...]
-) -> None:
-    """Drop secrets (a linking code) from an item's payload once it needs them no more."""
-    async with sessions.begin() as session:
-        item = await session.get(OutboxItem, item_id, with_for_update=True)
-        if item is not None and any(key in item.payload for key in keys):
-            item.payload = {
-                name: value for name, value in item.payload.items() if name not in keys
-            }

@@ -3,7 +3,9 @@
 For each open day: can it be booked now, until when, at what price (with any surcharge); if
 booked, can it still be cancelled for free; and one plain sentence that explains it. The legend
 follows the portals parents know (booked, cancellable or not, full, waiting list, pending
-validation, closed, deadline passed, late cancellation billed).
+validation, closed, deadline passed, past, late cancellation billed). A day that cannot be
+booked for a reason of its own (closed, not enrolled, past, already booked) carries the
+store's refusal reason (`store.bookings.Refusal`), so the chat words it as the store does.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from store import deadlines
 from store.actors import Actor, NotFound
-from store.bookings import ACTIVE_STATES, children_of, eligible
+from store.bookings import ACTIVE_STATES, Refusal, children_of, eligible
 from store.calendar import activity_and_price, activity_rules, working_calendar
 from store.clock import Clock, system_clock
 from store.models import Activity, Booking, Child, Enrollment, OpeningDay
@@ -36,6 +39,7 @@ class DayState(StrEnum):
     WAITLISTED = "waitlisted"
     LATE_CANCELLED = "late_cancelled"
     NOT_ENROLLED = "not_enrolled"
+    PAST = "past"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class PlanningDay:
     surcharge_cents: int = 0
     booking: deadlines.BookingDecision | None = None
     cancellation: deadlines.CancellationDecision | None = None
+    # Why the day cannot be booked, when the reason is the day's own (closed, not enrolled or
+    # not eligible, past, already booked); deadline refusals are in `booking`.
+    refusal: Refusal | None = None
+    # A late cancellation: when it was made (its fee is `price_cents`).
+    cancelled_at: datetime | None = None
 
     @property
     def selectable_to_book(self) -> bool:
@@ -169,11 +178,15 @@ class _ActivityMonth:
             if booking is not None:
                 result.append(_booked_day(booking, self.rules, now, self.calendar))
             elif opening.closed:
-                result.append(PlanningDay(opening.day, DayState.CLOSED))
-            elif not any(s <= opening.day <= e for s, e in enrollments) or not eligible(
-                self.activity, child, opening.day
-            ):
-                result.append(PlanningDay(opening.day, DayState.NOT_ENROLLED))
+                result.append(PlanningDay(opening.day, DayState.CLOSED, refusal=Refusal.CLOSED))
+            elif not any(s <= opening.day <= e for s, e in enrollments):
+                result.append(
+                    PlanningDay(opening.day, DayState.NOT_ENROLLED, refusal=Refusal.NOT_ENROLLED)
+                )
+            elif not eligible(self.activity, child, opening.day):
+                result.append(
+                    PlanningDay(opening.day, DayState.NOT_ENROLLED, refusal=Refusal.NOT_ELIGIBLE)
+                )
             else:
                 decision = deadlines.evaluate_booking(
                     self.rules, opening.day, now, self.calendar, price
@@ -190,7 +203,11 @@ def _booked_day(
 ) -> PlanningDay:
     if booking.state is BookingState.LATE_CANCELLED:
         return PlanningDay(
-            booking.day, DayState.LATE_CANCELLED, booking.id, booking.cancellation_fee_cents
+            booking.day,
+            DayState.LATE_CANCELLED,
+            booking.id,
+            booking.cancellation_fee_cents,
+            cancelled_at=booking.updated_at,
         )
     cancellation = deadlines.evaluate_cancellation(
         rules, booking.day, now, calendar, booking.price_cents
@@ -209,10 +226,13 @@ def _booked_day(
         booking.price_cents,
         booking.surcharge_cents,
         cancellation=cancellation,
+        refusal=Refusal.ALREADY_BOOKED,
     )
 
 
 def _free_day(opening: OpeningDay, decision: deadlines.BookingDecision) -> PlanningDay:
+    if decision.reason is deadlines.Reason.PAST:
+        return PlanningDay(opening.day, DayState.PAST, refusal=Refusal.PAST)
     if decision.status is deadlines.BookingStatus.REFUSED:
         return PlanningDay(opening.day, DayState.UNAVAILABLE, booking=decision)
     if opening.taken >= opening.capacity:
@@ -251,7 +271,12 @@ async def enrolled_activities(
 
 @dataclass(frozen=True)
 class UpcomingBooking:
-    """A booked day still to come, with whether it can be cancelled for free now."""
+    """A booked day still to come, with whether it can be cancelled for free now.
+
+    A waitlisted day holds no place: leaving the waitlist is always free (as
+    `BookingService.cancel` does it), and `waitlist_position` says where it stands (1: next
+    to get a freed place).
+    """
 
     booking_id: int
     child_id: int
@@ -260,6 +285,7 @@ class UpcomingBooking:
     day: date
     state: BookingState
     cancellation: deadlines.CancellationDecision
+    waitlist_position: int | None = None
 
 
 async def upcoming_bookings(
@@ -294,18 +320,28 @@ async def upcoming_bookings(
                 .limit(limit)
             )
         ).all()
+        positions = await _waitlist_positions(
+            session, [b.id for b, _ in rows if b.state is BookingState.WAITLISTED]
+        )
         calendars: dict[int, deadlines.WorkingCalendar] = {}
         result = []
         for booking, activity in rows:
-            if activity.id not in calendars:
-                calendars[activity.id] = await working_calendar(session, activity.id, first, last)
-            decision = deadlines.evaluate_cancellation(
-                activity_rules(activity),
-                booking.day,
-                now,
-                calendars[activity.id],
-                booking.price_cents,
-            )
+            if booking.state is BookingState.WAITLISTED:
+                decision = deadlines.CancellationDecision(
+                    booking.day, deadlines.CancellationStatus.FREE
+                )
+            else:
+                if activity.id not in calendars:
+                    calendars[activity.id] = await working_calendar(
+                        session, activity.id, first, last
+                    )
+                decision = deadlines.evaluate_cancellation(
+                    activity_rules(activity),
+                    booking.day,
+                    now,
+                    calendars[activity.id],
+                    booking.price_cents,
+                )
             result.append(
                 UpcomingBooking(
                     booking.id,
@@ -315,9 +351,32 @@ async def upcoming_bookings(
                     booking.day,
                     booking.state,
                     decision,
+                    positions.get(booking.id),
                 )
             )
         return result
+
+
+async def _waitlist_positions(session: AsyncSession, booking_ids: list[int]) -> dict[int, int]:
+    """Each waitlisted booking's place in its day's waitlist (the order `promote_waitlist`
+    follows: by id), in one query; none when there is no waitlisted booking."""
+    if not booking_ids:
+        return {}
+    ahead = aliased(Booking)
+    rows = await session.execute(
+        select(Booking.id, func.count(ahead.id))
+        .join(
+            ahead,
+            and_(
+                ahead.opening_day_id == Booking.opening_day_id,
+                ahead.state == BookingState.WAITLISTED,
+                ahead.id <= Booking.id,
+            ),
+        )
+        .where(Booking.id.in_(booking_ids))
+        .group_by(Booking.id)
+    )
+    return {booking_id: position for booking_id, position in rows}
 
 
 @dataclass(frozen=True)

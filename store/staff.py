@@ -173,7 +173,15 @@ async def _pending_certificates(session: AsyncSession) -> list[PendingCertificat
         )
         .join(Family, Family.id == Absence.family_id)
         .join(Child, Child.id == Absence.child_id)
-        .where(Absence.certificate_id.is_not(None), Absence.status == AbsenceStatus.REPORTED)
+        .join(Document, Document.id == Absence.certificate_id)
+        .where(
+            # Not decided yet; or refused, with a new certificate sent since then.
+            (Absence.status == AbsenceStatus.REPORTED)
+            | (
+                (Absence.status == AbsenceStatus.REFUSED)
+                & (Document.status == DocumentStatus.PENDING)
+            )
+        )
         .order_by(Absence.created_at, Absence.id)
     )
     return [

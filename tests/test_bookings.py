@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from store.actors import AccessDenied, Actor
-from store.bookings import BookingService, Outcome, Refusal
+from store.bookings import BookingService, Outcome, ReasonRequired, Refusal
 from store.models import Booking, Document, Enrollment, Guardian, OpeningDay, OutboxItem
 from store.models.enums import (
     BookingState,
@@ -192,8 +192,11 @@ async def test_pending_validation_then_staff_decide(sessions, service):
     assert (
         await service.decide_pending(staff, outcomes[0].booking_id, True) is BookingState.CONFIRMED
     )
+    with pytest.raises(ReasonRequired):  # the family must be told why
+        await service.decide_pending(staff, outcomes[1].booking_id, False, " ")
     assert (
-        await service.decide_pending(staff, outcomes[1].booking_id, False) is BookingState.REFUSED
+        await service.decide_pending(staff, outcomes[1].booking_id, False, "Groupe complet")
+        is BookingState.REFUSED
     )
     async with sessions() as session:
         taken = dict((await session.execute(select(OpeningDay.day, OpeningDay.taken))).all())

@@ -39,7 +39,9 @@ async def _decided_booking(portal, telegram, clock, accept: bool):
     clock.set(paris(date(2026, 11, 24)))
     service = BookingService(portal.sessions, clock)
     [outcome] = await service.book(town.guardian, town.child_ids[:1], town.activity_id, [WED])
-    await service.decide_pending(Actor.staff(1), outcome.booking_id, accept=accept)
+    await service.decide_pending(
+        Actor.staff(1), outcome.booking_id, accept=accept, reason="" if accept else "Complet"
+    )
     return parent
 
 

@@ -42,13 +42,14 @@ async def test_missing_documents_then_send_one_for_a_child(portal, telegram, bot
     await parent.tap("➕ Envoyer un document")
     kinds = await parent.next_message()
     assert kinds.message_id == screen.message_id  # navigation edits the same message
-    assert kinds.buttons[:6] == [
+    # What the activities require (here a vaccination record), plus the general documents.
+    assert kinds.buttons == [
         "Justificatif de domicile",
         "Attestation de quotient familial CAF",
         "Carnet de vaccination",
-        "Attestation d'assurance",
         "Certificat médical",
         "Autre document",
+        "✖ Abandonner",
     ]
     await parent.tap("Carnet de vaccination")
     owners = await parent.next_message()
@@ -72,8 +73,9 @@ async def test_missing_documents_then_send_one_for_a_child(portal, telegram, bot
 
     await parent.tap("📎 Mes documents")
     screen = await parent.next_message()
-    assert "• carnet de vaccination — Emma — ⏳ en attente (envoyé le" in screen.text
-    assert "carnet de vaccination pour Emma — envoyé, en cours d'examen" in screen.text
+    assert "• carnet de vaccination — Emma — ⏳ en attente de validation (envoyé le" in screen.text
+    assert "— dès sa validation, débloquera : CL Mercredis" in screen.text
+    assert "pour Emma" not in screen.text  # sent: no longer listed as missing
     assert "carnet de vaccination pour Lucas — bloque : CL Mercredis" in screen.text
 
     parent.mark()
@@ -123,7 +125,7 @@ async def test_bad_files_and_text_are_explained_and_nothing_is_stored(
     portal, telegram, bot, tmp_path
 ):
     portal.settings.max_document_bytes = 2 * MEGABYTE
-    await build_town(portal.sessions, [])
+    await build_town(portal.sessions, [], required_documents=["insurance"])
     parent = await linked_parent(portal, telegram, "parent.f2@exemple.fr", "Julie")
     await parent.send_command("/documents")
     await parent.next_message()

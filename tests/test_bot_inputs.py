@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.intents import Intent, intents_of
 from fake_telegram.models import ChatMessage
 from fake_telegram.users import OTHER_KINDS, FakeUser
-from store.models import Absence, Document
+from store.models import Absence, Booking, Document
 from store.models.enums import AbsenceReason, DocumentType
 from tests.chat_helpers import linked_parent
 from tests.family_file_helpers import speak_english, tiny_pdf, tiny_png
@@ -265,3 +265,34 @@ def test_intents_recognise_the_common_requests(phrase, expected):
 @pytest.mark.parametrize("phrase", ["", "   ", "ok", "42", "🙂", "xyzzy"])
 def test_phrases_without_intent_give_none(phrase):
     assert intents_of(phrase) == []
+
+
+async def test_a_booking_phrase_with_a_date_goes_to_the_recap(portal, telegram, bot, town):
+    parent = await _parent(portal, telegram, "fr")
+    await parent.send_text("je voudrais réserver le centre le 9 décembre pour Lucas")
+    offer = await parent.next_message()
+    await parent.tap("📅 Réserver des jours", message=offer)
+    await parent.wait_for_message(_has_button("Lucas"))
+    await parent.tap("Lucas")
+    recap = await parent.wait_for_message(_has_button("✅ Confirmer"))
+    assert "mer. 9 déc." in recap.text
+    await parent.tap("✅ Confirmer")
+    await parent.next_message()
+    async with portal.sessions() as session:
+        assert [b.day for b in await session.scalars(select(Booking))] == [WEDNESDAYS[1]]
+
+
+async def test_a_pdf_sent_at_the_menu_becomes_a_document_of_the_file(portal, telegram, bot, town):
+    parent = await _parent(portal, telegram, "fr")
+    await parent.send_document(tiny_pdf(), "facture-edf.pdf")
+    await parent.wait_for_message(_says("De quoi s'agit-il"))
+    downloads = len(telegram.calls_to("getFile"))
+    await parent.tap(WORDS["fr"]["as_document"])
+    await parent.wait_for_message(_has_button("Justificatif de domicile"))
+    await parent.tap("Justificatif de domicile")
+    received = await parent.wait_for_message(_says("Bien reçu"))
+    assert "facture-edf.pdf" in received.text
+    async with portal.sessions() as session:
+        [document] = list(await session.scalars(select(Document)))
+    assert document.doc_type is DocumentType.PROOF_OF_ADDRESS
+    assert len(telegram.calls_to("getFile")) == downloads + 1

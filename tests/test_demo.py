@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.demo import DemoSession, add_demo_command, cmd_demo, format_keyboard, numbered_buttons
+from bot.demo import (
+    DemoSession,
+    add_demo_command,
+    cmd_demo,
+    demo_database_url,
+    format_keyboard,
+    numbered_buttons,
+    shown_url,
+)
 from bot.settings import Settings
 from fake_telegram import ChatMessage
 from store.models import Booking
@@ -100,7 +108,7 @@ async def test_typed_lines_that_are_not_taps(demo: DemoSession) -> None:
     again = await demo.handle_line("")
     assert "   [1] 📅 Réserver des jours" in again
     answer = await demo.handle_line("bonjour")
-    assert "🤖 Que souhaitez-vous faire ?" in answer
+    assert any("Que souhaitez-vous faire ?" in line for line in answer)
 
 
 def test_calendar_keyboards_print_one_compact_line_per_row() -> None:
@@ -138,30 +146,141 @@ def test_calendar_keyboards_print_one_compact_line_per_row() -> None:
 def test_the_demo_subcommand_and_its_options() -> None:
     parser = argparse.ArgumentParser(prog="portail")
     add_demo_command(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["demo", "--today", "2026-11-24", "--database", "x.sqlite3"])
+    args = parser.parse_args(
+        ["demo", "--today", "2026-11-24", "--email", "julie.bernard@exemple.fr"]
+    )
     assert args.handler is cmd_demo
-    assert (args.today, args.database, args.reset) == (TODAY, "x.sqlite3", False)
-    assert parser.parse_args(["demo"]).database == "var/demo.sqlite3"
+    assert (args.today, args.email, args.reset) == (TODAY, "julie.bernard@exemple.fr", False)
+    # By default the demo plays on DATABASE_URL, the database `portail import` loads.
+    url = "postgresql+asyncpg://u:secret@db/p"
+    settings = Settings(database_url=url, _env_file=None)  # type: ignore[call-arg]
+    assert demo_database_url(parser.parse_args(["demo"]).database, settings) == url
+    assert demo_database_url("x.sqlite3", settings) == "sqlite+aiosqlite:///x.sqlite3"
+    assert shown_url(settings.database_url) == "postgresql+asyncpg://u:***@db/p"
 
 
-def test_the_command_runs_end_to_end_with_piped_input(tmp_path: Path) -> None:
-    database = tmp_path / "var" / "demo.sqlite3"
+def _environment() -> dict[str, str]:
+    """The environment of a `portail` subprocess run in a test's folder: the default settings
+    (paths under that folder's var/, no .env there)."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("DATABASE_URL", "DOCUMENTS_DIR", "TELEGRAM_TOKEN", "PAYMENT_URL_TEMPLATE"):
+        environment.pop(name, None)
+    return environment
+
+
+def test_make_run_imports_into_the_database_the_demo_plays_on(tmp_path: Path) -> None:
+    """`make run` does `portail import examples/demo.yaml` then `portail demo`: one database."""
+    environment = _environment()
+    for command in (["db", "upgrade"], ["import", str(ROOT / "examples" / "demo.yaml")]):
+        step = subprocess.run(
+            [sys.executable, "-m", "bot.cli", *command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+            env=environment,
+        )
+        assert step.returncode == 0, step.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "bot.demo", "--database", str(database), "--today", "2026-11-24"],
+        [sys.executable, "-m", "bot.demo", "--today", "2026-11-24"],
         input="1\n/quit\n",
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+        env=environment,
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
+    assert "Base : var/portail.sqlite3" in out
+    assert "Données de démo déjà chargées" in out  # loaded by `portail import` above
     assert "[1] 📅 Réserver des jours" in out
     assert out.index("Que souhaitez-vous faire ?") < out.index("Quelle activité ?")
     assert out.rstrip().endswith("Au revoir !")
-    assert "Traceback" not in result.stderr
-    assert database.exists() and (database.parent / "demo-documents").is_dir()
+    assert "Traceback" not in result.stderr + out
+    assert sorted(path.name for path in (tmp_path / "var").glob("*.sqlite3")) == [
+        "portail.sqlite3"
+    ]
+    assert (tmp_path / "var" / "documents").is_dir() and (tmp_path / "var" / "demo.log").exists()
+
+
+async def test_a_six_digit_code_is_typed_as_text_and_links_by_email(demo: DemoSession) -> None:
+    screen = await demo.start()
+    screen = await demo.handle_line(number_of(screen, "🔌 Délier ce compte"))
+    screen = await demo.handle_line(number_of(screen, "Oui, délier"))
+    screen = await demo.handle_line("/start")
+    screen = await demo.handle_line(number_of(screen, "✉️ Relier avec mon adresse e-mail"))
+    screen = await demo.handle_line("camille.martin@exemple.fr")
+    assert "Si cette adresse est connue" in "\n".join(screen)
+    screen += await demo.wait_for("📧 ", 10)  # the code mail, sent through the outbox
+    assert "📧 À camille.martin@exemple.fr : Votre code Portail Famille" in "\n".join(screen)
+    [mail] = demo.mails
+    code = re.search(r"\b(\d{6})\b", str(mail["Subject"])).group(1)
+
+    screen = await demo.handle_line(code)
+    assert not any("Pas de bouton" in line for line in screen)
+    assert "relié" in "\n".join(screen)
+    assert demo.user.sent_messages[-1].text == code
+
+
+async def test_the_pay_button_prints_its_link_and_the_pdf_is_saved(demo: DemoSession) -> None:
+    await demo.start()
+    screen = await demo.handle_line("/solde")
+    invoice = await demo.handle_line(number_of(screen, "FAC-2026-10-001", prefix=True))
+    screen = await demo.handle_line(number_of(invoice, "💳 Payer en ligne"))
+    assert screen[0] == "👆 💳 Payer en ligne"
+    assert screen[1].startswith("🔗 https://") and "refdet=FAC-2026-10-001" in screen[1]
+
+    screen = await demo.handle_line(number_of(invoice, "📄 PDF"))
+    [saved] = [line for line in screen if "Enregistré : " in line]
+    path = Path(saved.split("Enregistré : ", 1)[1])
+    assert path.name == "facture-FAC-2026-10-001.pdf"
+    assert (await asyncio.to_thread(path.read_bytes)).startswith(b"%PDF")
+    assert path.parent == demo.downloads_dir
+
+
+BROKEN_DEMO = """
+import sys
+
+import bot.demo
+import store.billing
+
+
+async def overview(*args, **kwargs):
+    raise RuntimeError("the billing database is on fire")
+
+
+def mails(self):
+    raise KeyError("no mail box")
+
+
+store.billing.BillingService.overview = overview
+bot.demo.DemoSession._all_mails = mails
+sys.exit(bot.demo.main(sys.argv[1:]))
+"""
+
+
+def test_no_traceback_reaches_the_chat_the_log_file_has_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", BROKEN_DEMO, "--today", "2026-11-24"],
+        input="/solde\n/mails\n1\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=_environment(),
+    )
+    assert result.returncode == 0, result.stderr
+    chat = result.stdout + result.stderr
+    assert "Traceback" not in chat and "on fire" not in chat
+    assert "⚠ Erreur interne : update failed: RuntimeError — détails dans var/demo.log" in chat
+    assert "détails dans var/demo.log" in chat.split("> /mails", 1)[1]
+    assert "👆 📅 Réserver des jours" in chat  # the demo goes on
+    assert chat.rstrip().endswith("Au revoir !")
+    log = (tmp_path / "var" / "demo.log").read_text("utf-8")
+    assert "Traceback" in log
+    assert "RuntimeError: the billing database is on fire" in log
+    assert "KeyError: 'no mail box'" in log
 
 
 async def test_an_absence_with_a_certificate_the_balance_and_a_staff_reply(
