@@ -10,7 +10,8 @@ know ("2026.12.09", "9 12 2026", "2 days from now").
 
 Conventions (`today` is always given, the clock is never read):
 
-* Day before month: "9/12" and "9-12" are 9 December. A year is never needed.
+* Day before month: "9/12" and "9-12" are 9 December; "9-12-26", "9/12/26", "9.12.26" and
+  "9-12-2026" are 9 December 2026 (one day, never a range). A year is never needed.
 * Direction depends on the intent. Booking or cancelling looks forward: "le 12", "le 1er",
   "mercredi" mean the next such day, today included ("mercredi" on a Wednesday is today).
   An absence looks back: the most recent such day, today included ("mercredi" on a
@@ -20,23 +21,44 @@ Conventions (`today` is always given, the clock is never read):
   to come, else next year's, except that a date of the last three months is taken as
   meant in the past and asked back (reason "past"); for an absence, the nearest one.
 * "mercredi prochain" / "next Wednesday" is the Wednesday of next week; "ce mercredi" the
-  nearest Wednesday (before or after today); "mercredi dernier" the last one before today;
+  coming Wednesday, today included, when looking forward (a booking: "ce vendredi" said on a
+  Monday is that week's Friday), the last one in the past tense ("il était absent ce
+  lundi"), else the nearest one (before or after today) when looking back;
+  "mercredi dernier" the last one before today;
   "mercredi qui vient" the first after today; "mercredi en huit" a week after the coming
   Wednesday; "dans huit jours" in a week. "mardi et jeudi prochains": both of next week.
 * A week is Monday to Sunday; "cette semaine", "ce mois-ci", "les mercredis de décembre"
   keep, for a booking, only the days from today on; an explicit range starting in the
-  past ("du 3 au 5" on the 4th, when the month is given) is asked back.
+  past ("du 3 au 5" on the 4th, when the month is given) is asked back. On a Sunday,
+  "cette semaine" / "this week" looking forward is the week starting tomorrow (see
+  `_Resolver.period_span`); looking back (an absence), the week ending today.
+* Months as range ends: "de janvier à mars", "jusqu'en juin", "jusqu'à fin mars" run from
+  the first / to the last day of the month ("de décembre à mars" said in December, for a
+  booking, starts today).
+* An item may follow the previous one: "le 9 et le lendemain" (10th), "lundi et le
+  surlendemain" (Wednesday), "demain et le surlendemain" (the day after tomorrow: demain is
+  itself today's "lendemain"), "Monday and the day after", "mercredi et le suivant" (the
+  next Wednesday), "cette semaine et la suivante", "lundi et le mercredi suivant".
+  "le lendemain" alone is tomorrow; "la suivante" alone is asked back.
+* A number of days with a start is a span: "3 jours à partir de lundi", "du 7 pendant 3
+  jours", "for 2 days from the 9th": for a booking whose opening days are known, that many
+  opening days; otherwise that many calendar days. "dans 3 jours" is in three days. Alone
+  ("3 jours", "pendant 3 jours") it is asked back, unless the days written are exactly that
+  many ("2 jours : mardi et jeudi").
 * Items in a list follow each other: in "jeudi et vendredi" or "le 30 et le 2", the second
   day is the first one after the first day (for an absence: the closest to it).
 * "sauf ..." / "except ..." removes days: "du 21 au 24 sauf le 23".
 * `allowed_days` (the activity's opening days) trims ranges, weeks, months and recurring
   days. A day named on its own is returned even if it is not open: the booking service
   refuses it with its own reason, which is clearer than silently dropping it.
-* A range or recurrence over more than `MAX_SPAN_DAYS` calendar days is asked back.
+* A message giving more than `MAX_DAYS` days (after opening days and exceptions) is asked
+  back ("too_long"): the cap is on the days produced, not on the calendar span, so "tous
+  les mercredis du 6 janvier au 31 mars" works.
 
 Ask-back reasons: "weekday_mismatch", "vague", "not_understood", "past", "ambiguous"
 ("mercredi ou jeudi"), "invalid_date" ("31 novembre"), "invalid_range", "too_long",
-"no_open_day" (a range with no opening day), "empty" (everything excluded).
+"no_open_day" (a range with no opening day), "empty" (everything excluded),
+"count_mismatch" ("3 jours : mardi et jeudi").
 """
 
 from __future__ import annotations
@@ -51,11 +73,11 @@ from enum import StrEnum
 from babel import Locale
 from babel.dates import format_date
 
-from bot.dates_grammar import Every, Item, Parsed, Period, Point, Range, parse
+from bot.dates_grammar import Every, Item, Parsed, Period, Point, Range, Span, parse
 from bot.dates_lexicon import normalise, tokenize
 
 __all__ = [
-    "MAX_SPAN_DAYS",
+    "MAX_DAYS",
     "AskBack",
     "Intent",
     "Understood",
@@ -64,7 +86,15 @@ __all__ = [
     "warm_up",
 ]
 
-MAX_SPAN_DAYS = 62
+# At most this many days in one message: a term of Wednesdays or a month and a half of
+# every day fits; a school year of every day does not (asked back, to be split).
+MAX_DAYS = 100
+# A computation guard only: no realistic phrase spans ten years.
+_LONGEST_SPAN_DAYS = 3660
+# A range end up to this many days before its start is a slip, asked back ("du 24/12 au
+# 21/12"); further before, the end is the next one, if the range stays within a school year.
+_SWAPPED_RANGE_DAYS = 62
+_LONGEST_RANGE_DAYS = 320
 PAST_WINDOW_DAYS = 92  # a day-month this close behind today is read as meant in the past
 MAX_TEXT_LENGTH = 500
 
@@ -140,6 +170,7 @@ class _Problem(Exception):
         "past",
         "too_long",
         "no_open_day",
+        "count_mismatch",
         "vague",
         "empty",
         "not_understood",
@@ -174,8 +205,8 @@ def _examples(today: date) -> tuple[str, str]:
     return fr, en
 
 
-def _vague(detail: str, today: date) -> AskBack:
-    """The question for a vague phrase, by kind of vagueness."""
+def _vague(detail: str, today: date, count: int = 3) -> AskBack:
+    """The question for a vague phrase, by kind of vagueness (`count`: of "3 jours")."""
     fr_examples, en_examples = _examples(today)
     if detail == "open_ended":
         fr = f"Jusqu'à quand ? Donnez les jours précis, par exemple {fr_examples}."
@@ -186,6 +217,18 @@ def _vague(detail: str, today: date) -> AskBack:
     elif detail == "month_only":
         fr = f"Quels jours de ce mois-là ? Par exemple {fr_examples}."
         en = f"Which days of that month? For example {en_examples}."
+    elif detail == "duration":
+        monday = today + timedelta(days=7 - today.weekday())
+        later = today + timedelta(days=count)
+        days_fr, days_en = ("jour", "day") if count == 1 else ("jours", "days")
+        fr = (
+            f"Quels jours exactement ? Par exemple « {count} {days_fr} à partir du "
+            f"{_fr(monday)} » ou « dans {count} {days_fr} » (le {_fr(later)})."
+        )
+        en = (
+            f"Which days exactly? For example “{count} {days_en} from {_en(monday)}” or "
+            f"“in {count} {days_en}” ({_en(later)})."
+        )
     else:
         fr = f"Pouvez-vous préciser les jours ? Par exemple {fr_examples}."
         en = f"Could you give the exact days? For example {en_examples}."
@@ -247,15 +290,28 @@ def _invalid_date(day: int, month: int, year: int | None = None) -> _Problem:
     )
 
 
-def _too_long(first: date, last: date) -> _Problem:
-    """The question for a range longer than `MAX_SPAN_DAYS`."""
-    count = (last - first).days + 1
+def _too_long(count: int, first: date, last: date) -> _Problem:
+    """The question for more than `MAX_DAYS` days in one message."""
     return _Problem(
         "too_long",
-        f"Cette période compte {count} jours ({_fr(first)} – {_fr(last)}) ; je peux en traiter "
-        f"{MAX_SPAN_DAYS} au plus à la fois. Pouvez-vous la découper, par exemple mois par mois ?",
-        f"That period has {count} days ({_en(first)} – {_en(last)}); I can handle at most "
-        f"{MAX_SPAN_DAYS} at a time. Could you split it, for example month by month?",
+        f"Cela fait {count} jours ({_fr(first, year=True)} – {_fr(last, year=True)}) ; je peux "
+        f"en traiter {MAX_DAYS} au plus à la fois. Pouvez-vous découper, par exemple mois par "
+        "mois ?",
+        f"That makes {count} days ({_en(first, year=True)} – {_en(last, year=True)}); I can "
+        f"handle at most {MAX_DAYS} at a time. Could you split it, for example month by month?",
+    )
+
+
+def _count_mismatch(count: int, days: list[date]) -> _Problem:
+    """The question when "3 jours" goes with another number of days."""
+    fr_days = ", ".join(_fr(d) for d in days[:5]) + (" ..." if len(days) > 5 else "")
+    en_days = ", ".join(_en(d) for d in days[:5]) + (" ..." if len(days) > 5 else "")
+    return _Problem(
+        "count_mismatch",
+        f"Vous avez écrit {count} jour{'s' if count > 1 else ''}, mais je lis {len(days)} "
+        f"jour{'s' if len(days) > 1 else ''} ({fr_days}). Quels jours voulez-vous exactement ?",
+        f"You wrote {count} day{'s' if count > 1 else ''}, but I read {len(days)} "
+        f"({en_days}). Which days do you mean exactly?",
     )
 
 
@@ -305,11 +361,13 @@ class _Resolver:
         intent: Intent,
         forward: bool,
         allowed: frozenset[date] | None,
+        past_tense: bool = False,
     ) -> None:
         self.today = today
         self.intent = intent
         self.forward = forward
         self.allowed = allowed
+        self.past_tense = past_tense
 
     # points
 
@@ -333,7 +391,14 @@ class _Resolver:
         if modifier == "last":
             return today - timedelta(days=behind or 7)
         if modifier == "this":
+            if forward:
+                return today + timedelta(days=ahead)  # "ce vendredi" on a Monday: that Friday
+            if self.past_tense:
+                return today - timedelta(behind)  # "il était absent ce lundi"
             return today + timedelta(days=ahead) if ahead <= behind else today - timedelta(behind)
+        if modifier == "following":
+            base = anchor or today  # the grammar asks back "le mercredi suivant" alone
+            return base + timedelta(days=(weekday - base.weekday()) % 7 or 7)
         if modifier == "upcoming":
             return today + timedelta(days=ahead or 7)
         if modifier in ("en8", "en15"):
@@ -379,8 +444,18 @@ class _Resolver:
         if not candidates:
             raise _invalid_date(day, month)
         if anchor is not None and chain:
-            # A range end: the nearest to the start; before it, the range is asked back.
-            return min(candidates, key=lambda d: (abs((d - anchor).days), d < anchor))
+            # A range end: the nearest to the start; before it, the range is asked back
+            # ("du 24/12 au 21/12"), unless that is months before: then the end is in the
+            # next year ("du 1er septembre au 30 juin", "jusqu'au 30 juin" said in December).
+            before = [d for d in candidates if d < anchor]
+            after = [d for d in candidates if d >= anchor]
+            if not before:
+                return after[0]
+            if not after:
+                return before[-1]
+            ahead, behind = (after[0] - anchor).days, (anchor - before[-1]).days
+            wraps = behind > _SWAPPED_RANGE_DAYS and ahead <= _LONGEST_RANGE_DAYS
+            return after[0] if ahead <= behind or wraps else before[-1]
         if anchor is not None:
             after = [d for d in candidates if d >= anchor]
             if after and (after[0] - anchor).days <= 183:
@@ -414,8 +489,17 @@ class _Resolver:
         `forward` overrides the direction of the intent for days without a month.
         """
         forward = self.forward if forward is None else forward
+        found = self._point(point, anchor, chain, forward)
+        return found + timedelta(days=point.shift) if point.shift else found
+
+    def _point(self, point: Point, anchor: date | None, chain: bool, forward: bool) -> date:
+        """The date of one point as written, before its `shift`."""
         if point.offset is not None:
             return self.today + timedelta(days=point.offset)
+        if point.after is not None:
+            return (anchor or self.today) + timedelta(days=point.after)
+        if point.edge is not None:
+            return self._edge(point, anchor if chain else None)
         if point.within is not None:
             return self._within(point)
         if point.day is None:
@@ -433,6 +517,19 @@ class _Resolver:
         if point.weekday is not None and found.weekday() != point.weekday:
             raise _mismatch(found, point.weekday)
         return found
+
+    def _edge(self, point: Point, after: date | None) -> date:
+        """The first or last day of a month or week ("de janvier", "jusqu'à fin mars").
+
+        A range end (`after` = its start) is the first such month ending after the start.
+        """
+        assert point.within is not None
+        period = point.within
+        if after is not None and period.month is not None and period.year is None:
+            year = after.year if period.month >= after.month else after.year + 1
+            period = Period("month", month=period.month, year=year, extra=period.extra)
+        first, last = self.period_span(period)
+        return first if point.edge == "start" else last
 
     def _within(self, point: Point) -> date:
         """A weekday or day number inside a week or month ("mercredi de la semaine prochaine")."""
@@ -476,15 +573,29 @@ class _Resolver:
     def period_span(self, period: Period) -> tuple[date, date]:
         """First and last day of a week, weekend or month."""
         today = self.today
-        shift = {"this": 0, "next": 1, "last": -1, None: 0}[period.ref]
+        shift = {"this": 0, "next": 1, "last": -1, None: 0}[period.ref] + period.extra
         if period.kind in ("week", "weekend"):
             base = _monday(self.point(period.anchor)) if period.anchor else _monday(today)
+            if (
+                period.kind == "week"
+                and period.anchor is None
+                and period.ref in ("this", None)
+                and today.weekday() == 6
+                and self.forward
+            ):
+                # On a Sunday, "cette semaine" looking forward is the week starting tomorrow:
+                # a parent booking on Sunday evening means the coming school week, not the
+                # one day left of the ending week (and "la semaine prochaine" is the same
+                # week, as most people say it on a Sunday). Looking back (an absence), it is
+                # the week ending today.
+                base += timedelta(days=7)
             monday = base + timedelta(days=7 * shift)
             if period.kind == "weekend":
                 return monday + timedelta(days=5), monday + timedelta(days=6)
             return monday, monday + timedelta(days=6)
         if period.month is not None:
             year, month = self._named_month(period.month, period.year)
+            year, month = _shift_month(year, month, period.extra)
         else:
             year, month = _shift_month(today.year, today.month, shift)
         return _month_span(year, month)
@@ -524,13 +635,22 @@ class _Resolver:
                 first = self.point(item.start)
         else:
             first = self.point(item.start, anchor)
-            if self.intent is Intent.BOOK and item.start.bare_day and anchor is None:
+            if (
+                self.intent is Intent.BOOK
+                and item.start.bare_day
+                and anchor is None
+                and item.end is not None
+                and self._going_on(item.start, item.end)
+            ):
                 # "du 3 au 5" on the 4th: not next month, the one going on (asked back).
-                going_on = self.point(item.start, forward=False)
-                if item.end is not None and going_on < self.today <= self.point(
-                    item.end, going_on, chain=True
-                ):
-                    raise _past(going_on, self.today, None)
+                raise _past(self.point(item.start, forward=False), self.today, None)
+        if (
+            item.start is not None
+            and item.start.edge == "start"
+            and self.intent is Intent.BOOK
+            and (first.year, first.month) == (self.today.year, self.today.month)
+        ):
+            first = max(first, self.today)  # "de décembre à mars" said in December
         last = self.today if item.end is None else self.point(item.end, first, chain=True)
         if last < first:
             raise _Problem(
@@ -540,13 +660,21 @@ class _Resolver:
                 f"The end ({_en(last)}) comes before the start ({_en(first)}). "
                 "Could you check the dates?",
             )
-        if (last - first).days + 1 > MAX_SPAN_DAYS:
-            raise _too_long(first, last)
+        if (last - first).days + 1 > _LONGEST_SPAN_DAYS:
+            raise _too_long((last - first).days + 1, first, last)
         if item.start is not None:
             self.check_past(first, item.start)
         elif item.end is not None:
             self.check_past(last, item.end)
         return first, last
+
+    def _going_on(self, start: Point, end: Point) -> bool:
+        """True if the range read backwards started before today and is not over."""
+        try:
+            going_on = self.point(start, forward=False)
+            return going_on < self.today <= self.point(end, going_on, chain=True)
+        except _Problem:
+            return False  # "du lundi 7 au vendredi 11": the past 7th is no Monday
 
     def _period_days(self, period: Period) -> list[date]:
         """The days of a period; for a booking, from today on."""
@@ -569,6 +697,8 @@ class _Resolver:
             return self._open(_days(first, last)), False
         if isinstance(item, Period):
             return self._open(self._period_days(item)), False
+        if isinstance(item, Span):
+            return self._span(item, anchor), False
         assert isinstance(item, Every)
         if isinstance(item.scope, Range):
             days = _days(*self._range(item.scope, anchor))
@@ -579,6 +709,19 @@ class _Resolver:
         if item.weekdays is not None:
             days = [d for d in days if d.weekday() in item.weekdays]
         return self._open(days), False
+
+    def _span(self, item: Span, anchor: date | None) -> list[date]:
+        """The days of "3 jours à partir de lundi": opening days for a booking when known."""
+        first = self.point(item.start, anchor, forward=False if item.since else None)
+        self.check_past(first, item.start)
+        if item.count > MAX_DAYS:
+            raise _too_long(item.count, first, first + timedelta(days=item.count - 1))
+        if item.unit == "week":
+            return self._open(_days(first, first + timedelta(days=7 * item.count - 1)))
+        if self.intent is Intent.BOOK and self.allowed is not None:
+            # "3 jours" of canteen from a Friday: Friday, Monday, Tuesday.
+            return sorted(d for d in self.allowed if d >= first)[: item.count]
+        return _days(first, first + timedelta(days=item.count - 1))
 
     def excluded(self, item: Item, included: list[date]) -> set[date]:
         """The days an "except" item removes from `included`."""
@@ -640,7 +783,7 @@ def understand(
     parsed = parse(tokenize(normalised))
     forward = intent is Intent.BOOK or (parsed.future_tense and not parsed.past_tense)
     allowed = None if allowed_days is None else frozenset(allowed_days)
-    resolver = _Resolver(today, intent, forward, allowed)
+    resolver = _Resolver(today, intent, forward, allowed, parsed.past_tense)
     if parsed.attached_vague:
         return _vague(_first_vague(parsed), today)
     if parsed.ambiguous:
@@ -664,10 +807,12 @@ def _without_items(text: str, parsed: Parsed, resolver: _Resolver) -> Understood
     """Nothing the grammar knows: a complete date dateparser reads, or a question."""
     today = resolver.today
     found = None
-    if _DIGIT.search(text) and len(text) <= 80:
+    if _DIGIT.search(text) and len(text) <= 80 and not parsed.counts:
         found = _dateparser_date(text, today, resolver.forward)
     if found is None:
-        return _vague(_first_vague(parsed), today) if parsed.vague else _not_understood(today)
+        if not parsed.vague:
+            return _not_understood(today)
+        return _vague(_first_vague(parsed), today, parsed.counts[0] if parsed.counts else 3)
     try:
         resolver.check_past(found, None)
     except _Problem as problem:
@@ -698,12 +843,16 @@ def _resolve(parsed: Parsed, resolver: _Resolver) -> set[date]:
     for entry in parsed.placed:
         if entry.excluded:
             days -= resolver.excluded(entry.item, sorted(days))
+    if len(days) > MAX_DAYS:
+        raise _too_long(len(days), min(days), max(days))
+    if days and parsed.counts and len(days) not in parsed.counts:
+        raise _count_mismatch(parsed.counts[0], sorted(days))
     return days
 
 
 def _first_vague(parsed: Parsed) -> str:
     """The most telling kind of vagueness found in the message."""
-    for detail in ("open_ended", "holidays", "month_only", "vague"):
+    for detail in ("open_ended", "holidays", "month_only", "duration", "vague"):
         if detail in parsed.vague:
             return detail
     return "vague"

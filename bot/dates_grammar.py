@@ -4,7 +4,10 @@ Nothing here knows today's date: the items keep what the parent wrote ("le 12", 
 prochain", "du 21 au 24 décembre") and `bot.dates` resolves them against `today`.
 Unknown words are skipped, so whole sentences work; the link between two items is kept
 (`Placed.glue`) so that "les 3, 10 et 17 décembre" lends the month to 3 and 10, and
-"lundi et mardi de la semaine prochaine" puts both days in that week.
+"lundi et mardi de la semaine prochaine" puts both days in that week. An item may refer to
+the one before it: "le 9 et le lendemain", "cette semaine et la suivante", "mercredi et le
+mercredi suivant". A number of days is a span with a start ("3 jours à partir de lundi"),
+or, alone ("3 jours"), a count the days written must match.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from bot.dates_lexicon import (
 
 # Modifiers of a weekday: "next" = of next week ("mercredi prochain"), "last" = the previous
 # one, "this" = the nearest one ("ce mercredi"), "upcoming" = the first after today
-# ("mercredi qui vient", "le prochain mercredi"), "en8"/"en15" = a week/two after the coming one.
+# ("mercredi qui vient", "le prochain mercredi"), "en8"/"en15" = a week/two after the coming one,
+# "following" = the first after the previous item ("lundi et le mercredi suivant").
 Modifier = str
 
 
@@ -37,6 +41,7 @@ class Period:
     anchor: Point | None = None  # "la semaine du 14 décembre"
     month: int | None = None
     year: int | None = None
+    extra: int = 0  # periods further on ("cette semaine et la suivante": the second is +1)
 
 
 @dataclass
@@ -50,6 +55,9 @@ class Point:
     modifier: Modifier | None = None
     offset: int | None = None  # days from today ("demain" = 1)
     within: Period | None = None  # "mercredi de la semaine prochaine"
+    edge: str | None = None  # "start" | "end": first or last day of `within` ("fin mars")
+    after: int | None = None  # days after the previous item, or today ("le lendemain" = 1)
+    shift: int = 0  # days added to the date written ("le lendemain du 9" = 1)
 
     @property
     def bare_day(self) -> bool:
@@ -59,6 +67,7 @@ class Point:
             and self.month is None
             and self.offset is None
             and self.within is None
+            and self.shift == 0
         )
 
     @property
@@ -83,6 +92,24 @@ class Range:
 
 
 @dataclass
+class Span:
+    """`count` days (or weeks) from `start`: "3 jours à partir de lundi", "for 2 days from Mon"."""
+
+    start: Point
+    count: int
+    unit: str  # "day" | "week"
+    since: bool = False  # "3 jours depuis lundi": the start is looked for before today
+
+
+@dataclass
+class Count:
+    """A number of days written without a start ("3 jours", "pendant 2 jours")."""
+
+    count: int
+    unit: str  # "day" | "week"
+
+
+@dataclass
 class Every:
     """Given weekdays (None: every day) within a scope ("tous les mercredis de janvier")."""
 
@@ -97,7 +124,7 @@ class Vague:
     detail: str  # "vague" | "open_ended" | "holidays" | "month_only"
 
 
-Item = Point | Range | Period | Every | Vague
+Item = Point | Range | Period | Span | Every | Vague
 
 
 @dataclass
@@ -121,6 +148,7 @@ class Parsed:
     attached_vague: bool = False  # "mi-décembre", "fin du mois": always ask back
     future_tense: bool = False
     past_tense: bool = False
+    counts: list[int] = field(default_factory=list)  # days written alone ("3 jours")
 
     @property
     def ambiguous(self) -> bool:
@@ -134,6 +162,26 @@ _DAY_INTRO_WORDS = frozenset(
     {"the", "du", "au", "a", "de", "and", "or", "until", "between", "from", "to", "except", "of"}
 )
 _RANGE_TO = frozenset({"au", "a", "to", "until"})
+# Words before a count of days ("pendant 3 jours", "for 2 days").
+_COUNT_LEADS = frozenset({"pendant", "durant", "pour", "pr", "pdt", "for", "during"})
+# "3 jours consécutifs", "2 consecutive days" is still a count.
+_IN_A_ROW = frozenset({"consecutifs", "consecutives", "consecutive", "straight"})
+# Words after a count of days that make it an offset from an unnamed day ("3 jours plus tard").
+_COUNT_RELATIVE = frozenset({"plus", "tard", "later", "avant", "before", "apres", "auparavant"})
+# Starters of a span after its count ("3 jours à partir de lundi", "dès lundi", "depuis lundi").
+_SPAN_STARTERS = frozenset({"apartir", "starting", "depuis", "dps", "des"})
+# Pronouns standing for the previous item ("celui d'après", "the one after").
+_PRONOUNS = frozenset({"celui", "celle", "one"})
+# Words after "d'après" that make it "according to" ("d'après moi", "suivant mon planning").
+_ACCORDING_TO_WHOM = frozenset(
+    {"moi", "toi", "lui", "elle", "nous", "vous", "eux", "elles", "ca", "mon", "ma", "mes"}
+    | {"ton", "ta", "tes", "son", "sa", "ses", "notre", "votre", "nos", "vos", "leur", "leurs"}
+)
+# "Plural" words that follow a number without being nouns ("les 4 puis le 5").
+_NOT_NOUNS = frozenset(
+    {"plus", "puis", "inclus", "apres", "sans", "mais", "alors", "ainsi", "tres", "moins", "pas"}
+    | {"jamais", "toujours", "sinon", "thanks", "thx", "pls", "is", "was", "as", "yes", "always"}
+)
 
 
 class _Parser:
@@ -180,6 +228,49 @@ class _Parser:
     def range_to(self, index: int) -> bool:
         """True for the word joining the two ends of a range ("au", "to", "-")."""
         return self.word(index, *_RANGE_TO) or self.punct(index, "-")
+
+    def prefix(self, index: int) -> bool:
+        """True for "ce", "prochain", "dernier" before what they qualify ("prochain mercredi");
+        the text-message "pro" only comes after ("mercredi pro"; "un rdv pro lundi")."""
+        token = self.tok(index)
+        return (
+            self.word(index, "this", "next", "last")
+            and token is not None
+            and token.text not in ("pro", "proch")
+        )
+
+    def singular(self, index: int, *values: str) -> bool:
+        """True for the keyword `values` written in the singular ("jour", not "jours")."""
+        token = self.tok(index)
+        return (
+            self.word(index, *values)
+            and token is not None
+            and token.text not in ("jours", "days", "journees", "semaines", "weeks", "weekends")
+        )
+
+    def counted_noun(self, index: int) -> bool:
+        """True for an unknown plural word: "les 4 petits", "the 2 boys", "les 4 pourront"
+        count people, not days (a plural noun, or a verb in the third person plural)."""
+        token = self.tok(index)
+        if token is None or token.kind != "other" or token.text in _NOT_NOUNS:
+            return False
+        text = token.text
+        plural_noun = len(text) >= 3 and text[-1] in "sx"
+        plural_verb = text.endswith("ont") or (text.endswith("ent") and not text.endswith("ment"))
+        return plural_noun or plural_verb
+
+    def according_to(self, index: int) -> bool:
+        """True for "d'après le planning", "suivant le calendrier": "according to", not "after"."""
+        token = self.tok(index)
+        if token is None or token.kind != "word" or token.value != "dapres":
+            return False
+        if token.text not in ("dapres", "suivant"):
+            return False
+        following = self.tok(index + 1)
+        return following is not None and (
+            (following.kind == "word" and following.value in ("the", "de", "du", "this"))
+            or following.text in _ACCORDING_TO_WHOM
+        )
 
     # -- days -------------------------------------------------------------------------------
 
@@ -234,6 +325,14 @@ class _Parser:
             qualified = token.ordinal or after_weekday or loose or listed or self.day_intro(j - 1)
         if not qualified:
             return None
+        article = self.tok(j - 1)
+        if (
+            not (token.ordinal or after_weekday)
+            and article is not None
+            and article.text in ("les", "des", "aux", "the")
+            and self.counted_noun(k)
+        ):
+            return None  # "pour les 4 petits", "the 2 boys": a number of people
         return (day, None, None), k
 
     def post_modifier(self, index: int) -> tuple[Modifier | None, int]:
@@ -299,7 +398,7 @@ class _Parser:
             return duration
         modifier: Modifier | None = None
         j = index
-        if self.word(j, "this", "next", "last") and self.kind(j + 1, "weekday"):
+        if self.prefix(j) and self.kind(j + 1, "weekday"):
             value = str(self.tokens[j].value)
             modifier = {"this": "this", "last": "last"}.get(value)
             if value == "next":
@@ -357,21 +456,31 @@ class _Parser:
         if self.word(j, "from", "du", "de", "between"):
             starter = str(self.tokens[j].value)
             j += 1
+            if self.tokens[index].text == "des" and (
+                self.word(j, "the")
+                or self.kind(j, "rel")
+                or (self.kind(j, "weekday") and not self.is_plural_weekday_at(j))
+            ):
+                starter = "from"  # "dès lundi", "dès le 14": from then on
             if starter == "from" and self.word(j, "du", "de"):
                 j += 1
         if self.word(j, "until"):
-            end = self.point(j + 1, loose=True)
+            end = self.point(j + 1, loose=True) or self.period_edge(j + 1, "end")
             if end is None or not isinstance(end[0], Point):
                 return None
             return Range(None, end[0]), end[1]
         loose = starter is not None or self.range_to(j + 1) or self.range_to(j + 2)
         start = self.point(j, loose=loose)
+        if start is None:
+            start = self.period_edge(j, "start")  # "de janvier à mars"
         if start is None or not isinstance(start[0], Point):
             return None
         first, k = start
         joined = self.range_to(k) or (starter == "between" and self.word(k, "and"))
+        if first.edge is not None and not joined:
+            return None  # a month alone: see `period`
         if joined:
-            end = self.point(k + 1, loose=True)
+            end = self.point(k + 1, loose=True) or self.period_edge(k + 1, "end")
             if end is not None and isinstance(end[0], Point):
                 last = end[0]
                 if first.bare_day and last.month is not None and last.day is not None:
@@ -382,6 +491,39 @@ class _Parser:
                 return Range(first, None, since=True), k
             return Vague("open_ended"), k
         return None
+
+    def period_edge(self, index: int, edge: str) -> tuple[Point, int] | None:
+        """A month as the start or end of a range: "(de) janvier", "(jusqu')en juin", "(à) fin
+        mars", "(jusqu'à) la fin du mois", "(until) the end of next month"."""
+        j = index
+        while self.word(j, "the", "en", "a", "in"):
+            j += 1
+        marked = False
+        token = self.tok(j)
+        if edge == "end" and token is not None and token.text in ("fin", "end"):
+            marked, j = True, j + 1
+            while self.word(j, "the", "de", "du", "of"):
+                j += 1
+        token = self.tok(j)
+        if token is None:
+            return None
+        if token.kind == "month":
+            year, end = self.year_at(j + 1)
+            return Point(within=Period("month", month=token.number, year=year), edge=edge), end
+        if self.word(j, "month") and self.word(j + 1, "de", "of") and self.kind(j + 2, "month"):
+            year, end = self.year_at(j + 3)
+            month = self.tokens[j + 2].number
+            return Point(within=Period("month", month=month, year=year), edge=edge), end
+        if not marked:
+            return None
+        ref: str | None = None
+        if self.word(j, "this", "next"):
+            ref, j = str(self.tokens[j].value), j + 1
+        if not self.word(j, "week", "month"):
+            return None
+        kind = str(self.tokens[j].value)
+        later_ref, end = self.period_ref(j + 1)
+        return Point(within=Period(kind, ref=ref or later_ref or "this"), edge=edge), end
 
     def period_ref(self, index: int) -> tuple[str | None, int]:
         """ "prochaine", "dernière", "-ci" after "semaine" or "mois"."""
@@ -410,7 +552,7 @@ class _Parser:
         if whole and self.word(j, "of"):
             j += 1
         ref: str | None = None
-        if self.word(j, "this", "next", "last"):
+        if self.prefix(j):
             ref = {"this": "this", "next": "next", "last": "last"}[str(self.tokens[j].value)]
             j += 1
         token = self.tok(j)
@@ -445,6 +587,203 @@ class _Parser:
             year, end = self.year_at(j + 1)
             return Period("month", month=token.number, year=year), end
         return None
+
+    def counted(self, index: int) -> tuple[int, str, int] | None:
+        """ "3 jours", "pendant trois jours", "for 2 weeks": count, unit and the index after."""
+        j = (
+            index + 1
+            if self.tok(index) is not None and self.tokens[index].text in _COUNT_LEADS
+            else index
+        )
+        number = self.tok(j)
+        if number is None:
+            return None
+        count: int | None = None
+        if number.kind == "num" and not number.ordinal:
+            count = number.number
+        elif self.word(j, "un"):
+            count = 1
+        elif number.text in DURATION_WORDS:
+            count = DURATION_WORDS[number.text]
+        if count is None or count < 1 or not self.word(j + 1, "day", "week"):
+            return None
+        end = j + 2
+        if self.word(end, "de", "d") and self.tok(end + 1) is not None:
+            if self.tokens[end + 1].text in ("suite", "affilee"):
+                end += 2  # "3 jours de suite", "3 jours d'affilée"
+        elif self.tok(end) is not None and self.tokens[end].text in _IN_A_ROW:
+            end += 1  # "3 jours consécutifs"
+        return count, str(self.tokens[j + 1].value), end
+
+    def span_start(self, index: int) -> tuple[Point, bool, int] | None:
+        """The start after a count: "à partir de lundi", "dès le 7", "depuis lundi", "starting
+        Monday", "from the 7th" (after "for"); with whether it is looked for in the past."""
+        token = self.tok(index)
+        if token is None or token.text not in _SPAN_STARTERS and token.text != "from":
+            return None
+        j = index + 1
+        while self.word(j, "de", "du", "the", "from"):
+            j += 1
+        start = self.point(j, loose=True)
+        if start is None or not isinstance(start[0], Point):
+            return None
+        return start[0], token.text in ("depuis", "dps"), start[1]
+
+    def span(self, index: int) -> tuple[Item | Count, int] | None:
+        """A number of days: "3 jours à partir de lundi", "du 7 pour 3 jours", "3 jours"."""
+        counted = self.counted(index)
+        if counted is not None:
+            count, unit, k = counted
+            lead = self.tokens[index].text in _COUNT_LEADS
+            if self.word(k, "ago"):
+                return None  # "3 days ago": `relative_duration`
+            following = self.tok(k)
+            if following is not None and following.text in _COUNT_RELATIVE:
+                return Vague("vague"), k + 1  # "3 jours plus tard": after what?
+            if following is not None and following.text == "from" and not lead:
+                after = self.tok(k + 1)
+                if after is not None and (
+                    after.text == "now" or (after.kind == "rel" and after.value == 0)
+                ):
+                    return Point(offset=count * (7 if unit == "week" else 1)), k + 2
+                return Vague("vague"), k + 1  # "3 days from Monday": Thursday, or three days?
+            start = self.span_start(k)
+            if start is not None:
+                point, since, end = start
+                return Span(point, count, unit, since), end
+            return Count(count, unit), k
+        j = index
+        starter = self.tok(j)
+        if starter is None:
+            return None
+        if starter.text in _SPAN_STARTERS or self.word(j, "du", "from"):
+            j += 1
+            while self.word(j, "de", "du", "the"):
+                j += 1
+        start = self.point(j, loose=j > index)
+        if start is None or not isinstance(start[0], Point):
+            return None
+        k = start[1] + (1 if self.punct(start[1], ",") else 0)
+        lead = self.tok(k)
+        if lead is None or lead.text not in _COUNT_LEADS:
+            return None  # "jeudi, 2 jours" is a day and a count
+        counted = self.counted(k)
+        if counted is None:
+            return None
+        count, unit, end = counted
+        since = starter.text in ("depuis", "dps")
+        return Span(start[0], count, unit, since), end
+
+    def relative_to_previous(self, index: int, previous: Placed | None) -> tuple[Item, int] | None:
+        """ "le lendemain", "le jour d'après", "the day after", "la suivante", "celle d'après",
+        "la semaine suivante", "le mercredi suivant": a day or period after the previous item."""
+        j = index + 1 if self.word(index, "the") else index
+        token = self.tok(j)
+        if token is None:
+            return None
+        before = previous.item if previous is not None else None
+        if token.kind == "other" and token.text in ("lendemain", "surlendemain"):
+            days = 1 if token.text == "lendemain" else 2
+            end = j + 1
+            if self.word(end, "de", "du", "of"):
+                base = self.point(end + 1, loose=True)
+                if base is not None and isinstance(base[0], Point) and base[0].after is None:
+                    return replace(base[0], shift=base[0].shift + days), base[1]
+                return Vague("vague"), end + 1  # "le lendemain de la fête"
+            if days == 2 and isinstance(before, Point) and 1 in (before.offset, before.after):
+                # "demain et le surlendemain", "le 9, le lendemain et le surlendemain": the day
+                # after the previous one, which is itself a "lendemain" (demain = today's).
+                days = 1
+            return Point(after=days), end
+        # "le jour d'après", "le jour suivant", "the day after", "the next/following day"
+        day_after = self.singular(j, "day") and self.word(j + 1, "dapres")
+        next_day = (
+            self.word(j, "next", "dapres")
+            and self.tokens[j].text in ("next", "following")
+            and self.singular(j + 1, "day")
+            and j > index
+        )
+        if (day_after and not self.according_to(j + 1)) or next_day:
+            return self.after_end(Point(after=1), j + 2)
+        # "la semaine d'après", "the following week", "le mois suivant"
+        kind: str | None = None
+        if self.singular(j, "week", "weekend", "month") and self.word(j + 1, "dapres"):
+            kind, end = str(self.tokens[j].value), j + 2
+        elif (
+            self.word(j, "dapres")
+            and j > index
+            and self.tokens[j].text == "following"
+            and self.singular(j + 1, "week", "weekend", "month")
+        ):
+            kind, end = str(self.tokens[j + 1].value), j + 2
+        if kind is not None:
+            if self.according_to(j + 1):
+                return None
+            if isinstance(before, Period) and before.kind == kind:
+                return self.after_end(replace(before, extra=before.extra + 1), end)
+            return Vague("vague"), end
+        # "le mercredi suivant", "the Wednesday after", "the following Wednesday"
+        weekday_index: int | None = None
+        if (
+            self.kind(j, "weekday")
+            and self.word(j + 1, "dapres")
+            and self.tokens[j + 1].text in ("dapres", "suivant", "suivante")
+            and not self.according_to(j + 1)
+        ):
+            weekday_index, end = j, j + 2
+        elif (
+            self.word(j, "dapres")
+            and self.tokens[j].text == "following"
+            and self.kind(j + 1, "weekday")
+        ):
+            weekday_index, end = j + 1, j + 2
+        if weekday_index is not None:
+            weekday = self.tokens[weekday_index]
+            if before is None or is_plural_weekday(weekday):
+                return Vague("vague"), end
+            return self.after_end(Point(weekday=weekday.number, modifier="following"), end)
+        # "le suivant", "la suivante", "celui d'après", "the one after", "the following one"
+        k = j + 1 if self.tok(j) is not None and self.tokens[j].text in _PRONOUNS else j
+        pronoun = k > index
+        if not (pronoun and self.word(k, "dapres")) or self.according_to(k):
+            return None
+        if self.tokens[k].text == "following":
+            if not (self.tok(k + 1) is not None and self.tokens[k + 1].text == "one"):
+                return None
+            k += 1
+        end = k + 1
+        if isinstance(before, Period):
+            return self.after_end(replace(before, extra=before.extra + 1), end)
+        if isinstance(before, Point) and before.weekday is not None:
+            if before.day is not None:
+                return Vague("vague"), end  # "mercredi 9 et le suivant": the 10th or the 16th?
+            return self.after_end(Point(after=7), end)  # "mercredi et le suivant"
+        if isinstance(before, Point):
+            return self.after_end(Point(after=1), end)
+        return Vague("vague"), end
+
+    def after_end(self, item: Item, end: int) -> tuple[Item, int]:
+        """`item`, unless an English "after" goes on with what it is after: "the day after
+        Monday" is Tuesday; "the day after Christmas", "the week after the 9th" are asked."""
+        following = self.tok(end)
+        if self.tokens[end - 1].text != "after" or following is None:
+            return item, end
+        if following.kind == "other":
+            return Vague("vague"), end + 1
+        if following.kind in ("weekday", "num", "numdate", "month", "rel") or self.word(
+            end, "the", "next", "this"
+        ):
+            base = self.point(end, loose=True)
+            if (
+                isinstance(item, Point)
+                and item.after == 1
+                and base is not None
+                and isinstance(base[0], Point)
+                and base[0].after is None
+            ):
+                return replace(base[0], shift=base[0].shift + 1), base[1]
+            return Vague("vague"), end + 1
+        return item, end
 
     def every(self, index: int) -> tuple[Item, int] | None:
         """ "tous les mercredis de janvier", "les lundis et jeudis du mois prochain"."""
@@ -539,8 +878,12 @@ class _Parser:
             and self.word(index + 2, "day", "week")
         ):
             return "vague", index + 3  # "pendant 3 jours", "for 3 days"
-        if self.word(index, "dapres"):
-            return "vague", index + 1  # "et celle d'après", "la suivante"
+        if (
+            self.word(index, "dapres")
+            and self.tokens[index].text not in ("after", "following")
+            and not self.according_to(index)
+        ):
+            return "vague", index + 1  # "la suivante" with nothing before it
         return None
 
     def parse(self) -> Parsed:
@@ -554,7 +897,19 @@ class _Parser:
         index = 0
         while index < len(self.tokens):
             token = self.tokens[index]
-            vague = self.vague_at(index)
+            previous = parsed.placed[-1] if parsed.placed else None
+            early = self.relative_to_previous(index, previous) or self.span(index)
+            if early is not None and isinstance(early[0], Count):
+                counted, index = early
+                if counted.unit == "day":
+                    parsed.counts.append(counted.count)
+                    parsed.vague.append("duration")
+                else:
+                    parsed.vague.append("vague")  # "2 semaines": which ones?
+                    parsed.attached_vague = True
+                last_end = index
+                continue
+            vague = None if early is not None else self.vague_at(index)
             if vague is not None:
                 parsed.vague.append(vague[0])
                 parsed.attached_vague = True
@@ -565,10 +920,12 @@ class _Parser:
                 index += 1
                 continue
             found: tuple[Item, int] | None = None
+            if early is not None and not isinstance(early[0], Count):
+                found = early[0], early[1]
             for rule in (self.every, self.range_, self.period, self.point):
-                found = rule(index)
                 if found is not None:
                     break
+                found = rule(index)
             if found is None:
                 if token.kind == "other" and token.text in VAGUE_WORDS:
                     detail = "holidays" if token.text in ("vacances", "holidays") else "vague"

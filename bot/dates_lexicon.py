@@ -2,10 +2,13 @@
 
 The text a parent types is normalised (lower case, no accents, fixed spellings of
 "aujourd'hui", "après-demain", ...), cut into tokens, and every word is looked up in a
-small French/English lexicon of date words, tolerating one typo (two in long words).
-Words outside the lexicon ("je", "ma", "sa", "me", "mon", ...) are plain filler and are
-never read as weekdays: French weekday abbreviations ("mer.", "jeu.") only count when
-written with a dot or right before a day number.
+small French/English lexicon of date words, tolerating one typo (two in long words) and
+the usual text-message spellings ("pro", "ts les", "ds", "dem1", "mercre").
+Words outside the lexicon ("je", "ma", "sa", "me", "mon", ...) are plain filler. Weekday
+abbreviations that are ordinary words too ("mer", "jeu", "sam", "mon") count only where
+nothing else fits: with a dot, before a day number, next to another weekday in a list
+("lun, mer et ven", "Mon and Wed"), after "ce"/"tous les"/"sauf"/"jusqu'à", before
+"prochain"/"dernier"/"matin", or alone in the message; never after an article ("la mer").
 """
 
 from __future__ import annotations
@@ -48,6 +51,17 @@ WEEKDAY_SAFE_ABBREVIATIONS: dict[str, int] = {
     "sun": 6,
     "wensday": 2,
     "wendsday": 2,
+    # Text-message spellings of French weekdays.
+    "lndi": 0,
+    "lund": 0,
+    "mrdi": 1,
+    "mard": 1,
+    "mercr": 2,
+    "mercre": 2,
+    "mercrd": 2,
+    "jeud": 3,
+    "vendr": 4,
+    "samd": 5,
 }
 # French abbreviations are ordinary words too ("la mer", "un jeu"): only with a dot or a number.
 WEEKDAY_DOTTED_ABBREVIATIONS: dict[str, int] = {
@@ -59,6 +73,8 @@ WEEKDAY_DOTTED_ABBREVIATIONS: dict[str, int] = {
     "sam": 5,
     "dim": 6,
     "mon": 0,
+    "merc": 2,
+    "vend": 4,
 }
 
 MONTH_WORDS: dict[str, int] = {
@@ -160,33 +176,39 @@ DURATION_WORDS: dict[str, int] = {
 # Canonical keywords. Ambiguous French glue words ("de", "du", "a", "au", "en", "le") stay as
 # they are: the grammar decides from their neighbours.
 KEYWORDS: dict[str, str] = {
-    **{w: "next" for w in ("prochain", "prochaine", "prochains", "prochaines", "next")},
+    **{
+        w: "next"
+        for w in ("prochain", "prochaine", "prochains", "prochaines", "next", "pro", "proch")
+    },
     **{
         w: "last"
         for w in ("dernier", "derniere", "derniers", "dernieres", "last", "passe", "passee")
     },
     **{w: "this" for w in ("ce", "cet", "cette", "this")},
-    **{w: "week" for w in ("semaine", "semaines", "week", "weeks")},
+    **{w: "week" for w in ("semaine", "semaines", "week", "weeks", "sem")},
     **{w: "month" for w in ("mois", "month", "months")},
     **{w: "weekend" for w in ("weekend", "weekends")},
     **{w: "day" for w in ("jour", "jours", "day", "days", "journee", "journees")},
     **{w: "and" for w in ("et", "and")},
     **{w: "or" for w in ("ou", "or")},
     **{w: "except" for w in ("sauf", "except", "excepte", "hormis", "excluding", "but")},
-    **{w: "every" for w in ("tous", "toutes", "tout", "toute", "chaque", "every", "each", "all")},
-    **{w: "until" for w in ("jusqua", "until", "till", "til", "through", "thru")},
+    **{
+        w: "every"
+        for w in ("tous", "toutes", "tout", "toute", "chaque", "every", "each", "all", "ts", "tt")
+    },
+    **{w: "until" for w in ("jusqua", "until", "till", "til", "through", "thru", "jsq", "jsqa")},
     **{w: "between" for w in ("entre", "between")},
-    **{w: "from" for w in ("from", "depuis", "apartir", "starting")},
+    **{w: "from" for w in ("from", "depuis", "apartir", "starting", "dps")},
     **{w: "the" for w in ("le", "la", "les", "l", "the", "on")},
     **{w: "ago" for w in ("ago",)},
     **{w: "ilya" for w in ("ilya",)},
-    **{w: "dans" for w in ("dans",)},
-    **{w: "in" for w in ("in", "during", "pendant", "durant", "within", "for")},
+    **{w: "dans" for w in ("dans", "ds")},
+    **{w: "in" for w in ("in", "during", "pendant", "durant", "within", "for", "pdt")},
     **{w: "of" for w in ("of",)},
     **{w: "to" for w in ("to",)},
     **{w: "qui" for w in ("qui",)},
     **{w: "vient" for w in ("vient", "coming")},
-    **{w: "dapres" for w in ("dapres", "suivante", "suivant", "after")},
+    **{w: "dapres" for w in ("dapres", "suivante", "suivant", "after", "following")},
     **{w: "whole" for w in ("entier", "entiere", "whole", "entire", "complet", "complete")},
     **{w: "de" for w in ("de", "d", "des")},
     **{w: "du" for w in ("du",)},
@@ -204,7 +226,7 @@ VAGUE_WORDS: frozenset[str] = frozenset(
         "bientot",
         "prochainement",
         "soon",
-        "lendemain",
+        "lendemain",  # understood by the grammar after a day ("le 9 et le lendemain")
         "surlendemain",
         "vacances",
         "holidays",
@@ -314,11 +336,29 @@ QUANTITY_NOUNS: frozenset[str] = frozenset(
         "ticket",
         "tickets",
         "fils",
+        "fille",
         "filles",
+        "petit",
+        "petits",
+        "petite",
+        "petites",
+        "ptit",
+        "ptits",
+        "loulou",
+        "loulous",
+        "garcon",
+        "garcons",
+        "jumeaux",
+        "jumelles",
+        "eleve",
+        "eleves",
+        "boys",
+        "girls",
         "semaine",
         "semaines",
         "week",
         "weeks",
+        "sem",
         "mois",
         "month",
         "months",
@@ -383,6 +423,8 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, replacement in (
         (r"[\u2019\u2018`\u00b4\u02bc]", "'"),
         (r"\b(?:aujourd\W*h?ui|aujourdui|aujourdh|aujourd|auj|ajd|aujd|ojd)\b", " aujourdhui "),
+        (r"\b(?:dem1|dm1|2main|2m1)\b", " demain "),
+        (r"\b(?:tmrw|tmr|tmrow|2morrow)\b", " tomorrow "),
         (r"\bapr[ea]s\W*demain\b", " apresdemain "),
         (r"\bavant\W*hier\b", " avanthier "),
         (r"\bil\s+y\s+a\b", " ilya "),
@@ -396,7 +438,6 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bday\s+before\s+yesterday\b", " avanthier "),
         (r"\b(?:ce|cet)\s+(?:matin|midi|soir|apres\W*midi|aprem)\b", " aujourdhui "),
         (r"\bthis\s+(?:morning|afternoon|evening|noon)\b", " aujourdhui "),
-        (r"\b(?:tmrw|tmr|tmrow|2morrow)\b", " tomorrow "),
         # Phone numbers and amounts are never dates.
         (r"\b0\d(?:[ .]?\d{2}){4}\b", " "),
         (r"\b\d+(?:[.,]\d+)?\s*(?:€|eur\b|euros?\b)", " "),
@@ -412,7 +453,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _TOKEN = re.compile(
     r"(?P<iso>\b\d{4}([-/.])\d{1,2}\2\d{1,2}\b)"
     r"|(?P<numdate>(?<![\d.,/])\d{1,2}\s?[/.]\s?\d{1,2}(?:\s?[/.]\s?(?:\d{4}|\d{2}))?(?![\d/])"
-    r"|\b\d{1,2}-\d{1,2}-\d{4}\b)"
+    r"|\b\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})\b)"
     r"|(?P<num>\d+)(?P<suffix>[a-z]*)"
     r"|(?P<word>[a-z][a-z0-9]*)(?P<dot>\.)?"
     r"|(?P<punct>[,;&+\-/?!])"
@@ -534,7 +575,38 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(_word_token(match.group("word"), bool(match.group("dot"))))
         else:
             tokens.append(Token("punct", match.group("punct"), match.group("punct")))
+    tokens = _split_dashed_lists(tokens)
     return _merge_dashed_dates(_merge_number_words(_resolve_abbreviations(tokens)))
+
+
+def _split_dashed_lists(tokens: list[Token]) -> list[Token]:
+    """Read "9-10-11 décembre" as three days, not as 9 October 2011: a month follows."""
+    result: list[Token] = []
+    for index, token in enumerate(tokens):
+        after = tokens[index + 1] if index + 1 < len(tokens) else None
+        month_after = after is not None and (
+            after.kind == "month" or after.text in MONTH_ABBREVIATIONS
+        )
+        parts = token.text.split("-")
+        if token.kind == "numdate" and len(parts) == 3 and len(parts[2]) == 2 and month_after:
+            for number, part in enumerate(parts):
+                if number:
+                    result.append(Token("punct", "-", "-"))
+                result.append(Token("num", int(part), part))
+            continue
+        result.append(token)
+    return result
+
+
+def _dashed_list(tokens: list[Token], index: int) -> bool:
+    """True for "7-8-9 (décembre)" at `index`: three day numbers, not 7 August and a 9."""
+    following = tokens[index + 3 : index + 6]
+    return (
+        len(following) >= 2
+        and following[0].text == "-"
+        and following[1].kind == "num"
+        and (len(following) == 2 or following[2].text != "-")
+    )
 
 
 def _merge_dashed_dates(tokens: list[Token]) -> list[Token]:
@@ -552,6 +624,7 @@ def _merge_dashed_dates(tokens: list[Token]) -> list[Token]:
             and window[2].number <= 12
             and (not result or result[-1].kind != "month")
             and (len(window) == 3 or window[3].kind != "month")
+            and not _dashed_list(tokens, index)
         ):
             merged = _numdate(f"{window[0].text}/{window[2].text}")
             if merged is not None:
@@ -563,9 +636,90 @@ def _merge_dashed_dates(tokens: list[Token]) -> list[Token]:
     return result
 
 
+# Before a weekday abbreviation, an article or a possessive makes it a noun ("la mer", "un jeu").
+_DETERMINERS: frozenset[str] = frozenset(
+    {"le", "la", "les", "l", "un", "une", "ma", "ta", "sa", "mon", "ton", "son", "nos", "vos"}
+    | {"a", "an", "my", "his", "her", "their", "our", "your"}
+)
+# Links between the items of a list of weekdays ("lun, mer et ven", "tue & thu", "lun-ven").
+_LIST_PUNCT: frozenset[str] = frozenset({",", "&", "+", "/", "-"})
+_LIST_WORDS: frozenset[str] = frozenset({"and", "or", "au", "a", "to", "until"})
+# Words after which an abbreviation can only be a weekday ("ce jeu", "tous les mer", "sauf ven").
+_WEEKDAY_BEFORE: frozenset[str] = frozenset({"this", "every", "until", "except"})
+# Parts of the day that follow a weekday ("ven soir", "mer matin", "Mon morning").
+DAY_PARTS: frozenset[str] = frozenset(
+    {"matin", "midi", "soir", "aprem", "apresmidi", "morning", "afternoon", "evening"}
+)
+
+
+def _abbreviated_weekday(tokens: list[Token], index: int) -> bool:
+    """True if the abbreviation at `index` ("mer", "jeu", "mon") reads as a weekday by context.
+
+    The list rule is applied separately by `_weekday_lists`.
+    """
+    token = tokens[index]
+    word = token.text
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    if word != "mon" and (token.dotted or (after is not None and after.kind in ("num", "year"))):
+        return True
+    if (
+        before is not None
+        and index > 1
+        and before.value == "the"
+        and tokens[index - 2].kind == "word"
+        and tokens[index - 2].value in _WEEKDAY_BEFORE
+    ):
+        return True  # "tous les mer"
+    if before is not None and before.text in _DETERMINERS:
+        return False
+    if after is not None and word != "mon":
+        if after.kind == "word" and after.value in ("next", "last"):
+            return True  # "jeu prochain", "ven dernier", "mer pro"
+        if after.text in DAY_PARTS:
+            return True
+    if before is not None and before.kind == "word" and before.value in _WEEKDAY_BEFORE:
+        return True
+    # The message is the abbreviation alone ("jeu", "mer ?").
+    return all(other.kind == "punct" for n, other in enumerate(tokens) if n != index)
+
+
+def _weekday_lists(tokens: list[Token], candidates: set[int]) -> set[int]:
+    """The abbreviations in a list with another weekday or abbreviation ("lun, mer et ven")."""
+
+    def listable(index: int) -> bool:
+        """A weekday, or an abbreviation that is not after an article."""
+        if not 0 <= index < len(tokens):
+            return False
+        if tokens[index].kind == "weekday":
+            return True
+        return index in candidates and not (index > 0 and tokens[index - 1].text in _DETERMINERS)
+
+    def link(index: int) -> bool:
+        """A comma, "et", "&", "-", "au"... between two items of a list."""
+        token = tokens[index]
+        if token.kind == "punct":
+            return token.value in _LIST_PUNCT
+        return token.kind == "word" and token.value in _LIST_WORDS
+
+    found: set[int] = set()
+    for index in candidates:
+        if not listable(index):
+            continue
+        for other in (index - 1, index + 1):  # "lun mer ven"
+            if listable(other):
+                found.add(index)
+        for step in (-1, 1):  # "lun, mer", "Mon and Wed"
+            middle, other = index + step, index + 2 * step
+            if 0 <= middle < len(tokens) and link(middle) and listable(other):
+                found.add(index)
+    return found
+
+
 def _resolve_abbreviations(tokens: list[Token]) -> list[Token]:
-    """Read "mer." / "jeu 10" as weekdays and "9 déc." / "sept 2026" as months."""
+    """Read "mer." / "jeu 10" / "lun, mer et ven" as weekdays, "9 déc." / "sept 2026" as months."""
     result = list(tokens)
+    candidates: set[int] = set()
     for index, token in enumerate(tokens):
         if token.kind not in ("other", "word"):
             continue
@@ -580,10 +734,14 @@ def _resolve_abbreviations(tokens: list[Token]) -> list[Token]:
             result[index] = Token("month", MONTH_ABBREVIATIONS[word], word)
         elif word == "may" and before is not None and before.value in ("in", "of"):
             result[index] = Token("month", 5, word)
-        elif word in WEEKDAY_DOTTED_ABBREVIATIONS and (
-            (token.dotted and word != "mon") or (number_after and word != "mon")
-        ):
-            result[index] = Token("weekday", WEEKDAY_DOTTED_ABBREVIATIONS[word], word)
+        elif word in WEEKDAY_DOTTED_ABBREVIATIONS:
+            if _abbreviated_weekday(tokens, index):
+                result[index] = Token("weekday", WEEKDAY_DOTTED_ABBREVIATIONS[word], word)
+            else:
+                candidates.add(index)
+    for index in _weekday_lists(result, candidates):
+        word = result[index].text
+        result[index] = Token("weekday", WEEKDAY_DOTTED_ABBREVIATIONS[word], word)
     return result
 
 

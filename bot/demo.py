@@ -80,7 +80,15 @@ WIDTH = 80
 BOT = "🤖 "
 INDENT = "   "
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
-HELP_COMMAND = "/aide"
+HELP_COMMAND = "/demo"
+# What the phone can send besides text and files, to see how the bot answers it.
+OTHER_KINDS = {
+    "/sticker": "sticker",
+    "/vocal": "voice",
+    "/position": "location",
+    "/contact": "contact",
+    "/video": "video",
+}
 SEND_FILE = "/fichier"
 SEND_PHOTO = "/photo"
 SHOW_MAILS = "/mails"
@@ -108,9 +116,11 @@ HELP = [
     "    est enregistré, son chemin affiché ;",
     "  • le reste est envoyé au bot, commandes comprises (/menu, /annuler…) ;",
     "  • /fichier CHEMIN envoie un fichier (PDF, JPG, PNG) ; /photo CHEMIN, une photo ;",
+    "  • /sticker, /vocal, /position, /contact, /video envoient ce que le téléphone enverrait ;",
     "  • 📧 : un email reçu par un service ; /mails les montre en entier ;",
     "  • /repondre TEXTE répond au dernier email, comme le service depuis sa messagerie ;",
-    "  • Entrée seule réaffiche les derniers boutons ; /aide affiche ce rappel ;",
+    "  • Entrée seule réaffiche les derniers boutons ; /demo affiche ce rappel (/aide est",
+    "    l'aide du bot) ;",
     "  • /quit ou Ctrl-D pour quitter.",
 ]
 
@@ -567,6 +577,9 @@ class DemoSession:
         command, _, argument = entry.partition(" ")
         if command in (SEND_FILE, SEND_PHOTO):
             return [*lines, *await self._send_file(command, argument.strip())]
+        if entry in OTHER_KINDS:
+            await self.user.send_kind(OTHER_KINDS[entry])
+            return [*lines, *await self._collect(self.reply_timeout)]
         if command == SHOW_MAILS:
             return [*lines, *self._all_mails()]
         if command == REPLY_MAIL:

@@ -43,7 +43,7 @@ from handlers.common import (
 )
 from handlers.flow_desk import FlowDesk
 from handlers.help_page import send_help
-from handlers.uploads import FILES, file_label, receive
+from handlers.uploads import FILES, receive
 
 # The buttons that open a flow with a file already received outside of it.
 FILE_AS_CERTIFICATE = "file:certificate"
@@ -155,8 +155,12 @@ async def file_outside_flow(update: Update, context: PortalContext) -> None:
             [InlineKeyboardButton(text("input.file_drop", language), callback_data=FILE_DROP)],
         ]
     )
-    name = file_label(received.name, language)
-    sent = await _send(update, text("input.file_what", language, name=name), keyboard)
+    name = (
+        text("input.file_name", language, name=received.name)
+        if received.name
+        else text("input.your_photo", language)
+    )
+    sent = await _send(update, text("input.file_what", language, name_html=name), keyboard)
     context.user_data[HELD_FILE] = {
         "message_id": sent.message_id,
         "file_id": received.file_id,

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.dates import (
-    MAX_SPAN_DAYS,
+    MAX_DAYS,
     AskBack,
     Intent,
     Understood,
@@ -181,13 +181,16 @@ def test_single_day_outside_allowed_days_is_still_returned() -> None:
     )
 
 
-def test_span_cap() -> None:
+def test_day_cap() -> None:
+    """The cap is on the days a message gives (`MAX_DAYS`), not on its calendar span."""
     today = date(2026, 11, 24)
-    last = date(2026, 12, 1) + timedelta(days=MAX_SPAN_DAYS - 1)
+    last = date(2026, 12, 1) + timedelta(days=MAX_DAYS - 1)
     fits = understand(f"du 1/12 au {last:%d/%m/%Y}", today)
-    assert isinstance(fits, Understood) and len(fits.days) == MAX_SPAN_DAYS
+    assert isinstance(fits, Understood) and len(fits.days) == MAX_DAYS
     too_long = understand(f"du 1/12 au {last + timedelta(days=1):%d/%m/%Y}", today)
     assert isinstance(too_long, AskBack) and too_long.reason == "too_long"
+    assert f"{MAX_DAYS + 1} jours" in too_long.question_fr
+    assert f"at most {MAX_DAYS}" in too_long.question_en
 
 
 def test_short_words_are_never_weekdays() -> None:

@@ -104,7 +104,7 @@ async def test_a_newcomer_books_a_day_then_cancels_it(demo: DemoSession) -> None
 async def test_typed_lines_that_are_not_taps(demo: DemoSession) -> None:
     await demo.start()
     assert (await demo.handle_line("42"))[0].startswith("(Pas de bouton n°42")
-    assert any("/quit" in line for line in await demo.handle_line("/aide"))
+    assert any("/quit" in line for line in await demo.handle_line("/demo"))
     again = await demo.handle_line("")
     assert "   [1] 📅 Réserver des jours" in again
     answer = await demo.handle_line("bonjour")
