@@ -257,9 +257,7 @@ async def test_a_long_staff_reply_is_cut_to_fit_one_message(portal, town, monkey
     assert await staff_reply_notice(portal, {"message_id": 999}, "fr") is None
 
 
-async def test_opening_another_flow_closes_the_message_being_written(
-    portal, telegram, bot, town
-):
+async def test_opening_another_flow_closes_the_message_being_written(portal, telegram, bot, town):
     parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
     await parent.send_command("/message")
     await parent.next_message()
