@@ -35,6 +35,7 @@ from store.actors import Actor
 from store.database import create_engine, create_sessionmaker
 from store.messaging import MessagingService
 from store.models import Guardian, Service
+from tests.family_file_helpers import PDF_CATALOG, PDF_HEADER, PDF_PAGES, pdf_file
 
 DOMAIN = "portail-famille.example"
 STAFF_DOMAIN = "mairie.example"
@@ -69,9 +70,10 @@ class ServerProcess(ChildProcess):
 
 
 def _pdf(size: int, seed: int) -> bytes:
-    body = (f"%PDF-1.4\n% certificat {seed}\n").encode()
-    filler = os.urandom(max(0, size - len(body) - 6))
-    return body + filler + b"\n%%EOF"
+    """A real one-page PDF of `size` bytes, different for each `seed` (files are checked by
+    parsing them: random bytes would be refused as damaged)."""
+    header = PDF_HEADER + f"% certificat {seed}\n".encode()
+    return pdf_file(PDF_CATALOG, *PDF_PAGES, pad_to=size, header=header)
 
 
 def _staff_reply(token: str, number: int) -> tuple[str, str, bytes]:

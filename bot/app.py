@@ -29,6 +29,7 @@ from telegram.ext import (
 from bot.context import PortalContext
 from bot.http_transport import AiohttpRequest
 from bot.persistence import PortalApplication, StorePersistence, flush_after_update
+from bot.polling import TolerantBot
 from bot.portal import Portal
 from bot.texts import LANGUAGES, text
 from bot.update_order import OnePersonAtATime
@@ -77,13 +78,17 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     api = settings.telegram_api_url.rstrip("/")
     # A flow untouched for this long is abandoned: its state is purged at start-up.
     keep_for = max(KEEP_CHAT_STATE, timedelta(seconds=2 * settings.conversation_timeout_seconds))
+    # The bot reads each update on its own: one it cannot read never stalls the others.
+    bot = TolerantBot(
+        settings.telegram_token,
+        base_url=f"{api}/bot",
+        base_file_url=f"{api}/file/bot",
+        request=AiohttpRequest(),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.telegram_token)
-        .base_url(f"{api}/bot")
-        .base_file_url(f"{api}/file/bot")
-        .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .bot(bot)
         .context_types(ContextTypes(context=PortalContext))
         .application_class(PortalApplication)
         .concurrent_updates(OnePersonAtATime(settings.max_concurrent_updates))
@@ -113,6 +118,8 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers(start.HANDLERS)
     application.add_handlers(help_page.HANDLERS)
     application.add_handlers(absence.HANDLERS)
+    # A confirm tapped again after its flow ended: the outcome it gave, never a second one.
+    application.add_handlers([*booking.REPLAYS, *cancelling.REPLAYS, *absence.REPLAYS])
     application.add_handlers(documents.HANDLERS)
     application.add_handlers(Inputs(desk).handlers())
     application.add_handler(CallbackQueryHandler(start.stale_button))

@@ -1,7 +1,8 @@
 """Delivering the outbox's Telegram messages: once each, retried with backoff until sent.
 
-Items are leased by a conditional update before sending, marked sent right after; a 429 waits
-Telegram's `retry_after`; other errors back off exponentially; a blocked bot gives up.
+Items are leased by a conditional update before sending, marked sent right after; a 429 stops
+the whole sender (every chat) for Telegram's `retry_after`, the refused item retried after it;
+other errors back off exponentially; a blocked bot gives up.
 """
 
 from __future__ import annotations
@@ -142,20 +143,33 @@ class Pacer:
     """Telegram's limits, kept on our side: ~30 messages a second in all, 1 a second per chat.
 
     `wait()` spaces sends evenly; `chat_is_resting()` tells a chat written to less than a
-    second ago, whose message waits for a later round rather than meet a 429.
+    second ago, whose message waits for a later round rather than meet a 429. When Telegram
+    answers 429 all the same (a flood limit of its own), `pause()` stops every send, to every
+    chat, for the `retry_after` it gave: sending on meanwhile only earns more 429s.
     """
 
     def __init__(self, per_second: float = GLOBAL_PER_SECOND, per_chat: float = CHAT_SPACING):
         self._interval = 1.0 / per_second
         self._per_chat = per_chat
         self._next = 0.0
+        self._resume_at = 0.0
         self._last_by_chat: dict[int, float] = {}
 
     async def wait(self) -> None:
         now = time.monotonic()
-        if self._next > now:
-            await asyncio.sleep(self._next - now)
-        self._next = max(now, self._next) + self._interval
+        start = max(self._next, self._resume_at)
+        if start > now:
+            await asyncio.sleep(start - now)
+            now = time.monotonic()
+        self._next = max(now, start) + self._interval
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: no send to any chat for `seconds` from now."""
+        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds before anything may be sent again (0 when not paused)."""
+        return max(0.0, self._resume_at - time.monotonic())
 
     def chat_is_resting(self, chat_id: int) -> float:
         """Seconds before this chat may be written to again (0 when it may now)."""
@@ -174,7 +188,8 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
     """Send what is due now, paced (`pacer`, or unpaced); returns how many were sent."""
     now = portal.clock()
     sent = 0
-    for delivery in await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE, BATCH):
+    claimed = await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE, BATCH)
+    for position, delivery in enumerate(claimed):
         chat_id = int(delivery.recipient)
         if pacer is not None:
             if pacer.chat_is_resting(chat_id):
@@ -193,7 +208,13 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             wait = error.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
             await mark_failed(portal.sessions, delivery.id, "429", portal.clock() + delay)
-            continue
+            # Telegram takes nothing more from the bot for a while: the whole sender stops,
+            # and the rest of the batch goes back, due as before, for after the pause.
+            if pacer is not None:
+                pacer.pause(delay.total_seconds())
+            for waiting in claimed[position + 1 :]:
+                await postpone(portal.sessions, waiting.id, now)
+            break
         except Forbidden as error:
             # Blocked by the parent: nothing more is written to them until they unblock it.
             await mark_failed(portal.sessions, delivery.id, str(error), None)
@@ -221,6 +242,12 @@ async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
     """Deliver the outbox until `stop` is set: batch after batch while there is work."""
     pacer = Pacer()
     while not stop.is_set():
+        paused = pacer.paused_for()
+        if paused > 0:
+            # After a 429: nothing is claimed (nor leased) before Telegram takes sends again.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), paused)
+            continue
         sent = 0
         try:
             sent = await deliver_due(portal, bot, pacer)

@@ -493,7 +493,7 @@ class DemoSession:
                 "telegram_bot_username": self.server.bot_username,
                 "smtp_host": LOOPBACK,
                 "smtp_port": relay_port,
-                "smtp_starttls": False,
+                "smtp_starttls": "never",  # the demo's own mail sink, on loopback
                 "smtp_username": "",
                 "smtp_password": "",
                 "payment_url_template": (

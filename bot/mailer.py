@@ -2,18 +2,29 @@
 
 Every email the product sends goes through the outbox and `bot.staff_mail` (retried while
 the relay is down), which calls `send_message`.
+
+Emails carry linking codes, certificates and family documents: to a relay that is not on
+this machine they go over STARTTLS, the relay's certificate checked (`SMTP_STARTTLS=auto`,
+the default; `always` even on loopback; `never` sends in clear). A relay that does not offer
+STARTTLS when it is required gets nothing: the error is logged and the email stays in the
+outbox, retried, until the relay or the setting is put right.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
 import smtplib
+import ssl
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from typing import Any
 
 from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 SMTP_TIMEOUT_SECONDS = 30
 
@@ -89,13 +100,62 @@ def _permanent(error: smtplib.SMTPException) -> bool:
     return False
 
 
+def is_loopback(host: str) -> bool:
+    """Whether the relay's host is this machine: `localhost` or a loopback address.
+
+    Other names are not resolved: a name is taken for a remote relay.
+    """
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def starttls_mode(settings: Settings) -> str:
+    """`SMTP_STARTTLS` as auto, always or never (a bool set in code reads as always/auto)."""
+    mode = settings.smtp_starttls
+    if isinstance(mode, bool):
+        return "always" if mode else "auto"
+    return str(mode)
+
+
+def starttls_required(settings: Settings) -> bool:
+    """Whether emails go to the relay over STARTTLS only: always, or (auto) unless the relay
+    is on loopback."""
+    mode = starttls_mode(settings)
+    if mode == "never":
+        return False
+    return mode == "always" or not is_loopback(settings.smtp_host)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext:
+    """Certificates checked, against `SMTP_TLS_CA_FILE` if set, else the system's."""
+    cafile = str(settings.smtp_tls_ca_file) if settings.smtp_tls_ca_file else None
+    return ssl.create_default_context(cafile=cafile)
+
+
 def _send(settings: Settings, message: EmailMessage) -> None:
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_SECONDS
         ) as client:
-            if settings.smtp_starttls:
-                client.starttls()
+            if starttls_required(settings):
+                client.ehlo()
+                if not client.has_extn("starttls"):
+                    relay = f"{settings.smtp_host}:{settings.smtp_port}"
+                    logger.error(
+                        "the relay %s does not offer STARTTLS, required (SMTP_STARTTLS=%s): "
+                        "nothing is sent to it; emails wait in the outbox",
+                        relay,
+                        starttls_mode(settings),
+                    )
+                    raise MailError(f"{relay} does not offer STARTTLS: not sent")
+                client.starttls(context=tls_context(settings))
             if settings.smtp_username:
                 client.login(settings.smtp_username, settings.smtp_password)
             client.send_message(message)

@@ -20,6 +20,7 @@ from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
 from bot.staff_mail import run_email_delivery
 from handlers.inbound_email import running_smtp
+from handlers.update_kinds import ALLOWED_UPDATES
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,9 @@ async def running_bot(
     await publish_commands(application)
     await application.start()
     assert application.updater is not None
-    await application.updater.start_polling(timeout=poll_timeout, poll_interval=poll_interval)
+    await application.updater.start_polling(
+        timeout=poll_timeout, poll_interval=poll_interval, allowed_updates=list(ALLOWED_UPDATES)
+    )
     delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
     emails = asyncio.create_task(run_email_delivery(portal, stop))
     try:

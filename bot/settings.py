@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,7 +36,15 @@ class Settings(BaseSettings):
     max_concurrent_updates: int = 16
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
-    smtp_starttls: bool = False
+    smtp_starttls: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="STARTTLS to the relay: auto (unless it is on loopback), always, never.",
+    )
+    smtp_tls_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) the relay's certificate is checked against, "
+        "instead of the system's.",
+    )
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_from: str = "Portail Famille <ne-pas-repondre@portail-famille.example>"
@@ -53,9 +62,29 @@ class Settings(BaseSettings):
         default="",
         description="Where staff notifications go when their service has no address in the store.",
     )
+    email_codes_per_chat_per_hour: int = Field(default=3, ge=1)
+    email_codes_per_address_per_hour: int = Field(default=3, ge=1)
+    email_codes_per_hour: int = Field(default=200, ge=1)
     max_mail_bytes: int = 25 * 1024 * 1024
     max_recipients: int = 20
     log_level: str = "INFO"
+
+    @field_validator("smtp_starttls", mode="before")
+    @classmethod
+    def _starttls_mode(cls, value: Any) -> Any:
+        """auto, always or never; the former true/false read as always/auto."""
+        if isinstance(value, bool):
+            return "always" if value else "auto"
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return {"true": "always", "false": "auto", "": "auto"}.get(value, value)
+        return value
+
+    @field_validator("smtp_tls_ca_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """An empty line in `.env` means "not set", not the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def documents_email(self) -> str:

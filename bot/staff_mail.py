@@ -5,8 +5,10 @@ The store queues them (channel email) with the change that causes them (`store.s
 a parent's message, an absence's medical certificate, a family's document, bookings waiting
 for validation. This worker claims the due ones (a lease, so two workers never send the same
 one), writes each email in French with the family, child and dates, attaches the certificate or
-document, sends it through the relay (`bot.mailer`) and marks it sent. An unreachable relay or
-a 4xx answer is retried later with backoff; a recipient refused for good (5xx) is given up.
+document (under a name we make, "certificat-medical-ABS-7KQ9M2.pdf", with the content type its
+bytes tell; the family's file name is only quoted, cleaned, in the text), sends it through the
+relay (`bot.mailer`) and marks it sent. An unreachable relay or a 4xx answer is retried later
+with backoff; a recipient refused for good (5xx) is given up.
 A crash between the relay's answer and `mark_sent` may send an email again after the lease:
 its Message-ID is stable, so mailboxes can tell.
 
@@ -17,7 +19,8 @@ In-Reply-To and References that thread a conversation's emails in the staff's ma
 The same machinery mails a guardian the 6-digit code that links their Telegram account
 (`store.linking`, kind `link_code`), in their language: sent once, retried while the relay is
 down, not sent once the code is used, replaced or expired; the code leaves the outbox as soon
-as the mail is sent or given up.
+as the mail is sent or given up. And the warning that codes are requested repeatedly for their
+address (kind `link_code_warning`, at most one a day, no code in it).
 
 Nothing here logs a message's text, a document's bytes, nor a linking code.
 """
@@ -43,11 +46,12 @@ from bot.portal import Portal
 from bot.texts import CATALOG
 from store.actors import Actor, StoreError
 from store.deadlines import format_day, format_moment
-from store.documents import DocumentFolder, DocumentService
-from store.linking import CODE, LINK_CODE_MAIL
+from store.documents import DocumentFolder, DocumentService, document_file_name
+from store.linking import CODE, LINK_CODE_MAIL, LINK_WARNING_MAIL
 from store.messaging import MessagingService
 from store.models.enums import Channel, DocumentSource
 from store.outbox import Delivery, claim_due, mark_failed, mark_sent
+from store.safe_files import display_label, sniff_content_type
 from store.staff_notices import (
     AttachedFile,
     FamilyFacts,
@@ -79,11 +83,13 @@ SECRETS = (CODE,)
 
 @dataclass(frozen=True)
 class MailFile:
-    """A file attached to a staff email."""
+    """A file attached to a staff email: under our name, with the type its content tells;
+    `label`: the family's file name, cleaned, to quote in the text."""
 
     name: str
     content_type: str
     content: bytes
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,9 +194,10 @@ def message_id(portal: Portal, local: str) -> str:
 
 
 async def read_files(
-    portal: Portal, files: Sequence[AttachedFile]
+    portal: Portal, files: Sequence[AttachedFile], reference: str | None = None
 ) -> tuple[tuple[MailFile, ...], list[AttachedFile]]:
-    """The files' bytes, as many as fit in one email; and those left out."""
+    """The files' bytes, as many as fit in one email, named by us (after `reference`, an
+    absence's, when given; else the document's number); and those left out."""
     documents = DocumentService(
         portal.sessions,
         DocumentFolder(portal.settings.documents_dir),
@@ -210,16 +217,23 @@ async def read_files(
             left_out.append(file)
             continue
         total += len(content)
-        name = view.original_name or f"document-{view.id}.{view.content_type.split('/')[-1]}"
-        attached.append(MailFile(name, view.content_type, content))
+        content_type = sniff_content_type(content) or "application/octet-stream"
+        name = document_file_name(view.doc_type, reference or view.id, content_type)
+        attached.append(MailFile(name, content_type, content, display_label(view.original_name)))
     return tuple(attached), left_out
 
 
 def file_lines(attached: Sequence[MailFile], left_out: Sequence[AttachedFile]) -> list[str]:
-    """The files attached, by name; those too large to attach, with their document number."""
-    lines = [words("staffmail.attached", name=file.name) for file in attached]
+    """The files attached, by name (and the family's); those too large to attach, with their
+    document number."""
+    lines = [
+        words("staffmail.attached_as", name=file.name, label=file.label)
+        if file.label
+        else words("staffmail.attached", name=file.name)
+        for file in attached
+    ]
     for file in left_out:
-        name = file.name or words("staffmail.unnamed")
+        name = display_label(file.name) or words("staffmail.unnamed")
         lines.append(words("staffmail.not_attached", name=name, document_id=file.document_id))
     return lines
 
@@ -289,7 +303,7 @@ async def certificate_to_review(portal: Portal, payload: dict[str, Any]) -> Staf
     facts = await certificate_facts(portal.sessions, int(payload["absence_id"]))
     if facts is None or facts.certificate is None:
         return NotNeeded("the absence or its certificate no longer exists")
-    files, left_out = await read_files(portal, [facts.certificate])
+    files, left_out = await read_files(portal, [facts.certificate], facts.reference)
     subject = words(
         "staffmail.certificate.subject",
         child=facts.child_name,
@@ -410,6 +424,21 @@ async def link_code(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotN
         sentence("link.mail_subject", recipient.language, **values),
         sentence("link.mail_body", recipient.language, **values) + "\n",
         message_id(portal, f"link-code-{token_id}"),
+    )
+
+
+@writes(LINK_WARNING_MAIL)
+async def link_code_warning(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """Tell a guardian that codes were requested repeatedly for their address (no code)."""
+    guardian_id = int(payload["guardian_id"])
+    recipient = await portal.linking.warning_mail_to_send(guardian_id)
+    if recipient is None:
+        return NotNeeded("the guardian no longer exists")
+    values = {"name": recipient.first_name}
+    return StaffMail(
+        sentence("link.warning_subject", recipient.language, **values),
+        sentence("link.warning_body", recipient.language, **values) + "\n",
+        message_id(portal, f"link-warning-{guardian_id}-{payload.get('day', '')}"),
     )
 
 

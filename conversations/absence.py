@@ -6,10 +6,17 @@ id, downloaded again and stored only when the parent confirms). "Mes absences" i
 screen, and the staff's decisions on certificates reach the parent through the outbox.
 
 The medical detail of an illness is not asked for: only the reason category is recorded.
+
+The recap's confirm buttons carry a key (`store.idempotency`): the absence is recorded once —
+its certificate stored once, the service told once — and a tap on them again, in the flow or
+after it ended, answers what they gave; the outcome reaches the parent whatever Telegram does
+(`conversations.receipts`). Days that already have an absence of the child extend or update
+it, and the outcome says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 from html import escape
 from typing import Any
@@ -30,11 +37,14 @@ from bot.delivery import renders
 from bot.formatting import day_label, format_moment
 from bot.portal import Portal
 from bot.texts import text
+from conversations import callbacks
+from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
 from handlers.common import (
     MENU_ABSENCE,
     MENU_CANCEL,
     MENU_MY_ABSENCES,
     MENU_SHOW,
+    Who,
     abort_row,
     answer,
     children_names,
@@ -44,10 +54,12 @@ from handlers.common import (
     reply,
     show,
     show_step,
+    stale_in_flow,
     start_children_flow,
     who,
 )
 from handlers.inputs import FILE_AS_CERTIFICATE
+from handlers.start import stale_button
 from handlers.uploads import (
     FILES,
     absence_service,
@@ -61,11 +73,12 @@ from handlers.uploads import (
     refusal_text,
     upload_limit,
 )
-from store.absences import AbsenceView
-from store.bookings import CancelOutcome
+from store.absences import AbsenceView, ReportChange
+from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
 from store.documents import DocumentRejected
 from store.family_file import absence_facts
+from store.idempotency import decode, new_key, step_key
 from store.models.enums import AbsenceReason, BookingState, DocumentSource, DocumentType
 from store.planning import UpcomingBooking, upcoming_bookings
 
@@ -92,6 +105,11 @@ FREE_DAYS = "free_days"
 CANCELLED = "cancelled"
 # The certificate will be emailed: the draft's "certificate" holds this instead of a file.
 CERTIFICATE_LATER = "later"
+# The key of the recap shown (in the draft, and on its buttons: `ab:confirm:<key>`); cancelling
+# the free days first is the step "free" of the same key.
+CONFIRM_KEY = "confirm_key"
+FREE_STEP = "free"
+CONFIRM_AGAIN = rf"^(?:{CONFIRM}|{CANCEL_FREE}):{callbacks.KEY}\Z"
 REASON_BUTTONS = {
     AbsenceReason.ILLNESS: "absence.btn_illness",
     AbsenceReason.FAMILY: "absence.btn_family",
@@ -126,8 +144,12 @@ async def choose_child(update: Update, context: PortalContext) -> str | int:
     draft = _draft(context)
     if not await is_live(update, context, draft):
         return CHOOSE_CHILD
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice != "all" and callbacks.id_of(choice, "") is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_CHILD
     await answer(update)
-    if not pick_children(draft, update.callback_query.data.removeprefix(CHILD)):
+    if not pick_children(draft, choice):
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_CHILD
     return await ask_days(update, context)
@@ -285,23 +307,27 @@ async def review(update: Update, context: PortalContext) -> str:
     draft.pop(FREE_DAYS, None)
     if reason is not AbsenceReason.ILLNESS:
         lines += await _billing_note(update, context)
+    # A key per recap shown: its buttons record the absence once, however often tapped.
+    key = draft[CONFIRM_KEY] = new_key()
     if draft.get(FREE_DAYS):
         count = len(draft[FREE_DAYS])
         rows = [
             [
                 InlineKeyboardButton(
                     text("absence.btn_cancel_free", language, count=count),
-                    callback_data=CANCEL_FREE,
+                    callback_data=f"{CANCEL_FREE}:{key}",
                 )
             ],
             [
                 InlineKeyboardButton(
-                    text("absence.btn_report_only", language), callback_data=CONFIRM
+                    text("absence.btn_report_only", language), callback_data=f"{CONFIRM}:{key}"
                 )
             ],
         ]
     else:
-        rows = [[InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)]]
+        rows = [
+            [InlineKeyboardButton(text("btn.confirm", language), callback_data=f"{CONFIRM}:{key}")]
+        ]
     rows.append(abort_row(language))
     await show_step(update, draft, "\n".join(lines), InlineKeyboardMarkup(rows))
     return REVIEW
@@ -351,87 +377,137 @@ def _free_line(booking: UpcomingBooking, language: str) -> str:
     )
 
 
-async def cancel_free(update: Update, context: PortalContext) -> str | int:
+async def cancel_free(update: Update, context: PortalContext) -> str | int | None:
     """ "Cancel free of charge and report": the days offered at the recap are cancelled only
-    while still free (the store re-checks each), then the absence is recorded as by Confirm."""
+    while still free (the store re-checks each), then the absence is recorded as by Confirm.
+    Both happen once for the recap's key."""
     draft = _draft(context)
+    key = callbacks.key_of(update.callback_query.data, CANCEL_FREE)
+    if key is not None and key != draft.get(CONFIRM_KEY):
+        return await confirm_again_in_flow(update, context)
     if not await is_live(update, context, draft):
         return REVIEW
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
+    key = draft.setdefault(CONFIRM_KEY, new_key())
+    offered = [booking_id for booking_id, _, _ in draft.get(FREE_DAYS, [])]
+    results = await context.portal.bookings.cancel(
+        parent.actor, offered, free_only=True, key=step_key(key, FREE_STEP)
+    )
+    draft[CANCELLED] = _cancelled_lines(results, draft["names"], parent.language)
+    draft.pop(FREE_DAYS, None)
+    return await _record(update, context, parent)
+
+
+async def confirm(update: Update, context: PortalContext) -> str | int | None:
+    """Record the absence, attach the certificate, and say what it changed."""
+    draft = _draft(context)
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if key is not None and key != draft.get(CONFIRM_KEY):
+        return await confirm_again_in_flow(update, context)
+    if not await is_live(update, context, draft):
+        return REVIEW
+    parent = await who(update, context)
+    if parent is None:
+        return ConversationHandler.END
+    return await _record(update, context, parent)
+
+
+async def _record(update: Update, context: PortalContext, parent: Who) -> str | int:
+    """Record the absence once for the recap's key (with its certificate, stored once), then
+    tell what it changed; the flow ends with the record, whatever Telegram does."""
+    await answer_quietly(update)
+    draft = _draft(context)
     language = parent.language
-    offered = {
-        booking_id: (child_id, line) for booking_id, child_id, line in draft.get(FREE_DAYS, [])
-    }
-    results = await context.portal.bookings.cancel(parent.actor, list(offered), free_only=True)
+    key = draft.setdefault(CONFIRM_KEY, new_key())
+    done = await recalled(context, parent, key, "absence")
+    if done is not None:  # recorded, then the chat's state was lost: nothing is done again
+        views = decode(AbsenceView, done.outcome, replayed=True)
+    else:
+        try:
+            document_id = await _certificate_id(context, parent, draft)
+        except DocumentRejected as refused:
+            await reply(update, refusal_text(refused, language, upload_limit(context.portal)))
+            draft.pop("certificate", None)
+            return await ask_certificate(update, context)
+        views = await absence_service(context.portal).report(
+            parent.actor,
+            draft["children"],
+            date.fromisoformat(draft["start"]),
+            date.fromisoformat(draft["end"]),
+            AbsenceReason(draft["reason"]),
+            certificate_id=document_id,
+            key=key,
+        )
+    message = _outcome(
+        context,
+        draft["names"],
+        views,
+        language,
+        cancelled=draft.get(CANCELLED, []),
+        certificate=_certificate_kind(draft.get("certificate")),
+        still_free=[line for _, _, line in draft.get(FREE_DAYS, [])],
+    )
+    await tell(update, context, message, _outcome_keyboard(draft, language), dedup=key)
+    context.user_data.clear()
+    return ConversationHandler.END
+
+
+async def _certificate_id(
+    context: PortalContext, parent: Who, draft: dict[str, Any]
+) -> int | None:
+    """The draft's certificate, stored (None without one): downloaded and checked now, or the
+    same file stored by a confirm that went no further (never stored twice)."""
+    certificate = draft.get("certificate")
+    if not isinstance(certificate, dict):
+        return None
+    family_id = parent.actor.family_id
+    assert family_id is not None
+    content = await download(context, certificate["file_id"])
+    service = absence_service(context.portal)
+    sha256 = hashlib.sha256(content).hexdigest()
+    stored_before = await service.reusable_certificate(parent.actor, family_id, sha256)
+    if stored_before is not None:
+        return stored_before
+    stored = await document_service(context.portal).add(
+        parent.actor,
+        family_id,
+        DocumentType.MEDICAL_CERTIFICATE,
+        content,
+        child_id=draft["children"][0] if len(draft["children"]) == 1 else None,
+        original_name=certificate["name"],
+        source=DocumentSource.TELEGRAM,
+    )
+    return stored.id
+
+
+def _cancelled_lines(
+    results: list[CancellationResult], names: dict[str, str], language: str
+) -> list[list[Any]]:
+    """What cancelling the free days gave: [[child id, line], ...]."""
     cancelled = []
     for result in results:
-        child_id = offered[result.booking_id][0]
         values = {
             "day": day_label(result.day, language),
-            "child": draft["names"].get(str(child_id), ""),
+            "child": names.get(str(result.child_id), ""),
         }
         if result.outcome is CancelOutcome.CANCELLED:
             line = text("absence.done_cancelled", language, **values)
         else:
             deadline = format_moment(result.deadline, language) if result.deadline else ""
-            reason = text(f"reason.{result.refusal}", language, deadline=deadline, opens="")
+            refusal = result.refusal.value if result.refusal else "not_cancellable"
+            reason = text(f"reason.{refusal}", language, deadline=deadline, opens="")
             line = text("cancel.done_refused", language, reason=reason, **values)
-        cancelled.append([child_id, line])
-    draft[CANCELLED] = cancelled
-    draft.pop(FREE_DAYS, None)
-    return await confirm(update, context)
+        cancelled.append([result.child_id, line])
+    return cancelled
 
 
-async def confirm(update: Update, context: PortalContext) -> str | int:
-    """Record the absence, attach the certificate, and say what it changed."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return REVIEW
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
-    language = parent.language
-    portal = context.portal
-    family_id = parent.actor.family_id
-    assert family_id is not None
-    certificate = draft.get("certificate")
-    document_id = None
+def _certificate_kind(certificate: object) -> str | None:
+    """ "file", "later" or None, from the draft's certificate."""
     if isinstance(certificate, dict):
-        content = await download(context, certificate["file_id"])
-        try:
-            stored = await document_service(portal).add(
-                parent.actor,
-                family_id,
-                DocumentType.MEDICAL_CERTIFICATE,
-                content,
-                child_id=draft["children"][0] if len(draft["children"]) == 1 else None,
-                original_name=certificate["name"],
-                source=DocumentSource.TELEGRAM,
-            )
-        except DocumentRejected as refused:
-            await reply(update, refusal_text(refused, language, upload_limit(portal)))
-            draft.pop("certificate", None)
-            return await ask_certificate(update, context)
-        document_id = stored.id
-    service = absence_service(portal)
-    views = await service.report(
-        parent.actor,
-        draft["children"],
-        date.fromisoformat(draft["start"]),
-        date.fromisoformat(draft["end"]),
-        AbsenceReason(draft["reason"]),
-    )
-    if document_id is not None:
-        for view in views:
-            await service.attach_certificate(parent.actor, view.id, document_id)
-    message = await _outcome(context, draft, views, language)
-    keyboard = _outcome_keyboard(draft, language)
-    context.user_data.clear()
-    await show(update, message, keyboard)
-    return ConversationHandler.END
+        return "file"
+    return CERTIFICATE_LATER if certificate == CERTIFICATE_LATER else None
 
 
 def _outcome_keyboard(draft: dict[str, Any], language: str) -> InlineKeyboardMarkup:
@@ -445,27 +521,44 @@ def _outcome_keyboard(draft: dict[str, Any], language: str) -> InlineKeyboardMar
     return InlineKeyboardMarkup(rows)
 
 
-async def _outcome(
-    context: PortalContext, draft: dict[str, Any], views: list[AbsenceView], language: str
+# What each report did to an absence of the child: its first line.
+DONE_LINES = {
+    ReportChange.CREATED: "absence.done",
+    ReportChange.EXTENDED: "absence.done_extended",
+    ReportChange.UPDATED: "absence.done_updated",
+    ReportChange.UNCHANGED: "absence.done_unchanged",
+}
+
+
+def _outcome(
+    context: PortalContext,
+    names: dict[str, str],
+    views: list[AbsenceView],
+    language: str,
+    *,
+    cancelled: list[list[Any]],
+    certificate: str | None,
+    still_free: list[str],
 ) -> str:
-    """What the report changed: per child, its reference, the booked days cancelled for free
-    and the ones marked absent."""
+    """What the report changed: per child, the absence recorded (new, extended, updated or
+    already there) with its reference, the booked days cancelled for free and the ones marked
+    absent; "already recorded" first for a confirm tapped again."""
     lines = []
+    if any(view.replayed for view in views):
+        lines.append(text("outcome.replayed", language))
     for view in views:
         lines.append(
             text(
-                "absence.done",
+                DONE_LINES[view.change],
                 language,
-                child=draft["names"].get(str(view.child_id), ""),
+                child=names.get(str(view.child_id), ""),
                 period_html=period_label(view.start, view.end, language),
                 reference=view.reference,
             )
         )
-        cancelled = [
-            line for child_id, line in draft.get(CANCELLED, []) if child_id == view.child_id
-        ]
-        lines += cancelled
-        if view.days_marked == 0 and cancelled:
+        child_cancelled = [line for child_id, line in cancelled if child_id == view.child_id]
+        lines += child_cancelled
+        if view.days_marked == 0 and child_cancelled:
             continue
         if view.days_marked == 0:
             lines.append(text("absence.done_no_booking", language))
@@ -474,21 +567,76 @@ async def _outcome(
         else:
             lines.append(text("absence.done_marked_many", language, count=view.days_marked))
     any_marked = any(view.days_marked for view in views)
-    certificate = draft.get("certificate")
-    if isinstance(certificate, dict):
+    if certificate == "file":
         lines.append("\n" + text("absence.done_certificate", language))
     elif certificate == CERTIFICATE_LATER:
         email = certificates_email(context.portal)
-        references = ", ".join(view.reference for view in views)
+        references = ", ".join(dict.fromkeys(view.reference for view in views))
         lines.append(
             "\n" + text("absence.done_later", language, email=email, references=references)
         )
-    elif any_marked and draft.get(FREE_DAYS):
+    elif any_marked and still_free:
         lines.append("\n" + text("absence.done_still_free", language))
-        lines += [line for _, _, line in draft[FREE_DAYS]]
+        lines += still_free
     elif any_marked:
         lines.append("\n" + text("absence.done_billed", language))
     return "\n".join(lines)
+
+
+async def confirm_again(update: Update, context: PortalContext) -> None:
+    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
+    if not await replay(update, context, _tapped_key(update), _replayed):
+        await stale_button(update, context)
+
+
+async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
+    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
+    if not await replay(update, context, _tapped_key(update), _replayed):
+        await stale_in_flow(update, context)
+
+
+def _tapped_key(update: Update) -> str | None:
+    data = update.callback_query.data if update.callback_query else None
+    return callbacks.key_of(data, CONFIRM) or callbacks.key_of(data, CANCEL_FREE)
+
+
+async def _replayed(
+    update: Update, context: PortalContext, parent: Who, key: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The outcome recorded for a recap's key, told from the store alone (the draft is gone):
+    the absences, and the free days cancelled first."""
+    done = await recalled(context, parent, key, "absence")
+    freed = await recalled(context, parent, step_key(key, FREE_STEP), "cancel")
+    if done is None and freed is None:
+        return None
+    language = parent.language
+    names = await child_names(context, parent)
+    results = decode(CancellationResult, freed.outcome, replayed=True) if freed else []
+    cancelled = _cancelled_lines(results, names, language)
+    if done is None:  # cancelled, then the report went no further
+        lines = [text("outcome.replayed", language)] + [line for _, line in cancelled]
+        return "\n".join(lines), _outcome_keyboard({}, language)
+    views = decode(AbsenceView, done.outcome, replayed=True)
+    message = _outcome(
+        context,
+        names,
+        views,
+        language,
+        cancelled=cancelled,
+        certificate=_replayed_certificate(views),
+        still_free=[],
+    )
+    return message, _outcome_keyboard({}, language)
+
+
+def _replayed_certificate(views: list[AbsenceView]) -> str | None:
+    """What the report said of the certificate, from the absences: attached, or (an illness
+    without one) to be emailed."""
+    if any(view.has_certificate for view in views):
+        return "file"
+    if any(view.reason is AbsenceReason.ILLNESS for view in views):
+        return CERTIFICATE_LATER
+    return None
 
 
 # "Mes absences" ---------------------------------------------------------------------------
@@ -581,35 +729,43 @@ def _draft_period(draft: dict[str, Any], language: str) -> str:
 
 
 def build(timeout_seconds: float) -> ConversationHandler:
-    """The absence flow, with abort, timeout and stale-button fallbacks."""
+    """The absence flow, with abort, timeout and stale-button fallbacks; a confirm of an
+    older recap is answered in every step."""
+    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
     return flow(
         "absence",
         [
             CommandHandler("absence", start),
-            CallbackQueryHandler(start, pattern=f"^(?:{MENU_ABSENCE}|{FILE_AS_CERTIFICATE})$"),
+            CallbackQueryHandler(start, pattern=rf"^(?:{MENU_ABSENCE}|{FILE_AS_CERTIFICATE})\Z"),
         ],
         {
-            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
+            CHOOSE_CHILD: [
+                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                again,
+            ],
             CHOOSE_DAYS: [
-                CallbackQueryHandler(today, pattern=f"^{TODAY}$"),
+                CallbackQueryHandler(today, pattern=rf"^{TODAY}\Z"),
                 MessageHandler(filters.TEXT & ~filters.COMMAND, typed_days),
+                again,
             ],
             CHOOSE_REASON: [
                 CallbackQueryHandler(
                     choose_reason,
-                    pattern=rf"^{REASON}({'|'.join(reason.value for reason in AbsenceReason)})$",
-                )
+                    pattern=rf"^{REASON}({'|'.join(reason.value for reason in AbsenceReason)})\Z",
+                ),
+                again,
             ],
             ASK_CERTIFICATE: [
                 MessageHandler(FILES, got_certificate),
-                CallbackQueryHandler(later, pattern=f"^{LATER}$"),
+                CallbackQueryHandler(later, pattern=rf"^{LATER}\Z"),
                 MessageHandler(
                     filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_certificate
                 ),
+                again,
             ],
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
-                CallbackQueryHandler(cancel_free, pattern=f"^{CANCEL_FREE}$"),
+                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(cancel_free, pattern=rf"^{CANCEL_FREE}(:{callbacks.KEY})?\Z"),
             ],
         },
         timeout_seconds,
@@ -618,8 +774,13 @@ def build(timeout_seconds: float) -> ConversationHandler:
     )
 
 
+# A recap's confirm tapped after its flow ended answers what it gave (`bot.app` registers
+# each flow's `REPLAYS` with the one-shot handlers).
+REPLAYS: list[BaseHandler[Update, Any, Any]] = [
+    CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)
+]
 # One-shot handlers, registered with the menu's: "Mes absences" by button or `/mesabsences`.
 HANDLERS: list[BaseHandler[Update, Any, Any]] = [
     CommandHandler("mesabsences", list_absences),
-    CallbackQueryHandler(list_absences, pattern=f"^{MENU_MY_ABSENCES}$"),
+    CallbackQueryHandler(list_absences, pattern=rf"^{MENU_MY_ABSENCES}\Z"),
 ]

@@ -25,6 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import PortalContext
 from bot.formatting import amount, day_label, month_title
 from bot.texts import text
+from handlers.callback_data import record_id, with_record_id
 from handlers.common import MENU_BALANCE, Who, answer, menu_button, show, who
 from store.actors import AccessDenied, NotFound
 from store.billing import (
@@ -42,7 +43,6 @@ OPEN_INVOICE = "bl:inv:"
 INVOICE_PDF = "bl:pdf:"
 BACK = "bl:home"
 CLOSE = "bl:close"
-INVOICE_ID = r"\d{1,9}"  # fits a 32-bit id column: a forged huge number is just unknown
 
 LATEST_INVOICES = 6
 SHOWN_LINES = 40
@@ -252,7 +252,8 @@ async def _tapped_invoice(
     if parent is None:
         await answer(update)
         return None
-    invoice_id = int(update.callback_query.data.removeprefix(prefix))
+    invoice_id = record_id(update.callback_query.data, prefix)
+    assert invoice_id is not None  # the handlers' patterns let nothing else through
     try:
         detail = await _billing(context).invoice_detail(
             parent.actor, invoice_id, context.portal.today()
@@ -336,8 +337,8 @@ async def close(update: Update, context: PortalContext) -> None:
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CommandHandler("solde", show_balance),
     CallbackQueryHandler(show_balance, pattern=f"^(?:{MENU_BALANCE}|{BACK})$"),
-    CallbackQueryHandler(show_invoice, pattern=f"^{OPEN_INVOICE}{INVOICE_ID}$"),
-    CallbackQueryHandler(send_pdf, pattern=f"^{INVOICE_PDF}{INVOICE_ID}$"),
+    CallbackQueryHandler(show_invoice, pattern=with_record_id(OPEN_INVOICE)),
+    CallbackQueryHandler(send_pdf, pattern=with_record_id(INVOICE_PDF)),
     CallbackQueryHandler(close, pattern=f"^{CLOSE}$"),
 ]
 """The balance view's handlers, to register before the conversations (see the module's doc)."""

@@ -8,6 +8,11 @@ button only names a choice, the services decide.
 What the calendar shows of a day comes from one table, `DAY_MARKS` (state → mark → legend),
 and the legend under the calendar is built from it; why a day cannot be booked is worded in one
 place, `day_reason`, from the planning (for a tap on the day, and for a day typed in words).
+
+The recap's confirm button carries a key (`store.idempotency`): the days are booked once, and
+a tap on it again, in the flow or after it ended, answers the outcome recorded then. The
+outcome reaches the parent whatever Telegram does (`conversations.receipts`). Buttons' values
+are read by `conversations.callbacks`: an impossible one is answered as a stale button.
 """
 
 from __future__ import annotations
@@ -32,9 +37,12 @@ from bot.context import PortalContext
 from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, format_moment, month_title
 from bot.texts import text
+from conversations import callbacks
+from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
 from handlers.common import (
     LIVE_MESSAGE,
     MENU_BOOK,
+    Who,
     abort_row,
     answer,
     children_names,
@@ -49,7 +57,9 @@ from handlers.common import (
     start_children_flow,
     who,
 )
-from store.bookings import BookingOutcome, Outcome
+from handlers.start import stale_button
+from store.bookings import BookingOutcome, Outcome, Refusal
+from store.idempotency import decode, new_key
 from store.planning import DayState, PlanningDay, enrolled_activities
 
 CHOOSE_CHILD, CHOOSE_ACTIVITY, CHOOSE_DAYS, REVIEW = (
@@ -68,6 +78,9 @@ REVIEW_DAYS = "bk:review"
 CONFIRM = "bk:confirm"
 CHANGE = "bk:change"
 NOOP = "bk:noop"
+# The key of the recap shown (in the draft, and on its confirm button: `bk:confirm:<key>`).
+CONFIRM_KEY = "confirm_key"
+CONFIRM_AGAIN = rf"^{CONFIRM}:{callbacks.KEY}\Z"
 # How far ahead typed dates and month navigation may go.
 HORIZON_DAYS = 240
 
@@ -128,9 +141,13 @@ async def choose_child(update: Update, context: PortalContext) -> str | int:
     """A child (or all of them) was tapped."""
     if not await _is_live(update, context):
         return CHOOSE_CHILD
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice != "all" and callbacks.id_of(choice, "") is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_CHILD
     await answer(update)
     draft = _draft(context)
-    if not pick_children(draft, update.callback_query.data.removeprefix(CHILD)):
+    if not pick_children(draft, choice):
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_CHILD
     return await ask_activity(update, context)
@@ -175,12 +192,15 @@ async def choose_activity(update: Update, context: PortalContext) -> str | int:
     """An activity was tapped."""
     if not await _is_live(update, context):
         return CHOOSE_ACTIVITY
+    activity_id = callbacks.id_of(update.callback_query.data, ACTIVITY)
+    if activity_id is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_ACTIVITY
     await answer(update)
-    activity_id = update.callback_query.data.removeprefix(ACTIVITY)
-    if activity_id not in _draft(context).get("activities", {}):
+    if str(activity_id) not in _draft(context).get("activities", {}):
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_ACTIVITY
-    return await _open_calendar(update, context, int(activity_id))
+    return await _open_calendar(update, context, activity_id)
 
 
 async def _open_calendar(update: Update, context: PortalContext, activity_id: int) -> str:
@@ -313,8 +333,11 @@ async def change_month(update: Update, context: PortalContext) -> str:
     """◀ or ▶: show another month (within the horizon)."""
     if not await _is_live(update, context):
         return CHOOSE_DAYS
+    target = callbacks.month_of(update.callback_query.data, MONTH)
+    if target is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_DAYS
     await answer(update)
-    target = date.fromisoformat(update.callback_query.data.removeprefix(MONTH) + "-01")
     today = context.portal.today()
     if today.replace(day=1) <= target <= today + timedelta(days=HORIZON_DAYS):
         _draft(context)["month"] = target.isoformat()
@@ -325,7 +348,10 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
     """A day was tapped: select or unselect it, or explain why it cannot be booked."""
     if not await _is_live(update, context):
         return CHOOSE_DAYS
-    day = date.fromisoformat(update.callback_query.data.removeprefix(DAY))
+    day = callbacks.day_of(update.callback_query.data, DAY)
+    if day is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_DAYS
     draft = _draft(context)
     language = _language(context)
     selected = set(draft.get("selected", []))
@@ -501,6 +527,8 @@ async def review(update: Update, context: PortalContext) -> str:
             total += outcome.price_cents
         elif outcome.outcome is Outcome.WAITLISTED:
             lines.append(text("recap.waitlist", language, **where))
+        elif outcome.refusal is Refusal.ALREADY_BOOKED:
+            lines.append(_already_booked(outcome, language, where))
         else:
             lines.append(
                 text("recap.refused", language, reason=refusal_text(outcome, language), **where)
@@ -510,8 +538,13 @@ async def review(update: Update, context: PortalContext) -> str:
         lines.append(text("recap.pending_note", language))
     actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
     if any(o.outcome is not Outcome.REFUSED for o in outcomes):
+        # A key per recap shown: its confirm books once, however often it is tapped.
+        draft[CONFIRM_KEY] = new_key()
         actions.insert(
-            0, InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)
+            0,
+            InlineKeyboardButton(
+                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft[CONFIRM_KEY]}"
+            ),
         )
     keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
     await _show_live(update, context, "\n".join(lines), keyboard)
@@ -526,23 +559,44 @@ async def back_to_calendar(update: Update, context: PortalContext) -> str:
     return await show_calendar(update, context)
 
 
-async def confirm(update: Update, context: PortalContext) -> str | int:
-    """Book for real, then say what happened to each day."""
+async def confirm(update: Update, context: PortalContext) -> str | int | None:
+    """Book for real, once for the recap's key, then say what happened to each day.
+
+    The flow ends with the booking, whatever Telegram does when it is shown (`tell`). The
+    confirm of an older recap answers what it gave."""
+    draft = _draft(context)
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if key is not None and key != draft.get(CONFIRM_KEY):
+        return await confirm_again_in_flow(update, context)
     if not await _is_live(update, context):
         return REVIEW
-    await answer(update)
+    await answer_quietly(update)
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
-    draft = _draft(context)
-    language = parent.language
+    # A recap shown before confirms carried keys gets one now.
+    key = draft.setdefault(CONFIRM_KEY, new_key())
     outcomes = await context.portal.bookings.book(
-        parent.actor, draft["children"], draft["activity"], _selected(draft)
+        parent.actor, draft["children"], draft["activity"], _selected(draft), key=key
     )
-    lines = [text("outcome.title", language)]
+    message = outcome_text(draft["names"], outcomes, parent.language)
+    await tell(update, context, message, menu_button(parent.language), dedup=key)
+    context.user_data.pop(DRAFT, None)
+    return ConversationHandler.END
+
+
+def outcome_text(names: dict[str, str], outcomes: list[BookingOutcome], language: str) -> str:
+    """What booking gave, day by day ("already recorded" first for a confirm tapped again)."""
+    replayed = any(outcome.replayed for outcome in outcomes)
+    lines = [text("outcome.replayed" if replayed else "outcome.title", language)]
     for outcome in outcomes:
-        where = {"day": day_label(outcome.day, language), "child": _child_name(draft, outcome)}
-        if outcome.outcome is Outcome.REFUSED:
+        where = {
+            "day": day_label(outcome.day, language),
+            "child": names.get(str(outcome.child_id), ""),
+        }
+        if outcome.refusal is Refusal.ALREADY_BOOKED:
+            lines.append(_already_booked(outcome, language, where))
+        elif outcome.outcome is Outcome.REFUSED:
             lines.append(
                 text("outcome.refused", language, reason=refusal_text(outcome, language), **where)
             )
@@ -557,9 +611,38 @@ async def confirm(update: Update, context: PortalContext) -> str | int:
             )
     if any(o.outcome in (Outcome.PENDING, Outcome.WAITLISTED) for o in outcomes):
         lines.append(text("outcome.footer", language))
-    context.user_data.pop(DRAFT, None)
-    await show(update, "\n".join(lines), menu_button(language))
-    return ConversationHandler.END
+    return "\n".join(lines)
+
+
+def _already_booked(outcome: BookingOutcome, language: str, where: dict[str, str]) -> str:
+    """A day the child holds already: how it stands, never as a refusal."""
+    state = (outcome.booked_as or Outcome.CONFIRMED).value
+    return text(f"outcome.already_{state}", language, **where)
+
+
+async def confirm_again(update: Update, context: PortalContext) -> None:
+    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if not await replay(update, context, key, _replayed):
+        await stale_button(update, context)
+
+
+async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
+    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if not await replay(update, context, key, _replayed):
+        await stale_in_flow(update, context)
+
+
+async def _replayed(
+    update: Update, context: PortalContext, parent: Who, key: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    done = await recalled(context, parent, key, "book")
+    if done is None:
+        return None
+    outcomes = decode(BookingOutcome, done.outcome, replayed=True)
+    names = await child_names(context, parent)
+    return outcome_text(names, outcomes, parent.language), menu_button(parent.language)
 
 
 def refusal_text(outcome: BookingOutcome, language: str) -> str:
@@ -673,27 +756,36 @@ async def _first_month_with_bookable_days(
 
 
 def build(timeout_seconds: float) -> ConversationHandler:
-    """The booking flow, with abort, timeout and stale-button fallbacks."""
+    """The booking flow, with abort, timeout and stale-button fallbacks; a confirm of an
+    older recap is answered in every step."""
+    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
     day_handlers = [
-        CallbackQueryHandler(toggle_day, pattern=rf"^{DAY}\d{{4}}-\d{{2}}-\d{{2}}$"),
-        CallbackQueryHandler(change_month, pattern=rf"^{MONTH}\d{{4}}-\d{{2}}$"),
-        CallbackQueryHandler(review, pattern=f"^{REVIEW_DAYS}$"),
-        CallbackQueryHandler(answer_noop, pattern=f"^{NOOP}$"),
+        CallbackQueryHandler(toggle_day, pattern=rf"^{DAY}{callbacks.DAY}\Z"),
+        CallbackQueryHandler(change_month, pattern=rf"^{MONTH}{callbacks.MONTH}\Z"),
+        CallbackQueryHandler(review, pattern=rf"^{REVIEW_DAYS}\Z"),
+        CallbackQueryHandler(answer_noop, pattern=rf"^{NOOP}\Z"),
         MessageHandler(filters.TEXT & ~filters.COMMAND, typed_days),
+        again,
     ]
     return flow(
         "booking",
         [
             CommandHandler("reserver", start),
-            CallbackQueryHandler(start, pattern=f"^{MENU_BOOK}$"),
+            CallbackQueryHandler(start, pattern=rf"^{MENU_BOOK}\Z"),
         ],
         {
-            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
-            CHOOSE_ACTIVITY: [CallbackQueryHandler(choose_activity, pattern=rf"^{ACTIVITY}\d+$")],
+            CHOOSE_CHILD: [
+                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                again,
+            ],
+            CHOOSE_ACTIVITY: [
+                CallbackQueryHandler(choose_activity, pattern=rf"^{ACTIVITY}{callbacks.ID}\Z"),
+                again,
+            ],
             CHOOSE_DAYS: day_handlers,
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
-                CallbackQueryHandler(back_to_calendar, pattern=f"^{CHANGE}$"),
+                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(back_to_calendar, pattern=rf"^{CHANGE}\Z"),
             ],
         },
         timeout_seconds,
@@ -705,3 +797,8 @@ async def answer_noop(update: Update, context: PortalContext) -> str:
     """A header or blank cell of the calendar: nothing to do."""
     await answer(update)
     return CHOOSE_DAYS
+
+
+# Registered outside the flow (with the one-shot handlers): a recap's confirm tapped after the
+# flow ended answers what it gave.
+REPLAYS = [CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)]

@@ -3,6 +3,9 @@
 Same shape as the booking flow: named states, one function per step, wiring in `build()`.
 A day waiting for validation or on the waiting list is listed with the booking calendar's mark
 (and its place in the waiting list), apart from the confirmed ones.
+
+As in the booking flow, the recap's confirm carries a key: the days are cancelled once, a tap
+on it again answers what it gave, and the outcome reaches the parent whatever Telegram does.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from telegram.ext import (
 from bot.context import PortalContext
 from bot.formatting import amount, day_label, format_moment
 from bot.texts import text
+from conversations import callbacks
 from conversations.booking import DAY_MARKS
+from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
 from handlers.common import (
     MENU_CANCEL,
+    Who,
     abort_row,
     answer,
     children_keyboard,
@@ -36,8 +42,10 @@ from handlers.common import (
     stale_in_flow,
     who,
 )
-from store.bookings import CancelOutcome
+from handlers.start import stale_button
+from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
+from store.idempotency import decode, new_key
 from store.models.enums import BookingState
 from store.planning import DayState, UpcomingBooking, upcoming_bookings
 
@@ -49,6 +57,9 @@ TOGGLE = "cx:b:"
 REVIEW_DAYS = "cx:review"
 CONFIRM = "cx:confirm"
 CHANGE = "cx:change"
+# The key of the recap shown (in the draft, and on its confirm button: `cx:confirm:<key>`).
+CONFIRM_KEY = "confirm_key"
+CONFIRM_AGAIN = rf"^{CONFIRM}:{callbacks.KEY}\Z"
 HORIZON_DAYS = 120
 LABEL_LENGTH = 48
 # The listed days in the draft: [[booking id, label], ...], in the order shown; and the legend
@@ -90,9 +101,13 @@ async def start(update: Update, context: PortalContext) -> str | int:
 
 
 async def choose_child(update: Update, context: PortalContext) -> str | int:
+    choice = update.callback_query.data.removeprefix(CHILD)
+    if choice != "all" and callbacks.id_of(choice, "") is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_CHILD
     await answer(update)
     draft = _draft(context)
-    if not pick_children(draft, update.callback_query.data.removeprefix(CHILD)):
+    if not pick_children(draft, choice):
         await show(update, text("forbidden", _language(context)), menu_button(_language(context)))
         return CHOOSE_CHILD
     return await show_bookings(update, context)
@@ -195,8 +210,11 @@ async def toggle(update: Update, context: PortalContext) -> str | int:
     if not _has_draft(context) or SHOWN not in _draft(context):
         await stale_in_flow(update, context)
         return ConversationHandler.END
+    booking_id = callbacks.id_of(update.callback_query.data, TOGGLE)
+    if booking_id is None:
+        await stale_in_flow(update, context)
+        return CHOOSE_DAYS
     await answer(update)
-    booking_id = int(update.callback_query.data.removeprefix(TOGGLE))
     draft = _draft(context)
     known = {listed_id for listed_id, _ in draft[SHOWN]}
     selected = set(draft.get("selected", [])) & known
@@ -258,8 +276,13 @@ async def review(update: Update, context: PortalContext) -> str | int:
         lines.append(text("cancel.late_total", language, total=amount(late_total, language)))
     actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
     if any(b.cancellation.status is not CancellationStatus.REFUSED for b in chosen):
+        # A key per recap shown: its confirm cancels once, however often it is tapped.
+        draft[CONFIRM_KEY] = new_key()
         actions.insert(
-            0, InlineKeyboardButton(text("btn.confirm", language), callback_data=CONFIRM)
+            0,
+            InlineKeyboardButton(
+                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft[CONFIRM_KEY]}"
+            ),
         )
     keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
     await show_step(update, draft, "\n".join(lines), keyboard)
@@ -271,27 +294,41 @@ async def back(update: Update, context: PortalContext) -> str | int:
     return await show_bookings(update, context)
 
 
-async def confirm(update: Update, context: PortalContext) -> int:
-    """Cancel for real; the store re-checks each day's deadline now."""
+async def confirm(update: Update, context: PortalContext) -> int | None:
+    """Cancel for real, once for the recap's key; the store re-checks each day's deadline now.
+
+    The flow ends with the cancellation, whatever Telegram does when it is shown (`tell`).
+    The confirm of an older recap answers what it gave."""
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if key is not None and key != _draft(context).get(CONFIRM_KEY):
+        return await confirm_again_in_flow(update, context)
     if not _has_draft(context):
         await stale_in_flow(update, context)
         return ConversationHandler.END
-    await answer(update)
+    await answer_quietly(update)
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
-    language = parent.language
     draft = _draft(context)
-    names = draft.get("names", {})
-    upcoming = {b.booking_id: b for b in await _upcoming(update, context)}
+    # A recap shown before confirms carried keys gets one now.
+    key = draft.setdefault(CONFIRM_KEY, new_key())
+    upcoming = {b.booking_id for b in await _upcoming(update, context)}
     chosen = [booking_id for booking_id in draft.get("selected", []) if booking_id in upcoming]
-    results = await context.portal.bookings.cancel(parent.actor, chosen)
-    lines = [text("outcome.title", language)]
+    results = await context.portal.bookings.cancel(parent.actor, chosen, key=key)
+    message = outcome_text(draft.get("names", {}), results, parent.language)
+    await tell(update, context, message, menu_button(parent.language), dedup=key)
+    context.user_data.pop(DRAFT, None)
+    return ConversationHandler.END
+
+
+def outcome_text(names: dict[str, str], results: list[CancellationResult], language: str) -> str:
+    """What cancelling gave, day by day ("already recorded" first for a confirm tapped again)."""
+    replayed = any(result.replayed for result in results)
+    lines = [text("outcome.replayed" if replayed else "outcome.title", language)]
     for result in results:
-        booking = upcoming[result.booking_id]
         values = {
             "day": day_label(result.day, language),
-            "child": names.get(str(booking.child_id), booking.child_name),
+            "child": names.get(str(result.child_id), ""),
         }
         if result.outcome is CancelOutcome.CANCELLED:
             lines.append(text("cancel.done_free", language, **values))
@@ -303,36 +340,70 @@ async def confirm(update: Update, context: PortalContext) -> int:
             )
         else:
             reason = text(
-                f"reason.{result.refusal.value}",
+                f"reason.{result.refusal.value}" if result.refusal else "reason.not_cancellable",
                 language,
                 deadline=format_moment(result.deadline, language) if result.deadline else "",
                 opens="",
             )
             lines.append(text("cancel.done_refused", language, reason=reason, **values))
-    context.user_data.pop(DRAFT, None)
-    await show(update, "\n".join(lines), menu_button(language))
-    return ConversationHandler.END
+    return "\n".join(lines)
+
+
+async def confirm_again(update: Update, context: PortalContext) -> None:
+    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if not await replay(update, context, key, _replayed):
+        await stale_button(update, context)
+
+
+async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
+    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
+    key = callbacks.key_of(update.callback_query.data, CONFIRM)
+    if not await replay(update, context, key, _replayed):
+        await stale_in_flow(update, context)
+
+
+async def _replayed(
+    update: Update, context: PortalContext, parent: Who, key: str
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    done = await recalled(context, parent, key, "cancel")
+    if done is None:
+        return None
+    results = decode(CancellationResult, done.outcome, replayed=True)
+    names = await child_names(context, parent)
+    return outcome_text(names, results, parent.language), menu_button(parent.language)
 
 
 def build(timeout_seconds: float) -> ConversationHandler:
-    """The cancelling flow, with abort, timeout and stale-button fallbacks."""
+    """The cancelling flow, with abort, timeout and stale-button fallbacks; a confirm of an
+    older recap is answered in every step."""
+    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
     return flow(
         "cancelling",
         [
             CommandHandler("annuler", start),
-            CallbackQueryHandler(start, pattern=f"^{MENU_CANCEL}$"),
+            CallbackQueryHandler(start, pattern=rf"^{MENU_CANCEL}\Z"),
         ],
         {
-            CHOOSE_CHILD: [CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}(\d+|all)$")],
+            CHOOSE_CHILD: [
+                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                again,
+            ],
             CHOOSE_DAYS: [
-                CallbackQueryHandler(toggle, pattern=rf"^{TOGGLE}\d+$"),
-                CallbackQueryHandler(review, pattern=f"^{REVIEW_DAYS}$"),
+                CallbackQueryHandler(toggle, pattern=rf"^{TOGGLE}{callbacks.ID}\Z"),
+                CallbackQueryHandler(review, pattern=rf"^{REVIEW_DAYS}\Z"),
+                again,
             ],
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=f"^{CONFIRM}$"),
-                CallbackQueryHandler(back, pattern=f"^{CHANGE}$"),
+                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(back, pattern=rf"^{CHANGE}\Z"),
             ],
         },
         timeout_seconds,
         stale_prefix="cx:",
     )
+
+
+# Registered outside the flow (with the one-shot handlers): a recap's confirm tapped after the
+# flow ended answers what it gave.
+REPLAYS = [CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)]

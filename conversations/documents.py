@@ -28,6 +28,7 @@ from bot.delivery import renders
 from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import CATALOG, text
+from handlers.callback_data import choice, either, one_of, with_record_id
 from handlers.common import (
     MENU_DOCUMENTS,
     MENU_SHOW,
@@ -199,11 +200,11 @@ async def choose_type(update: Update, context: PortalContext) -> str:
     if not await is_live(update, context, draft):
         return CHOOSE_TYPE
     await answer(update)
-    tapped = update.callback_query.data.removeprefix(TYPE)
     offered = draft.get("types") or [
         doc_type.value for doc_type in await document_service(context.portal).sendable_types()
     ]
-    if tapped not in offered:
+    tapped = choice(update.callback_query.data, TYPE, offered)
+    if tapped is None:
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_TYPE
     doc_type = DocumentType(tapped)
@@ -239,8 +240,8 @@ async def choose_owner(update: Update, context: PortalContext) -> str:
     if not await is_live(update, context, draft):
         return CHOOSE_OWNER
     await answer(update)
-    owner = update.callback_query.data.removeprefix(OWNER)
-    if owner != FAMILY and owner not in draft.get("names", {}):
+    owner = choice(update.callback_query.data, OWNER, [FAMILY, *draft.get("names", {})])
+    if owner is None:
         await reply(update, text("forbidden", _language(context)))
         return CHOOSE_OWNER
     draft["owner"] = owner
@@ -363,15 +364,14 @@ def _owner_label(draft: dict[str, Any], language: str) -> str:
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The sending flow, with abort, timeout and stale-button fallbacks."""
-    types = "|".join(doc_type.value for doc_type in DocumentType)
+    types = one_of(TYPE, (doc_type.value for doc_type in DocumentType))
+    owners = either(one_of(OWNER, [FAMILY]), with_record_id(OWNER))
     return flow(
         "documents",
         [CallbackQueryHandler(start, pattern=f"^(?:{MENU_SEND}|{FILE_AS_DOCUMENT})$")],
         {
-            CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=rf"^{TYPE}({types})$")],
-            CHOOSE_OWNER: [
-                CallbackQueryHandler(choose_owner, pattern=rf"^{OWNER}({FAMILY}|\d+)$")
-            ],
+            CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=types)],
+            CHOOSE_OWNER: [CallbackQueryHandler(choose_owner, pattern=owners)],
             UPLOAD: [
                 MessageHandler(FILES, got_file),
                 MessageHandler(filters.UpdateType.MESSAGE & ~filters.COMMAND & ~FILES, not_a_file),

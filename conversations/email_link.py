@@ -2,7 +2,10 @@
 
 Whether the address is known is never revealed: the answer is the same either way, also when
 the mail relay is down, since the code goes through the outbox like every other email
-(`store.linking.request_email_code`, sent by `bot.staff_mail`).
+(`store.linking.request_email_code`, sent by `bot.staff_mail`). Requests are limited per
+account, per address and per hour (`EMAIL_CODES_PER_*`); beyond, one generic answer, "too
+many requests, try again later", for known and unknown addresses alike, and the flow stays
+open for a code received earlier.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
+from bot.settings import Settings
 from bot.texts import text
 from handlers.common import (
     abort_row,
@@ -29,7 +33,7 @@ from handlers.common import (
     reply,
     show,
 )
-from store.linking import EMAIL_CODE_MAX_TRIES, LinkStatus
+from store.linking import EMAIL_CODE_MAX_TRIES, CodeLimits, CodeRequest, LinkStatus
 
 ASK_EMAIL, ASK_CODE = "link:email", "link:code"
 LINK_BY_EMAIL = "link:email"
@@ -55,11 +59,15 @@ async def got_email(update: Update, context: PortalContext) -> str:
     if not EMAIL_SHAPE.match(email) or len(email) > 254:
         await reply(update, text("link.bad_email", language))
         return ASK_EMAIL
-    await context.portal.linking.request_email_code(email, update.effective_user.id)
-    context.user_data[TRIES] = 0
-    await reply(
-        update, text("link.code_sent", language), InlineKeyboardMarkup([abort_row(language)])
+    limits = code_limits(context.portal.settings)
+    request = await context.portal.linking.request_email_code(
+        email, update.effective_user.id, limits
     )
+    said = "link.too_many_requests"
+    if request is CodeRequest.SENT:
+        said = "link.code_sent"
+        context.user_data[TRIES] = 0
+    await reply(update, text(said, language), InlineKeyboardMarkup([abort_row(language)]))
     return ASK_CODE
 
 
@@ -89,6 +97,15 @@ async def got_code(update: Update, context: PortalContext) -> str | int:
         return ConversationHandler.END
     await reply(update, text("link.wrong_code", language, left=left))
     return ASK_CODE
+
+
+def code_limits(settings: Settings) -> CodeLimits:
+    """How many codes may be requested per hour, from the settings."""
+    return CodeLimits(
+        per_chat=settings.email_codes_per_chat_per_hour,
+        per_address=settings.email_codes_per_address_per_hour,
+        in_all=settings.email_codes_per_hour,
+    )
 
 
 def build(timeout_seconds: float) -> ConversationHandler:

@@ -33,6 +33,7 @@ from bot.delivery import Notice, after_sent, renders
 from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import text
+from handlers.callback_data import choice, record_id, with_record_id
 from handlers.common import (
     LIVE_MESSAGE,
     MENU_MESSAGES,
@@ -134,8 +135,8 @@ async def choose_service(update: Update, context: PortalContext) -> str | int:
     if not await is_live(update, context, draft):
         return CHOOSE_SERVICE
     language = _language(context)
-    code = update.callback_query.data.removeprefix(SERVICE)
-    if code not in draft.get("services", {}):
+    code = choice(update.callback_query.data, SERVICE, draft.get("services", {}))
+    if code is None:
         await answer(update, text("forbidden", language))
         return CHOOSE_SERVICE
     await answer(update)
@@ -152,7 +153,8 @@ async def reply_start(update: Update, context: PortalContext) -> str | int:
     if parent is None:
         await answer(update)
         return ConversationHandler.END
-    thread_id = int(update.callback_query.data.removeprefix(REPLY))
+    thread_id = record_id(update.callback_query.data, REPLY)
+    assert thread_id is not None  # the entry point's pattern lets nothing else through
     try:
         thread = await messaging(context.portal).thread(parent.actor, thread_id)
     except (AccessDenied, NotFound):
@@ -270,7 +272,8 @@ async def show_history(update: Update, context: PortalContext) -> None:
     if parent is None:
         await answer(update)
         raise ApplicationHandlerStop
-    thread_id = int(update.callback_query.data.removeprefix(HISTORY))
+    thread_id = record_id(update.callback_query.data, HISTORY)
+    assert thread_id is not None  # the handler's pattern lets nothing else through
     service = messaging(context.portal)
     try:
         thread = await service.thread(parent.actor, thread_id)
@@ -340,7 +343,7 @@ async def staff_attachment_notice(
     except NotFound:
         return None
     caption = text("msg.staff_attachment", language, service=thread.service_name)
-    return Notice(caption, document=(view.original_name or "document", content))
+    return Notice(caption, document=(view.labelled_file_name, content))
 
 
 @renders("staff_reply")
@@ -551,7 +554,7 @@ def _fit(render: Callable[[str], str], body: str, limit: int, language: str) -> 
 # Registered before the flows (a group of their own, e.g. -1): the history button and
 # Telegram replies to staff replies work whatever flow is open; they stop the update there.
 EARLY_HANDLERS: list[BaseHandler[Update, PortalContext, Any]] = [
-    CallbackQueryHandler(show_history, pattern=rf"^{HISTORY}\d+$"),
+    CallbackQueryHandler(show_history, pattern=with_record_id(HISTORY)),
     MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, telegram_reply),
 ]
 
@@ -567,7 +570,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         [
             CommandHandler("message", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_MESSAGES}$"),
-            CallbackQueryHandler(reply_start, pattern=rf"^{REPLY}\d+$"),
+            CallbackQueryHandler(reply_start, pattern=with_record_id(REPLY)),
         ],
         {
             CHOOSE_SERVICE: [CallbackQueryHandler(choose_service, pattern=rf"^{SERVICE}.+$")],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,12 @@ class CallbackAnswer:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One Bot API request received by the server (``params`` decoded; uploads as StoredFile)."""
+    """One Bot API request received by the server (``params`` decoded; uploads as StoredFile),
+    at ``at`` (``time.monotonic()``)."""
 
     method: str
     params: JSONDict
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(eq=False)

@@ -155,6 +155,8 @@ class FakeTelegram:
         # Every chat by id: private chats (a user, id > 0) and groups (id < 0).
         self.users: dict[int, FakeUser] = {}
         self.inline_answers: list[JSONDict] = []
+        # The update kinds the bot asked for (getUpdates' ``allowed_updates``); None: all.
+        self.allowed_updates: frozenset[str] | None = None
         self._group_ids = itertools.count(-1_000_001, -1)
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._updates: list[JSONDict] = []
@@ -559,10 +561,17 @@ class FakeTelegram:
         timeout = max(float(params.get("timeout") or 0), 0.0)
         self._poll_generation += 1
         generation = self._poll_generation
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            # Telegram remembers the last list; an empty one means every kind (as here).
+            self.allowed_updates = frozenset(str(kind) for kind in allowed) or None
         if offset > 0:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         elif offset < 0:
             self._updates = self._updates[offset:]
+        if self.allowed_updates is not None:
+            # Kinds the bot did not ask for are never sent to it.
+            self._updates = [u for u in self._updates if _kind(u) in self.allowed_updates]
         self._wake_pollers()  # an older long poll gets "terminated by other getUpdates request"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -582,6 +591,10 @@ class FakeTelegram:
                     "Conflict: terminated by other getUpdates request; "
                     "make sure that only one bot instance is running",
                 )
+            if self.allowed_updates is not None:
+                self._updates = [u for u in self._updates if _kind(u) in self.allowed_updates]
+                if not self._updates:
+                    self._wake_pollers()  # wait_until_consumed sees the queue emptied
         return self._updates[:limit]
 
     async def _delete_webhook(self, params: JSONDict) -> bool:
@@ -945,6 +958,11 @@ class FakeTelegram:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _kind(update: JSONDict) -> str:
+    """The kind of an update: its one field besides ``update_id``."""
+    return next((key for key in update if key != "update_id"), "")
 
 
 def _as_int(value: Any, default: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ MENU_MESSAGES = "menu:messages"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
+# A tag of catalog text (what `text()` escapes never looks like one).
+_TAG = re.compile(r"<[^>]*>")
 
 
 # Kept between a message sent at the menu and the flow its answer offers (`handlers.inputs`):
@@ -254,14 +257,22 @@ async def show(update: Update, message: str, keyboard: InlineKeyboardMarkup | No
     await reply(update, message, keyboard)
 
 
-async def answer(update: Update, notice: str | None = None) -> None:
-    """Answer the tapped button, so the phone stops its spinner. A tap answered already (a
-    step that goes on to another) or too late is not an error: the step goes on."""
+def toast(message: str) -> str:
+    """A catalog text (HTML) as a toast or an alert shows it: Telegram reads a callback's
+    answer as plain text, so tags are dropped and escaped characters read back
+    ("jusqu&#x27;au lundi" is shown "jusqu'au lundi")."""
+    return html.unescape(_TAG.sub("", message))
+
+
+async def answer(update: Update, notice: str | None = None, *, alert: bool = False) -> None:
+    """Answer the tapped button, so the phone stops its spinner; `notice` (catalog text) is
+    shown as a toast, or as an `alert` to dismiss. A tap answered already (a step that goes
+    on to another) or too late is not an error: the step goes on."""
     query = update.callback_query
     if query is None:
         return
     try:
-        await query.answer(notice)
+        await query.answer(toast(notice) if notice else None, show_alert=alert)
     except BadRequest as error:
         if "query" not in str(error).lower():
             raise

@@ -32,7 +32,7 @@ def file_size(size: int, language: str) -> str:
 
 def _refusal(refused: dict[str, Any], language: str) -> str:
     reason = str(refused.get("reason", "wrong_type"))
-    if reason not in ("wrong_type", "too_large", "empty"):
+    if reason not in ("wrong_type", "too_large", "empty", "damaged", "active_content"):
         reason = "wrong_type"
     size = file_size(int(refused.get("size") or 0), language)
     limit = file_size(int(refused.get("limit") or 0), language)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.errors import (
@@ -34,8 +34,9 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from handlers.email_charset import decode_text
 from handlers.email_html import html_to_text
-from handlers.email_reply import normalize, reduce_reply
+from handlers.email_reply import Sent, normalize, reduce_reply
 from store.absences import REFERENCE_ALPHABET
 from store.models.enums import DocumentType
 
@@ -146,6 +147,13 @@ class ParsedMail:
     def automatic(self) -> str | None:
         """Why no person wrote this (auto-reply or bounce), or None."""
         return self.bounce or self.auto_reply
+
+    def reply_knowing(
+        self, written: Sequence[str], names: Sequence[str], addresses: Sequence[str]
+    ) -> str:
+        """The reply reduced knowing what we sent: what our notifications carried (the
+        guardians' texts, the names around them) and our addresses (`email_reply.Sent`)."""
+        return reduce_reply(self.body_text, Sent.of(written, names, addresses))
 
 
 def parse_mail(
@@ -399,19 +407,8 @@ def _part_text(part: Message) -> str:
 
 
 def _decode(payload: bytes, charset: str | None) -> str:
-    """Bytes to text: the declared charset (Latin-1 read as its superset Windows-1252),
-    else UTF-8, else Windows-1252, never failing."""
-    candidates = []
-    if charset:
-        charset = charset.lower().strip()
-        candidates.append("cp1252" if charset in ("iso-8859-1", "latin-1", "latin1") else charset)
-    candidates += ["utf-8", "cp1252"]
-    for candidate in candidates:
-        try:
-            return payload.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return payload.decode("utf-8", errors="replace")
+    """Bytes to text, readable even when the declared charset is wrong; never failing."""
+    return decode_text(payload, charset)
 
 
 def unflow(text: str, delsp: bool = False) -> str:

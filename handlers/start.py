@@ -9,8 +9,9 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.context import PortalContext
-from bot.texts import text
+from bot.texts import LANGUAGES, text
 from conversations.email_link import LINK_BY_EMAIL
+from handlers.callback_data import choice, one_of
 from handlers.common import (
     MENU_SHOW,
     MENU_UNLINK,
@@ -97,7 +98,9 @@ async def set_language(update: Update, context: PortalContext) -> None:
     parent = await who(update, context)
     if parent is None:
         return
-    language = Language(update.callback_query.data.removeprefix(SET_LANGUAGE))
+    chosen = choice(update.callback_query.data, SET_LANGUAGE, LANGUAGES)
+    assert chosen is not None  # the handler's pattern lets nothing else through
+    language = Language(chosen)
     await context.portal.families.set_language(parent.actor, language)
     context.user_data["language"] = language.value
     await show(update, text("language.done", language.value))
@@ -167,7 +170,7 @@ HANDLERS = [
     CommandHandler("menu", menu),
     CommandHandler("deconnexion", ask_unlink),
     CommandHandler(["langue", "language"], ask_language),
-    CallbackQueryHandler(set_language, pattern=rf"^{SET_LANGUAGE}(fr|en)$"),
+    CallbackQueryHandler(set_language, pattern=one_of(SET_LANGUAGE, LANGUAGES)),
     CallbackQueryHandler(menu, pattern=f"^{MENU_SHOW}$"),
     CallbackQueryHandler(ask_unlink, pattern=f"^{MENU_UNLINK}$"),
     CallbackQueryHandler(unlink, pattern=f"^{UNLINK_YES}$"),

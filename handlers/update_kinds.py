@@ -4,9 +4,12 @@
   chat (with a link to it) and leaves; no family data, no link, nothing else.
 - The parent blocks the bot (or unblocks it): the store stops (or resumes) writing to them.
 - An edited message: a short note; the edit is not acted on (the original was).
-- A button of an inline-mode message (no message attached): answered as no longer valid.
+- A button of an inline-mode message (no message attached), or a callback without data (only
+  a forged one has none): answered as no longer valid.
 - Inline queries: answered with no result and a button that opens the private chat.
-- Reactions, poll answers, chat members and the like: deliberately ignored.
+- Reactions, poll answers, chat members and the like: deliberately ignored, and not even
+  asked for (`ALLOWED_UPDATES`); so is an update the library could not read (`bot.polling`),
+  which arrives as its bare id.
 
 These handlers sit in the first handler group and stop the update there.
 """
@@ -22,12 +25,23 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.context import PortalContext
 from bot.texts import text
-from handlers.common import guess_language, reply
+from handlers.common import guess_language, reply, toast
 from handlers.flow_desk import PredicateHandler
 
 logger = logging.getLogger(__name__)
 
 GONE = (ChatMember.LEFT, ChatMember.BANNED)
+# The kinds of update the handlers here and after act on: the only ones asked of Telegram
+# (getUpdates' `allowed_updates`), so that a kind nobody handles, or one newer than the
+# library, is never sent to the bot.
+ALLOWED_UPDATES = (
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CHANNEL_POST,
+    Update.CALLBACK_QUERY,
+    Update.INLINE_QUERY,
+    Update.MY_CHAT_MEMBER,
+)
 
 
 def outside_private_chat(update: Update) -> bool:
@@ -47,6 +61,13 @@ def edited(update: Update) -> bool:
 def button_without_message(update: Update) -> bool:
     query = update.callback_query
     return query is not None and query.message is None
+
+
+def button_without_data(update: Update) -> bool:
+    """A callback with no data, or not text: python-telegram-bot would hand it to the first
+    handler with a pattern, whatever the pattern."""
+    query = update.callback_query
+    return query is not None and not (isinstance(query.data, str) and query.data)
 
 
 def inline_query(update: Update) -> bool:
@@ -94,10 +115,12 @@ async def edited_message(update: Update, context: PortalContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def stale_inline_button(update: Update, context: PortalContext) -> None:
+async def stale_button(update: Update, context: PortalContext) -> None:
+    """A button that cannot be acted on: said so in a toast."""
     query = update.callback_query
     assert query is not None
-    await _quietly(query.answer(text("stale", await _language(update, context)).split(".")[0]))
+    stale = text("stale", await _language(update, context)).split(".")[0]
+    await _quietly(query.answer(toast(stale)))
     raise ApplicationHandlerStop
 
 
@@ -136,7 +159,8 @@ def register(application: Application, group: int) -> None:  # type: ignore[type
             PredicateHandler(outside_private_chat, leave_non_private_chat),
             PredicateHandler(private_membership, blocked_or_unblocked),
             PredicateHandler(edited, edited_message),
-            PredicateHandler(button_without_message, stale_inline_button),
+            PredicateHandler(button_without_message, stale_button),
+            PredicateHandler(button_without_data, stale_button),
             PredicateHandler(inline_query, inline_mode),
             PredicateHandler(nothing_to_do, ignore),
         ],

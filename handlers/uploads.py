@@ -2,8 +2,10 @@
 
 A photo straight from the phone or a PDF/JPG/PNG file: refused before any download when
 Telegram says it is larger than we accept (a bot cannot download more than 20 MB anyway), then
-downloaded and checked by content and size by the store. Refusals are explained in plain words
-naming the limit. Contents are never logged.
+downloaded and checked by content and size by the store (a real PDF, JPEG or PNG, parsed off the
+event loop; a PDF that runs something is refused). Refusals are explained in plain words
+naming the limit. The file's name is only a label, cleaned of control and bidirectional
+characters and dangerous extensions. Contents are never logged.
 
 Also here, until the lead wires them into `bot.portal.Portal`: the absence and document
 services built from the portal, and the address certificates may be emailed to.
@@ -25,6 +27,7 @@ from bot.texts import text
 from handlers.common import reply
 from store.absences import AbsenceService
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
+from store.safe_files import display_label
 
 # What the Bot API lets a bot download (getFile); larger files cannot reach us at all.
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024
@@ -37,6 +40,8 @@ REFUSALS = {
     RejectionReason.EMPTY: "upload.empty",
     RejectionReason.TOO_LARGE: "upload.too_large",
     RejectionReason.WRONG_TYPE: "upload.wrong_type",
+    RejectionReason.DAMAGED: "upload.damaged",
+    RejectionReason.ACTIVE_CONTENT: "upload.active_content",
 }
 
 
@@ -90,7 +95,8 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Received:
-    """A file downloaded and accepted by the store's checks."""
+    """A file downloaded and accepted by the store's checks (`content` as received: the store
+    checks it again when it keeps it)."""
 
     file_id: str
     name: str | None
@@ -99,7 +105,8 @@ class Received:
 
 
 def incoming_file(message: Message | None) -> Incoming | None:
-    """The photo (its largest size) or document of a message, if it carries one."""
+    """The photo (its largest size) or document of a message, if it carries one; its name is
+    a cleaned label (`display_label`)."""
     if message is None:
         return None
     if message.photo:
@@ -107,7 +114,7 @@ def incoming_file(message: Message | None) -> Incoming | None:
         return Incoming(largest.file_id, largest.file_size, None)
     if message.document is not None:
         document = message.document
-        return Incoming(document.file_id, document.file_size, document.file_name)
+        return Incoming(document.file_id, document.file_size, display_label(document.file_name))
     return None
 
 
@@ -148,11 +155,11 @@ async def receive(update: Update, context: PortalContext, language: str) -> Rece
         await reply(update, too_large)
         return None
     try:
-        content_type = document_service(portal).check(content)
+        checked = await document_service(portal).check(content)
     except DocumentRejected as refused:
         await reply(update, refusal_text(refused, language, limit))
         return None
-    return Received(incoming.file_id, incoming.name, content, content_type)
+    return Received(incoming.file_id, incoming.name, content, checked.content_type)
 
 
 async def explain_not_a_file(

@@ -1,7 +1,9 @@
 """Booking and cancelling days: the rules a parent's request goes through, in one place.
 
 `book` takes several children (siblings) and several days in one call and answers one outcome
-per child and day; nothing is trusted from the caller but the actor.
+per child and day; nothing is trusted from the caller but the actor. A confirm's `key` makes
+`book` and `cancel` happen once (`store.idempotency`): called again with it, they answer the
+first outcome, flagged `replayed`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from store.calendar import activity_and_price, activity_rules, working_calendar
 from store.capacity import give_back_place, promote_waitlist, take_places
 from store.clock import Clock, system_clock
 from store.database import insert_for
+from store.idempotency import decode, encode, run_once
 from store.models import (
     Activity,
     AuditEntry,
@@ -89,6 +92,10 @@ class BookingOutcome:
     opens_at: datetime | None = None
     missing_document: str | None = None
     next_bookable_day: date | None = None
+    # Refused as already booked: how the child's booking of that day stands.
+    booked_as: Outcome | None = None
+    # The outcome recorded when the same confirm was carried out first.
+    replayed: bool = False
 
 
 class CancelOutcome(StrEnum):
@@ -108,6 +115,9 @@ class CancellationResult:
     refusal: Refusal | None = None
     deadline: datetime | None = None
     promoted_booking_id: int | None = None
+    child_id: int | None = None
+    # The result recorded when the same confirm was carried out first.
+    replayed: bool = False
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -140,6 +150,7 @@ class BookingService:
         days: Iterable[date],
         *,
         dry_run: bool = False,
+        key: str | None = None,
     ) -> list[BookingOutcome]:
         """Book `days` of an activity for each child; one outcome per child and day.
 
@@ -147,55 +158,98 @@ class BookingService:
         written at the end of the transaction, so that the days' places stay locked only for
         its last statements. With `dry_run`, nothing is written: the outcomes are what booking
         would give now (used for the recap before the parent confirms; capacity may still
-        change before then).
+        change before then). With a confirm's `key`, booking happens once: called again, it
+        answers the outcomes of the first call (`replayed`).
         """
         wanted_days = sorted(set(days))
-        async with self._sessions.begin() as session:
-            children = await children_of(session, actor, child_ids)
-            activity, price = await activity_and_price(session, activity_id, children[0].family_id)
-            if not wanted_days:
-                return []
-            terms = await _Terms.load(session, activity, price, wanted_days, self._clock())
-            contexts = await _ChildContext.load_all(session, children, activity, wanted_days)
+
+        async def work(session: AsyncSession) -> list[BookingOutcome]:
+            return await self._book(session, actor, child_ids, activity_id, wanted_days, dry_run)
+
+        return await run_once(
+            self._sessions,
+            actor,
+            None if dry_run else key,
+            "book",
+            work,
+            encode,
+            lambda data: decode(BookingOutcome, data, replayed=True),
+        )
+
+    async def _book(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        child_ids: Sequence[int],
+        activity_id: int,
+        wanted_days: list[date],
+        dry_run: bool,
+    ) -> list[BookingOutcome]:
+        """`book` in the caller's transaction (rolled back for a dry run)."""
+        children = await children_of(session, actor, child_ids)
+        activity, price = await activity_and_price(session, activity_id, children[0].family_id)
+        if not wanted_days:
+            return []
+        terms = await _Terms.load(session, activity, price, wanted_days, self._clock())
+        contexts = await _ChildContext.load_all(session, children, activity, wanted_days)
+        decided = [
+            terms.decide(child, contexts[child.id], day)
+            for child in children
+            for day in wanted_days
+        ]
+        if any(_is_time_refusal(item) for item in decided):
+            open_days = await _open_days_after(session, activity.id, wanted_days[0])
             decided = [
-                terms.decide(child, contexts[child.id], day)
-                for child in children
-                for day in wanted_days
+                terms.with_next_day(item, open_days) if _is_time_refusal(item) else item
+                for item in decided
             ]
-            if any(_is_time_refusal(item) for item in decided):
-                open_days = await _open_days_after(session, activity.id, wanted_days[0])
-                decided = [
-                    terms.with_next_day(item, open_days) if _is_time_refusal(item) else item
-                    for item in decided
-                ]
-            requests = [item for item in decided if isinstance(item, _Request)]
-            if dry_run:
-                placed = {request.key: _dry_run_outcome(activity, request) for request in requests}
-                await session.rollback()
-            else:
-                placed = await _write_bookings(session, actor, activity, requests)
-                pending = [
-                    outcome.booking_id
-                    for outcome in placed.values()
-                    if outcome.outcome is Outcome.PENDING and outcome.booking_id is not None
-                ]
-                await notify_bookings_to_validate(session, activity.id, pending)
+        requests = [item for item in decided if isinstance(item, _Request)]
+        if dry_run:
+            placed = {request.key: _dry_run_outcome(activity, request) for request in requests}
+            await session.rollback()
+        else:
+            placed = await _write_bookings(session, actor, activity, requests)
+            pending = [
+                outcome.booking_id
+                for outcome in placed.values()
+                if outcome.outcome is Outcome.PENDING and outcome.booking_id is not None
+            ]
+            await notify_bookings_to_validate(session, activity.id, pending)
         return [placed[item.key] if isinstance(item, _Request) else item for item in decided]
 
     async def cancel(
-        self, actor: Actor, booking_ids: Iterable[int], *, free_only: bool = False
+        self,
+        actor: Actor,
+        booking_ids: Iterable[int],
+        *,
+        free_only: bool = False,
+        key: str | None = None,
     ) -> list[CancellationResult]:
         """Cancel bookings: free before the deadline, billed (or refused) after it.
 
         With `free_only`, a booking whose free cancellation has ended is left as it is
         (refused, deadline passed): for a parent who was offered to cancel without charge.
+        With a confirm's `key`, cancelling happens once: called again, it answers the results
+        of the first call (`replayed`).
         """
         now = self._clock()
-        results = []
-        async with self._sessions.begin() as session:
-            for booking_id in sorted(set(booking_ids)):
-                results.append(await self._cancel_one(session, actor, booking_id, now, free_only))
-        return results
+        wanted = sorted(set(booking_ids))
+
+        async def work(session: AsyncSession) -> list[CancellationResult]:
+            return [
+                await self._cancel_one(session, actor, booking_id, now, free_only)
+                for booking_id in wanted
+            ]
+
+        return await run_once(
+            self._sessions,
+            actor,
+            key,
+            "cancel",
+            work,
+            encode,
+            lambda data: decode(CancellationResult, data, replayed=True),
+        )
 
     async def _cancel_one(
         self,
@@ -211,13 +265,19 @@ class BookingService:
         actor.check_family(booking.family_id)
         if booking.state not in ACTIVE_STATES:
             return CancellationResult(
-                booking.id, booking.day, CancelOutcome.REFUSED, refusal=Refusal.NOT_CANCELLABLE
+                booking.id,
+                booking.day,
+                CancelOutcome.REFUSED,
+                refusal=Refusal.NOT_CANCELLABLE,
+                child_id=booking.child_id,
             )
         if booking.state is BookingState.WAITLISTED:
             booking.state = BookingState.CANCELLED
             booking.updated_at = now
             record(session, actor, "cancel", "booking", booking.id, was="waitlisted")
-            return CancellationResult(booking.id, booking.day, CancelOutcome.CANCELLED)
+            return CancellationResult(
+                booking.id, booking.day, CancelOutcome.CANCELLED, child_id=booking.child_id
+            )
 
         activity = await session.get(Activity, booking.activity_id)
         assert activity is not None
@@ -233,6 +293,7 @@ class BookingService:
                 CancelOutcome.REFUSED,
                 refusal=Refusal(decision.reason),
                 deadline=decision.deadline,
+                child_id=booking.child_id,
             )
         late = decision.status is deadlines.CancellationStatus.LATE_BILLED
         if late and free_only:
@@ -242,6 +303,7 @@ class BookingService:
                 CancelOutcome.REFUSED,
                 refusal=Refusal.DEADLINE_PASSED,
                 deadline=decision.deadline,
+                child_id=booking.child_id,
             )
         booking.state = BookingState.LATE_CANCELLED if late else BookingState.CANCELLED
         booking.cancellation_fee_cents = decision.fee_cents if late else 0
@@ -258,6 +320,7 @@ class BookingService:
             fee_cents=booking.cancellation_fee_cents,
             deadline=decision.deadline,
             promoted_booking_id=promoted,
+            child_id=booking.child_id,
         )
 
     async def decide_pending(
@@ -443,7 +506,8 @@ class _Terms:
             reason = Refusal.DOCUMENT_PENDING if missing in context.pending else None
             return refused(reason or Refusal.DOCUMENT_MISSING, missing_document=missing)
         if day in context.booked_days:
-            return refused(Refusal.ALREADY_BOOKED)
+            booked_as = Outcome(context.booked_days[day].value)
+            return refused(Refusal.ALREADY_BOOKED, booked_as=booked_as)
         if self.price is None:
             return refused(Refusal.NO_PRICE)
         decision = deadlines.evaluate_booking(self.rules, day, self.now, self.calendar, self.price)
@@ -617,7 +681,8 @@ class _ChildContext:
     """What is known of one child for the activity, loaded once per call (no query per day)."""
 
     enrollments: list[tuple[date, date]]
-    booked_days: set[date]
+    # The days the child holds an active booking on, with its state.
+    booked_days: dict[date, BookingState]
     missing: list[str]
     # Missing documents the family sent, awaiting the service's validation.
     pending: set[str]
@@ -635,9 +700,9 @@ class _ChildContext:
             )
         ):
             enrollments[child_id].append((starts_on, ends_on))
-        booked: dict[int, set[date]] = {child_id: set() for child_id in ids}
-        for child_id, day in await session.execute(
-            select(Booking.child_id, Booking.day).where(
+        booked: dict[int, dict[date, BookingState]] = {child_id: {} for child_id in ids}
+        for child_id, day, state in await session.execute(
+            select(Booking.child_id, Booking.day, Booking.state).where(
                 Booking.child_id.in_(ids),
                 Booking.activity_id == activity.id,
                 Booking.day >= days[0],
@@ -645,7 +710,7 @@ class _ChildContext:
                 Booking.state.in_(ACTIVE_STATES),
             )
         ):
-            booked[child_id].add(day)
+            booked[child_id][day] = state
         documents: list[tuple[int | None, str, DocumentStatus]] = []
         if activity.required_documents:
             documents = [

@@ -1,7 +1,10 @@
 """Documents of families: checked by content and size, kept on disk for the service's eyes only.
 
+A file is taken only if it really is a PDF, a JPEG or a PNG (`store.safe_files`: parsed in a
+worker thread, a PDF that runs something refused, an image re-encoded without its metadata).
 Files are written under the documents folder (mode 0700) with owner-only permissions (0600)
-and a random name; the sender's file name is kept as metadata only. Contents are never logged.
+and a random name; they are passed on under a name we make (`DocumentView.file_name`), and
+the sender's file name, cleaned, is kept as a label to show only. Contents are never logged.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy import select
@@ -24,13 +26,25 @@ from store.models import Absence, Activity, Child, Document, Enrollment
 from store.models.base import utcnow
 from store.models.enums import ActorKind, DocumentSource, DocumentStatus, DocumentType
 from store.outbox import notify_family
+from store.safe_files import (
+    EXTENSIONS,
+    RejectionReason,
+    SafeFile,
+    UnsafeFile,
+    display_label,
+    file_name,
+    inspect,
+)
 from store.staff_notices import notify_document_to_review
 
-# Magic numbers of the formats we accept, checked on the bytes, never on the file name.
-SIGNATURES: dict[bytes, str] = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG\r\n\x1a\n": "image/png",
+# The first words of the names we give documents' files, by type (the others: "document").
+FILE_STEMS = {
+    DocumentType.MEDICAL_CERTIFICATE: "certificat-medical",
+    DocumentType.PROOF_OF_ADDRESS: "justificatif-domicile",
+    DocumentType.CAF_QUOTIENT: "quotient-familial",
+    DocumentType.VACCINATION_RECORD: "carnet-vaccination",
+    DocumentType.INSURANCE: "assurance",
+    DocumentType.HEALTH_FORM: "fiche-sanitaire",
 }
 
 
@@ -43,12 +57,6 @@ GENERAL_TYPES = (
     DocumentType.MEDICAL_CERTIFICATE,
     DocumentType.OTHER,
 )
-
-
-class RejectionReason(StrEnum):
-    EMPTY = "empty"
-    TOO_LARGE = "too_large"
-    WRONG_TYPE = "wrong_type"
 
 
 class DocumentRejected(StoreError):
@@ -76,6 +84,22 @@ class DocumentView:
     size: int
     created_at: datetime
 
+    @property
+    def file_name(self) -> str:
+        """The name its file is passed on under: ours, never the sender's."""
+        return document_file_name(self.doc_type, self.id, self.content_type)
+
+    @property
+    def labelled_file_name(self) -> str:
+        """For a person who reads the sender's name (a staff file sent to a parent): the
+        cleaned label with the extension of the content ("facture rectifiée.pdf"), or ours."""
+        extension = "." + EXTENSIONS.get(self.content_type, "bin")
+        label = self.original_name
+        if not label:
+            return self.file_name
+        stem = label[: -len(extension)] if label.lower().endswith(extension) else label
+        return f"{stem}{extension}"
+
 
 @dataclass(frozen=True)
 class MissingDocument:
@@ -92,12 +116,10 @@ class MissingDocument:
     pending_document_ids: list[int] = field(default_factory=list)
 
 
-def sniff_content_type(content: bytes) -> str | None:
-    """The content type told by the file's first bytes, if it is one we accept."""
-    for signature, content_type in SIGNATURES.items():
-        if content.startswith(signature):
-            return content_type
-    return None
+def document_file_name(doc_type: DocumentType, tag: int | str, content_type: str) -> str:
+    """A document's file name: its type, a number or reference, the extension of its content
+    ("certificat-medical-ABS-7KQ9M2.pdf", "document-12.jpg")."""
+    return file_name(f"{FILE_STEMS.get(doc_type, 'document')}-{tag}", content_type)
 
 
 class DocumentFolder:
@@ -135,15 +157,19 @@ class DocumentService:
         self._folder = folder
         self.max_bytes = max_bytes
 
-    def check(self, content: bytes) -> str:
-        """Refuse an empty, oversized or unsupported file; return its real content type."""
+    async def check(self, content: bytes) -> SafeFile:
+        """Refuse an empty, oversized, unsupported, damaged or active file; return the file as
+        it is kept (an image re-encoded) and its real content type.
+
+        The content is parsed in a worker thread: decoding a photo takes a while, and the loop
+        goes on serving other parents meanwhile."""
         if not content:
             raise DocumentRejected(RejectionReason.EMPTY)
         self.check_size(len(content))
-        content_type = sniff_content_type(content)
-        if content_type is None:
-            raise DocumentRejected(RejectionReason.WRONG_TYPE)
-        return content_type
+        try:
+            return await asyncio.to_thread(inspect, content)
+        except UnsafeFile as unsafe:
+            raise DocumentRejected(unsafe.reason) from None
 
     def check_size(self, size: int) -> None:
         """Refuse a file from its size alone (known before its bytes are, as for a mail's
@@ -163,10 +189,14 @@ class DocumentService:
         source: DocumentSource = DocumentSource.TELEGRAM,
     ) -> DocumentView:
         """Store a document for a family (or one of its children), pending review; when the
-        family sent it, the family file service is told by email."""
+        family sent it, the family file service is told by email.
+
+        What is stored is the file as `check` keeps it; `original_name` is kept cleaned, as a
+        label; `sha256` is that of the bytes received (a mail's attachment filed again after
+        an interruption is known by it)."""
         actor.check_family(family_id)
-        content_type = self.check(content)
-        key = await asyncio.to_thread(self._folder.write, content)  # fsync off the loop
+        checked = await self.check(content)
+        key = await asyncio.to_thread(self._folder.write, checked.content)  # fsync off the loop
         try:
             async with self._sessions.begin() as session:
                 if child_id is not None:
@@ -179,9 +209,9 @@ class DocumentService:
                     doc_type=doc_type,
                     status=DocumentStatus.PENDING,
                     source=source,
-                    original_name=(original_name or "")[:255] or None,
-                    content_type=content_type,
-                    size=len(content),
+                    original_name=display_label(original_name),
+                    content_type=checked.content_type,
+                    size=len(checked.content),
                     sha256=hashlib.sha256(content).hexdigest(),
                     storage_key=key,
                     uploaded_by=actor.label,

@@ -7,10 +7,12 @@ then decides, once per mail (a Message-ID seen before is not stored again):
 - automatic mail (auto-replies, bounces, delivery and read reports) is *ignored*: recorded,
   never relayed, never answered;
 - mail to the documents address from a guardian's known address (case-insensitive) is *filed*:
-  each attachment becomes a document of that family, an absence reference in the subject
-  attaches the certificate to that absence, and the parent is told on Telegram what was
-  received and what was refused. From anyone else it is *quarantined*: nothing is filed and no
-  reply is sent (a reply would go to whoever the sender pretends to be);
+  each attachment becomes a document of that family (if it really is a PDF, JPEG or PNG that
+  runs nothing: the documents service's checks, as for a file sent on Telegram, and its name a
+  cleaned label only), an absence reference in the subject attaches the certificate to that
+  absence, and the parent is told on Telegram what was received and what was refused. From
+  anyone else it is *quarantined*: nothing is filed and no reply is sent (a reply would go to
+  whoever the sender pretends to be);
 - mail to `reply+<token>@<domain>` from an allowed staff address or domain, with a token that
   still names a thread, is *relayed*: the staff member's new text goes to the family through
   the messaging service. Anything else is *quarantined*;
@@ -47,6 +49,8 @@ from store.models.base import utcnow
 from store.models.enums import DocumentSource, DocumentType
 from store.models.inbound import InboundStatus
 from store.outbox import notify_family
+from store.safe_files import display_label
+from store.staff_notices import notified_texts
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +92,9 @@ class ReadMail(Protocol):
     def subject(self) -> str: ...
     @property
     def reply_text(self) -> str: ...
+    def reply_knowing(
+        self, written: Sequence[str], names: Sequence[str], addresses: Sequence[str]
+    ) -> str: ...
     @property
     def attachments(self) -> Sequence[MailFile]: ...
     @property
@@ -371,7 +378,7 @@ class InboundMailService:
                 DocumentType.MEDICAL_CERTIFICATE,
             ):
                 doc_type = DocumentType.MEDICAL_CERTIFICATE
-            name = attachment.filename
+            name = display_label(attachment.filename)  # shown to the parent, never a file name
             try:
                 # Too large is known from the size alone (the reader may not have decoded it).
                 self._documents.check_size(attachment.size)
@@ -460,7 +467,7 @@ class InboundMailService:
                     family_id,
                     DocumentType.OTHER,
                     attachment.content,
-                    original_name=attachment.filename,
+                    original_name=display_label(attachment.filename),
                     source=DocumentSource.EMAIL,
                 )
             except DocumentRejected:
@@ -483,7 +490,10 @@ class InboundMailService:
         thread = await self._messaging.thread_for_reply_token(token)
         if thread is None:
             return _Decision(InboundStatus.QUARANTINED, "unknown or expired reply token")
-        body = mail.reply_text.strip()
+        # Cut where the reply repeats what our notification said, or shows our address.
+        sent = await notified_texts(self._sessions, thread.id)
+        address = f"{REPLY_PREFIX}{token}@{self.config.mail_domain}"
+        body = mail.reply_knowing(sent.written, sent.names, [address]).strip()
         if not body:
             return _Decision(InboundStatus.QUARANTINED, "empty reply", thread.family_id)
         if len(body) > self._reply_max_chars:

@@ -1,22 +1,39 @@
-"""Linking a Telegram account to a guardian with single-use, expiring, hashed tokens."""
+"""Linking a Telegram account to a guardian with single-use, expiring, hashed tokens.
+
+Two ways: an invite link (`create_invite`, `redeem_invite`), or a 6-digit code mailed to the
+guardian's address on request from the chat (`request_email_code`, `verify_email_code`).
+
+Codes by email are limited, in the store so that the limits hold across processes: 5 tries
+per code, one live code per guardian, and requests per hour per Telegram account, per address
+and in all (`CodeLimits`, set by `EMAIL_CODES_PER_*`). Whether an address is known is never
+told: an unknown address is counted like a known one, so a requester sees the same answers
+("a code was sent if the address is known", or "too many requests, try again later") in the
+same order for either; what they may learn is that someone asked for codes for that address
+this hour, not whether it is on file. The guardian of an address that reaches its limit is
+warned by mail, at most once a day, without any code.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import Actor, NotFound
 from store.audit import record
 from store.clock import Clock, system_clock
-from store.models import Guardian, LinkToken
+from store.deadlines import PARIS
+from store.models import Guardian, LinkCodeRequest, LinkToken
 from store.models.enums import Channel, TokenPurpose
 from store.outbox import enqueue
+
+logger = logging.getLogger(__name__)
 
 
 class LinkStatus(StrEnum):
@@ -33,12 +50,39 @@ class LinkStatus(StrEnum):
 EMAIL_CODE_TTL = timedelta(minutes=15)
 EMAIL_CODE_MAX_TRIES = 5
 EMAIL_CODE_DIGITS = 6
-# A code requested again for the same guardian within this delay is not replaced.
+# A request repeated by the same account for the same address within this delay is not
+# counted and changes nothing (the code already on its way stays).
 EMAIL_CODE_REPEAT = timedelta(minutes=1)
+# Requests for codes are counted over this window (`CodeLimits`).
+EMAIL_CODE_WINDOW = timedelta(hours=1)
 # The outbox kind of the mail that carries a code, and the payload key of the code itself
 # (dropped from the outbox once the mail is sent or given up: see `store.outbox.forget`).
 LINK_CODE_MAIL = "link_code"
 CODE = "code"
+# The outbox kind of the mail that tells a guardian codes are requested repeatedly.
+LINK_WARNING_MAIL = "link_code_warning"
+
+
+class CodeRequest(StrEnum):
+    """What the chat may say of a request for an email code: the same for any address."""
+
+    # "If this address is known, a code was sent to it."
+    SENT = "sent"
+    # "Too many requests, try again later."
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True)
+class CodeLimits:
+    """How many email codes may be requested per `EMAIL_CODE_WINDOW` (an hour): by one
+    Telegram account, for one address (known or not), and in all."""
+
+    per_chat: int = 3
+    per_address: int = 3
+    in_all: int = 200
+
+
+DEFAULT_CODE_LIMITS = CodeLimits()
 
 
 @dataclass(frozen=True)
@@ -65,6 +109,28 @@ def hash_token(token: str) -> str:
 
 def _code_hash(telegram_user_id: int, guardian_id: int, code: str) -> str:
     return hash_token(f"code:{telegram_user_id}:{guardian_id}:{code}")
+
+
+def _address_hash(email: str) -> str:
+    """How a requested address is counted: the SHA-256 of its normalized form."""
+    return hash_token(f"address:{email.strip().lower()}")
+
+
+def _requests_since(moment: datetime) -> Select[tuple[int]]:
+    """How many code requests were counted after `moment` (filter it further)."""
+    return select(func.count(LinkCodeRequest.id)).where(LinkCodeRequest.requested_at > moment)
+
+
+async def _serialize_code_requests(session: AsyncSession) -> None:
+    """Let one request for a code at a time count and change codes, in every process.
+
+    SQLite: every write transaction already begins `IMMEDIATE`, one at a time. PostgreSQL: the
+    table lock below conflicts with itself only (reads go on); held until commit, it makes the
+    next request wait, then count this one (each statement sees what was committed before it).
+    Codes are requested a few times an hour: queuing them costs nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("LOCK TABLE link_code_request IN SHARE ROW EXCLUSIVE MODE"))
 
 
 def is_private_chat(telegram_user_id: int, chat_id: int) -> bool:
@@ -156,42 +222,85 @@ class LinkingService:
             guardian.id,
         )
 
-    async def request_email_code(self, email: str, telegram_user_id: int) -> None:
+    async def request_email_code(
+        self, email: str, telegram_user_id: int, limits: CodeLimits = DEFAULT_CODE_LIMITS
+    ) -> CodeRequest:
         """Queue a fresh 6-digit code, bound to this Telegram user, for the guardian with this
         email: the outbox sends it (`LINK_CODE_MAIL`), once, retried while the relay is down.
 
         Nothing tells whether a guardian has the email: the chat answers the same in any case,
-        so that nobody learns which emails are known. Earlier unused codes of the same Telegram
-        user are dropped (their mail, if still waiting, is not sent), except a code for the same
-        guardian requested less than `EMAIL_CODE_REPEAT` ago: a request repeated at once (a
-        double send, a retried update) keeps the code already on its way.
+        so that nobody learns which emails are known. Requests are counted per Telegram
+        account, per address and in all over `EMAIL_CODE_WINDOW` (`limits`), known addresses
+        or not, so that `TOO_MANY` does not tell either; a refused request is not counted.
+
+        A guardian has one live code: a request drops the unused codes of this Telegram user
+        and those of the guardian (their mail, if still waiting, is not sent). A request
+        repeated at once (the same account and address within `EMAIL_CODE_REPEAT`: a double
+        send, a retried update) changes nothing and is not counted. An address that reaches
+        its limit gets a warning mail (`LINK_WARNING_MAIL`), at most one a day.
         """
         code = "".join(secrets.choice("0123456789") for _ in range(EMAIL_CODE_DIGITS))
         now = self._clock()
+        address = _address_hash(email)
         async with self._sessions.begin() as session:
-            guardian = await _guardian_by_email(session, email)
-            if guardian is not None:
-                recent = await session.scalar(
-                    select(LinkToken.id).where(
-                        LinkToken.telegram_user_id == telegram_user_id,
-                        LinkToken.guardian_id == guardian.id,
-                        LinkToken.purpose == TokenPurpose.EMAIL_CODE,
-                        LinkToken.used_at.is_(None),
-                        LinkToken.attempts == 0,
-                        LinkToken.expires_at > now + EMAIL_CODE_TTL - EMAIL_CODE_REPEAT,
-                    )
+            await _serialize_code_requests(session)
+            await session.execute(
+                delete(LinkCodeRequest).where(
+                    LinkCodeRequest.requested_at <= now - EMAIL_CODE_WINDOW
                 )
-                if recent is not None:
-                    return
+            )
+            counted = _requests_since(now - EMAIL_CODE_WINDOW)
+            repeated = await session.scalar(
+                _requests_since(now - EMAIL_CODE_REPEAT).where(
+                    LinkCodeRequest.telegram_user_id == telegram_user_id,
+                    LinkCodeRequest.address_hash == address,
+                )
+            )
+            if repeated:
+                return CodeRequest.SENT
+            by_chat = await session.scalar(
+                counted.where(LinkCodeRequest.telegram_user_id == telegram_user_id)
+            )
+            by_address = await session.scalar(
+                counted.where(LinkCodeRequest.address_hash == address)
+            )
+            in_all = await session.scalar(counted)
+            guardian = await _guardian_by_email(session, email)
+            if guardian is not None and by_address + 1 >= max(limits.per_address, 2):
+                await self._warn(session, guardian, address, now)
+            refused = [
+                name
+                for name, count, limit in (
+                    ("account", by_chat, limits.per_chat),
+                    ("address", by_address, limits.per_address),
+                    ("all", in_all, limits.in_all),
+                )
+                if count >= limit
+            ]
+            if refused:
+                logger.warning(
+                    "email code refused to Telegram user %s: too many requests (%s)",
+                    telegram_user_id,
+                    ", ".join(refused),
+                )
+                return CodeRequest.TOO_MANY
+            session.add(
+                LinkCodeRequest(
+                    telegram_user_id=telegram_user_id, address_hash=address, requested_at=now
+                )
+            )
+            live = LinkToken.telegram_user_id == telegram_user_id
+            if guardian is not None:
+                live = or_(live, LinkToken.guardian_id == guardian.id)
             await session.execute(
                 delete(LinkToken).where(
-                    LinkToken.telegram_user_id == telegram_user_id,
+                    live,
                     LinkToken.purpose == TokenPurpose.EMAIL_CODE,
                     LinkToken.used_at.is_(None),
                 )
             )
             if guardian is None:
-                return
+                return CodeRequest.SENT
             link = LinkToken(
                 guardian_id=guardian.id,
                 purpose=TokenPurpose.EMAIL_CODE,
@@ -213,6 +322,32 @@ class LinkingService:
                 dedup_key=f"link_code:{link.id}:{secrets.token_hex(8)}",
             )
             record(session, Actor.system(), "email_code", "guardian", guardian.id)
+            return CodeRequest.SENT
+
+    @staticmethod
+    async def _warn(
+        session: AsyncSession, guardian: Guardian, address: str, now: datetime
+    ) -> None:
+        """Queue the warning that codes are requested repeatedly: one per address and day."""
+        day = now.astimezone(PARIS).date().isoformat()
+        queued = await enqueue(
+            session,
+            channel=Channel.EMAIL,
+            recipient=guardian.email,
+            kind=LINK_WARNING_MAIL,
+            payload={"guardian_id": guardian.id, "day": day},
+            dedup_key=f"link_warning:{address}:{day}",
+        )
+        if queued:
+            record(session, Actor.system(), "email_code_warning", "guardian", guardian.id)
+
+    async def warning_mail_to_send(self, guardian_id: int) -> CodeRecipient | None:
+        """Who the warning about repeated code requests goes to (None: no such guardian)."""
+        async with self._sessions() as session:
+            guardian = await session.get(Guardian, guardian_id)
+        if guardian is None:
+            return None
+        return CodeRecipient(guardian.email, guardian.first_name, guardian.language.value)
 
     async def code_mail_to_send(self, token_id: int, code: str) -> CodeRecipient | None:
         """Who the mail of an email code goes to, while that code can still link (None once it

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from store.database import prepare_sqlite_file
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -19,12 +21,9 @@ def alembic_config(database_url: str) -> Config:
 
 
 def ensure_sqlite_folder(database_url: str) -> None:
-    """Create the folder of a SQLite file, so that a fresh machine needs no manual step."""
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    """Create the folder (0700) and the file (0600) of a SQLite store, so that a fresh machine
+    needs no manual step and no one else may read it."""
+    prepare_sqlite_file(database_url)
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.deadlines import format_moment
 from store.family_file import FAMILY_FILE_SERVICE
 from store.models import (
     Absence,
@@ -387,6 +388,71 @@ async def parent_message_facts(
             earlier_message_ids=tuple(earlier[-THREAD_REFERENCES:]),
             first_message_id=earlier[0] if earlier else message.id,
         )
+
+
+@dataclass(frozen=True)
+class NotifiedTexts:
+    """What the notifications of a thread showed the service: what the guardians wrote, and
+    the names, subject and dates around it."""
+
+    written: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+async def notified_texts(
+    sessions: async_sessionmaker[AsyncSession], thread_id: int, limit: int = THREAD_REFERENCES
+) -> NotifiedTexts:
+    """What the service's notifications of a thread said, that a reply may quote back: the
+    guardians' last `limit` messages, who wrote them and when, the thread's subject, the
+    service and the family (as its lines show it). The inbound mail reducer cuts a staff
+    member's reply where it repeats these."""
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                select(Thread, Service.name)
+                .join(Service, Service.id == Thread.service_id)
+                .where(Thread.id == thread_id)
+            )
+        ).first()
+        if row is None:
+            return NotifiedTexts((), ())
+        thread, service_name = row
+        messages = list(
+            await session.scalars(
+                select(Message)
+                .where(
+                    Message.thread_id == thread_id,
+                    Message.direction == MessageDirection.FROM_PARENT,
+                )
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+        )
+        written = [
+            (message.body, await _author(session, message.author), message.created_at)
+            for message in messages
+        ]
+        family = await _family_facts(session, thread.family_id)
+    return notice_texts(thread.subject, service_name, written, family)
+
+
+def notice_texts(
+    subject: str,
+    service_name: str,
+    messages: Sequence[tuple[str, str | None, datetime]],
+    family: FamilyFacts | None,
+) -> NotifiedTexts:
+    """The texts a thread's notifications showed (see `notified_texts`), from its facts:
+    `messages` are the guardians' (body, author's name, when written)."""
+    names = [subject, service_name]
+    for _, author, created_at in messages:
+        names += [author or "", format_moment(created_at, "fr")]
+    if family is not None:
+        names += [f"{family.name} ({family.code})", *family.guardians, *family.children]
+    return NotifiedTexts(
+        tuple(dict.fromkeys(body for body, _, _ in messages if body)),
+        tuple(dict.fromkeys(name for name in names if name)),
+    )
 
 
 async def certificate_facts(

@@ -13,10 +13,11 @@ from store.bookings import BookingService
 from store.documents import DocumentFolder, DocumentService
 from store.models import Invoice, InvoiceLine, Payment
 from store.models.enums import AbsenceReason, AbsenceStatus, DocumentType
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town, paris
 
 DAYS = [date(2026, 12, 2), date(2026, 12, 9), date(2026, 12, 16)]
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 STAFF = Actor.staff(1)
 
 

@@ -19,10 +19,11 @@ from store.messaging import MessageView, MessagingService, ThreadView
 from store.models import Document, Message, MessageAttachment, OutboxItem, Thread
 from store.models.enums import Channel, DeliveryState, Language, MessageDirection
 from tests.chat_helpers import forge_tap, linked_parent
+from tests.family_file_helpers import tiny_jpeg, tiny_pdf
 from tests.helpers import build_town
 from tests.messaging_helpers import add_services
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
@@ -187,7 +188,7 @@ async def test_files_are_checked_and_abort_stores_nothing(portal, telegram, bot,
     assert "ni un PDF, ni une image" in (await parent.next_message()).text
     await parent.send_document(PDF + b"\x00" * 2000, "gros.pdf", "application/pdf")
     assert "trop lourd" in (await parent.next_message()).text
-    await parent.send_photo(b"\xff\xd8\xff\xe0 a photo")
+    await parent.send_photo(tiny_jpeg())
     assert "Écrivez maintenant votre message" in (await parent.next_message()).text
     await parent.send_text("Voici la facture")
     first_prompt = await parent.next_message()

@@ -32,6 +32,7 @@ from bot.settings import Settings
 from fake_telegram import ChatMessage
 from store.models import Booking
 from store.models.enums import BookingState
+from tests.family_file_helpers import tiny_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 24)  # a Tuesday: Wednesday 2 December is still bookable on time
@@ -291,7 +292,7 @@ async def test_an_absence_with_a_certificate_the_balance_and_a_staff_reply(
     screen = await demo.handle_line("mercredi 2 décembre")
     screen = await demo.handle_line(number_of(screen, "🤒 Maladie"))
     certificate = tmp_path / "certificat.pdf"
-    certificate.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n")
+    certificate.write_bytes(tiny_pdf())
     screen = await demo.handle_line(f"/fichier {certificate}")
     assert screen[0] == "📎 certificat.pdf"
     screen = await demo.handle_line(number_of(screen, "✅ Confirmer"))

@@ -9,10 +9,11 @@ import pytest
 from store.actors import AccessDenied, Actor
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
 from store.models.enums import DocumentStatus, DocumentType
+from tests.family_file_helpers import tiny_pdf, tiny_png
 from tests.helpers import build_town
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+PDF = tiny_pdf()
+PNG = tiny_png()
 
 
 @pytest.fixture

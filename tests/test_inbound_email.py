@@ -38,6 +38,7 @@ from store.models.enums import (
 )
 from store.models.inbound import InboundStatus
 from tests.chat_helpers import linked_parent
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town
 from tests.mail_helpers import wait_for_mails
 from tests.messaging_helpers import add_services, link_chat
@@ -48,7 +49,7 @@ PARENT = "parent.f1@exemple.fr"
 STAFF_DOMAIN = "mairie-montclar.fr"
 CORPUS = Path(__file__).parent / "data" / "emails"
 INDEX: list[dict[str, Any]] = yaml.safe_load((CORPUS / "index.yaml").read_text("utf-8"))
-PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 MAX_MAIL_BYTES = 300_000
 
 

@@ -28,6 +28,7 @@ from store.messaging import MessagingService
 from store.models import Document
 from store.models.inbound import InboundStatus
 from tests.chat_helpers import linked_parent
+from tests.family_file_helpers import pdf_of_size
 from tests.helpers import build_town
 from tests.messaging_helpers import add_services
 from tests.test_inbound_email import (
@@ -47,8 +48,8 @@ LIMIT = 10_000
 
 
 def pdf(size: int) -> bytes:
-    head = b"%PDF-1.4\n"
-    return head + bytes(n % 251 for n in range(size - len(head)))
+    """A real one-page PDF of exactly `size` bytes."""
+    return pdf_of_size(size)
 
 
 @pytest.fixture
@@ -138,7 +139,7 @@ def test_the_corpus_reads_the_same_in_chunks_as_whole(monkeypatch, chunk):
 
 
 def test_the_message_id_is_read_from_the_headers_alone():
-    raw = mail("pièces", ("a.pdf", pdf(100), "application/pdf"), message_id="<m1@exemple.fr>")
+    raw = mail("pièces", ("a.pdf", pdf(500), "application/pdf"), message_id="<m1@exemple.fr>")
     assert message_id_of(raw) == "<m1@exemple.fr>"
     assert message_id_of(raw.replace(b"\r\n", b"\n")) == "<m1@exemple.fr>"
     assert message_id_of(b"Subject: x\r\n\r\nMessage-ID: <body@exemple.fr>\r\n") is None

@@ -21,13 +21,14 @@ from sqlalchemy import select
 
 from store.models import Document, InboundMail
 from store.models.inbound import InboundStatus
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "portail-famille.example"
 DOCUMENTS = f"documents@{DOMAIN}"
 PARENT = "parent.f1@exemple.fr"
-PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 START_TIMEOUT = 8.0
 POLL_SECONDS = 0.05
 

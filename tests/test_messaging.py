@@ -16,10 +16,11 @@ from store.messaging import (
 )
 from store.models import Message, MessageAttachment, OutboxItem, Thread
 from store.models.enums import Channel, DeliveryState, DocumentType, MessageDirection
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town
 from tests.messaging_helpers import BILLING, LEISURE, add_services, link_chat
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 
 
 @pytest.fixture

@@ -26,10 +26,11 @@ from store.models.enums import (
     DocumentStatus,
     DocumentType,
 )
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import FakeClock, build_town
 from tests.messaging_helpers import LEISURE, add_services, link_chat
 
-PDF = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 WEDNESDAYS = [date(2026, 12, 2), date(2026, 12, 9)]
 
 

@@ -34,6 +34,7 @@ from store.models import Activity, OutboxItem, Service
 from store.models.enums import AbsenceReason, DeliveryState, DocumentType
 from store.staff_notices import DOCUMENT_NOTICE_DELAY
 from tests.chat_helpers import linked_parent
+from tests.family_file_helpers import tiny_pdf
 from tests.helpers import Town, build_town, paris
 from tests.mail_helpers import wait_for_mails
 from tests.messaging_helpers import LEISURE, Services, add_services
@@ -42,7 +43,7 @@ DOMAIN = "portail-famille.example"
 LEISURE_EMAIL = "centres-loisirs@montclar.example"
 FAMILY_FILE_EMAIL = "dossier-famille@montclar.example"
 PARENT = "parent.f1@exemple.fr"
-PDF = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+PDF = tiny_pdf()
 WED = date(2026, 12, 9)
 
 
@@ -121,11 +122,12 @@ async def test_a_parents_messages_thread_in_the_services_mailbox(
     text = body(first)
     assert "Parent F1 écrit au service « Centres de loisirs » sur Telegram, le mardi 24 " in text
     assert "Bonjour,\nLucas sera absent mercredi." in text
-    assert "Pièce jointe : ordo.pdf" in text
+    name = f"document-{scan.id}.pdf"  # ours; the family's name is only quoted
+    assert f"Pièce jointe : {name} (envoyée sous le nom « ordo.pdf »)" in text
     assert "Famille : Famille F1 (dossier F1)" in text
     assert "Enfants : Lucas F1 (CP), Emma F1 (CE1)" in text
     assert "Responsables : Parent F1 <parent.f1@exemple.fr>" in text
-    assert attachments(first) == [("ordo.pdf", "application/pdf", PDF)]
+    assert attachments(first) == [(name, "application/pdf", PDF)]
 
     clock.set(clock.now + timedelta(minutes=5))
     await messaging.continue_thread(town.guardian, thread.id, "Et jeudi aussi.")
@@ -191,7 +193,8 @@ async def test_an_absence_certificate_goes_to_the_family_file_service_attached(
     assert "Motif : maladie" in text
     assert f"portail staff accept certificate {absence.id}" in text
     assert "gastro" not in mail.as_string()  # the parent's words about health stay in the store
-    assert attachments(mail) == [("certificat.pdf", "application/pdf", PDF)]
+    name = f"certificat-medical-{absence.reference}.pdf"
+    assert attachments(mail) == [(name, "application/pdf", PDF)]
     [notice] = await outbox(portal, "document_to_review")
     assert notice.last_error == "not sent: sent with its absence's own notification"
 
@@ -220,7 +223,7 @@ async def test_a_new_document_is_announced_a_moment_later_with_the_file(
     assert "Un document attend votre vérification : attestation d'assurance, reçu sur " in text
     assert "Pour : Emma F1" in text
     assert "portail staff accept document 1" in text
-    assert attachments(mail) == [("assurance.pdf", "application/pdf", PDF)]
+    assert attachments(mail) == [("assurance-1.pdf", "application/pdf", PDF)]
 
 
 async def test_bookings_waiting_for_validation_go_to_the_activitys_service(

@@ -13,9 +13,11 @@ from store.models.catalog import (
     SchoolHoliday,
 )
 from store.models.chat_state import ChatState
+from store.models.confirmed_action import ConfirmedAction
 from store.models.document import Document
 from store.models.family import Child, Family, Guardian
 from store.models.inbound import InboundMail
+from store.models.link_request import LinkCodeRequest
 from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
 
@@ -28,6 +30,7 @@ __all__ = [
     "Booking",
     "ChatCopy",
     "ChatState",
+    "ConfirmedAction",
     "Child",
     "Document",
     "Enrollment",
@@ -37,6 +40,7 @@ __all__ = [
     "InboundMail",
     "Invoice",
     "InvoiceLine",
+    "LinkCodeRequest",
     "LinkToken",
     "Message",
     "MessageAttachment",
