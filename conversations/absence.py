@@ -38,7 +38,7 @@ from bot.formatting import day_label, format_moment
 from bot.portal import Portal
 from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
+from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
 from handlers.common import (
     MENU_ABSENCE,
     MENU_CANCEL,
@@ -59,7 +59,6 @@ from handlers.common import (
     who,
 )
 from handlers.inputs import FILE_AS_CERTIFICATE
-from handlers.start import stale_button
 from handlers.uploads import (
     FILES,
     absence_service,
@@ -583,20 +582,8 @@ def _outcome(
     return "\n".join(lines)
 
 
-async def confirm_again(update: Update, context: PortalContext) -> None:
-    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
-    if not await replay(update, context, _tapped_key(update), _replayed):
-        await stale_button(update, context)
-
-
-async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
-    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
-    if not await replay(update, context, _tapped_key(update), _replayed):
-        await stale_in_flow(update, context)
-
-
-def _tapped_key(update: Update) -> str | None:
-    data = update.callback_query.data if update.callback_query else None
+def _tapped_key(data: str | None) -> str | None:
+    """The recap's key on its Confirmer, or on its "cancel for free and report" button."""
     return callbacks.key_of(data, CONFIRM) or callbacks.key_of(data, CANCEL_FREE)
 
 
@@ -627,6 +614,9 @@ async def _replayed(
         still_free=[],
     )
     return message, _outcome_keyboard({}, language)
+
+
+confirm_again, confirm_again_in_flow = replaying(_tapped_key, _replayed)
 
 
 def _replayed_certificate(views: list[AbsenceView]) -> str | None:

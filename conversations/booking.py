@@ -38,7 +38,7 @@ from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, format_moment, month_title
 from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
+from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
 from handlers.common import (
     LIVE_MESSAGE,
     MENU_BOOK,
@@ -57,7 +57,6 @@ from handlers.common import (
     start_children_flow,
     who,
 )
-from handlers.start import stale_button
 from store.bookings import BookingOutcome, Outcome, Refusal
 from store.idempotency import decode, new_key
 from store.planning import DayState, PlanningDay, enrolled_activities
@@ -620,20 +619,6 @@ def _already_booked(outcome: BookingOutcome, language: str, where: dict[str, str
     return text(f"outcome.already_{state}", language, **where)
 
 
-async def confirm_again(update: Update, context: PortalContext) -> None:
-    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if not await replay(update, context, key, _replayed):
-        await stale_button(update, context)
-
-
-async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
-    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if not await replay(update, context, key, _replayed):
-        await stale_in_flow(update, context)
-
-
 async def _replayed(
     update: Update, context: PortalContext, parent: Who, key: str
 ) -> tuple[str, InlineKeyboardMarkup] | None:
@@ -643,6 +628,11 @@ async def _replayed(
     outcomes = decode(BookingOutcome, done.outcome, replayed=True)
     names = await child_names(context, parent)
     return outcome_text(names, outcomes, parent.language), menu_button(parent.language)
+
+
+confirm_again, confirm_again_in_flow = replaying(
+    lambda data: callbacks.key_of(data, CONFIRM), _replayed
+)
 
 
 def refusal_text(outcome: BookingOutcome, language: str) -> str:

@@ -25,7 +25,7 @@ from bot.formatting import amount, day_label, format_moment
 from bot.texts import text
 from conversations import callbacks
 from conversations.booking import DAY_MARKS
-from conversations.receipts import answer_quietly, child_names, recalled, replay, tell
+from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
 from handlers.common import (
     MENU_CANCEL,
     Who,
@@ -42,7 +42,6 @@ from handlers.common import (
     stale_in_flow,
     who,
 )
-from handlers.start import stale_button
 from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
 from store.idempotency import decode, new_key
@@ -349,20 +348,6 @@ def outcome_text(names: dict[str, str], results: list[CancellationResult], langu
     return "\n".join(lines)
 
 
-async def confirm_again(update: Update, context: PortalContext) -> None:
-    """A recap's confirm tapped after the flow ended: what it gave, or a stale button."""
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if not await replay(update, context, key, _replayed):
-        await stale_button(update, context)
-
-
-async def confirm_again_in_flow(update: Update, context: PortalContext) -> None:
-    """An older recap's confirm tapped during a flow: what it gave; the flow stays."""
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if not await replay(update, context, key, _replayed):
-        await stale_in_flow(update, context)
-
-
 async def _replayed(
     update: Update, context: PortalContext, parent: Who, key: str
 ) -> tuple[str, InlineKeyboardMarkup] | None:
@@ -372,6 +357,11 @@ async def _replayed(
     results = decode(CancellationResult, done.outcome, replayed=True)
     names = await child_names(context, parent)
     return outcome_text(names, results, parent.language), menu_button(parent.language)
+
+
+confirm_again, confirm_again_in_flow = replaying(
+    lambda data: callbacks.key_of(data, CONFIRM), _replayed
+)
 
 
 def build(timeout_seconds: float) -> ConversationHandler:

@@ -27,7 +27,8 @@ from bot.context import PortalContext
 from bot.delivery import Notice, renders
 from bot.portal import Portal
 from bot.texts import text
-from handlers.common import Who, answer, who
+from handlers.common import Who, answer, stale_in_flow, who
+from handlers.start import stale_button
 from store.idempotency import OUTCOME_MESSAGE, Recorded, queue_outcome_message, recall
 
 logger = logging.getLogger(__name__)
@@ -125,6 +126,31 @@ async def replay(
     query_id = update.callback_query.id if update.callback_query else ""
     await tell(update, context, message, keyboard, dedup=f"{key}:again:{query_id}")
     return True
+
+
+Step = Callable[[Update, PortalContext], Awaitable[None]]
+
+
+def replaying(
+    read_key: Callable[[str | None], str | None], replayer: Replayer
+) -> tuple[Step, Step]:
+    """A flow's two answers to a recap's confirm tapped again, its key read from the button's
+    data by `read_key`: after the flow ended (what it gave, or a stale button) and during a
+    flow (what it gave; the flow stays)."""
+
+    async def after_flow(update: Update, context: PortalContext) -> None:
+        if not await replay(update, context, read_key(_data(update)), replayer):
+            await stale_button(update, context)
+
+    async def in_flow(update: Update, context: PortalContext) -> None:
+        if not await replay(update, context, read_key(_data(update)), replayer):
+            await stale_in_flow(update, context)
+
+    return after_flow, in_flow
+
+
+def _data(update: Update) -> str | None:
+    return update.callback_query.data if update.callback_query else None
 
 
 async def recalled(context: PortalContext, parent: Who, key: str, action: str) -> Recorded | None:
