@@ -64,8 +64,12 @@ class AiohttpRequest(BaseRequest):
         fields = request_data.json_parameters if request_data else None
         body: aiohttp.FormData | dict[str, str] | None = fields
         if files:
-            body = aiohttp.FormData(fields or {})
+            # File names go as UTF-8, as Telegram reads them ("facture rectifiée.pdf"), not
+            # percent-encoded; a line break could never reach a header.
+            body = aiohttp.FormData(fields or {}, quote_fields=False)
             for name, (filename, content, mimetype) in files.items():
+                if filename is not None:
+                    filename = " ".join(filename.splitlines())
                 body.add_field(name, content, filename=filename, content_type=mimetype)
         # aiohttp has no write timeout: sending the body counts in the time to the answer.
         write = _given(write_timeout, MEDIA_WRITE_TIMEOUT if files else WRITE_TIMEOUT)

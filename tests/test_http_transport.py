@@ -81,6 +81,25 @@ async def test_a_file_is_uploaded_with_the_fields(echo_server, transport):
     assert answer[name] == ["facture.pdf", "%PDF-1.4 facture"]
 
 
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        ("facture rectifiée.pdf", "facture rectifiée.pdf"),
+        ('relevé "décembre".pdf', 'relevé "décembre".pdf'),
+        ("deux\r\nX-Injected: oui.pdf", "deux X-Injected: oui.pdf"),
+    ],
+)
+async def test_file_names_arrive_as_written(echo_server, transport, sent, received):
+    """Found: "facture rectifiée.pdf" reached Telegram as "facture%20rectifi%C3%A9e.pdf"."""
+    document = InputFile(b"%PDF-1.4 facture", filename=sent, attach=True)
+    answer = await transport.post(
+        f"{echo_server}/echo", RequestData([_param("chat_id", 42), _param("document", document)])
+    )
+    [name] = [key for key in answer if key not in ("chat_id", "document")]
+    assert answer[name][0] == received
+    assert "X-Injected" not in [key for key in answer]
+
+
 async def test_a_slow_answer_is_a_timeout(echo_server, transport):
     with pytest.raises(TimedOut):
         await transport.post(f"{echo_server}/slow", read_timeout=0.2, write_timeout=0.0)
