@@ -8,8 +8,8 @@ three ways, in the same run:
   service gets it from `store.staff_notices.notified_texts`);
 - the markers alone (`markers_only=True`): the mail clients' attributions, header blocks,
   separators and footers, the second line of defence;
-- the previous reducer (the committed `handlers/email_reply.py` of `git HEAD`, loaded from
-  git, when it differs from the working tree's): the baseline before this work.
+- the previous reducer: the last committed `handlers/email_reply.py` that did not know what
+  we sent (French and English markers only), loaded from git: the baseline before it did.
 
 "Exact" is equality with the expected text; "leaks" counts results holding our reply address
 (its token). Cost: the median time to reduce one reply (body already parsed), the product's.
@@ -18,6 +18,7 @@ three ways, in the same run:
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 import types
 from collections import defaultdict
@@ -32,22 +33,29 @@ REDUCER = "handlers/email_reply.py"
 
 
 def previous_reducer() -> Callable[[str], str] | None:
-    """`reduce_reply` of the committed reducer, if git has one that differs from ours."""
+    """`reduce_reply` of the last committed reducer that did not know what we sent (the
+    markers of French and English only), loaded from git; None without git history."""
     try:
-        source = subprocess.run(
-            ["git", "show", f"HEAD:{REDUCER}"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        commits = _git("log", "--format=%H", "--", REDUCER).split()
+        for commit in commits:
+            source = _git("show", f"{commit}:{REDUCER}")
+            if "class Sent" not in source:
+                break
+        else:
+            return None
     except (OSError, subprocess.CalledProcessError):
         return None
-    if source == (ROOT / REDUCER).read_text(encoding="utf-8"):
-        return None
-    module = types.ModuleType("previous_email_reply")
-    exec(compile(source, f"HEAD:{REDUCER}", "exec"), module.__dict__)  # noqa: S102
+    name = "bench_previous_email_reply"
+    module = types.ModuleType(name)
+    sys.modules[name] = module  # dataclasses look their module up
+    exec(compile(source, f"{commit[:10]}:{REDUCER}", "exec"), module.__dict__)  # noqa: S102
     return module.__dict__["reduce_reply"]
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def _share(hits: int, total: int) -> str:
@@ -80,7 +88,7 @@ def run(repeats: int = 20) -> Section:
     }
     previous = previous_reducer()
     if previous is not None:
-        ways["previous reducer (git HEAD)"] = lambda r: previous(r.body)
+        ways["previous reducer"] = lambda r: previous(r.body)
     results = {way: {r.name: reduce(r) for r in corpus} for way, reduce in ways.items()}
     costs = []
     for reply in corpus:
@@ -102,7 +110,7 @@ def run(repeats: int = 20) -> Section:
         f"{len(corpus)} replies of `{CORPUS.relative_to(ROOT)}` (written by its `compose.py`), "
         f"{len(by_language)} client languages, {len(by_client)} clients; each reduced by the "
         "product (knowing what the notification said), by the markers alone, and by the "
-        "previous reducer (git HEAD) when it differs.",
+        "previous reducer (the last one committed that did not know what we sent).",
         "Exact: the result equals the `*.expected.txt`. Token leaks: results holding the "
         "thread's reply token.",
     ]
@@ -128,6 +136,13 @@ def run(repeats: int = 20) -> Section:
     section.table(
         ["cost of one reduction (product)", "median", "p99"],
         [["", us(median(costs)), us(percentile(costs, 99))]],
+    )
+    section.notes.append(
+        "The corpus was written alongside the reducer: the product's share measures what it "
+        "was built for; the other columns show what each rule adds. The last cases "
+        "(`LATER` in `cases.py`) were written after it was measured, and showed one miss "
+        "(a parent's words echoed by the staff member above an unquoted history), since "
+        "fixed: add new clients there first, and measure before changing the reducer."
     )
     missed = [r.name for r in corpus if results["product"][r.name] != r.expected]
     if missed:

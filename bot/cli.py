@@ -3,7 +3,10 @@
 portail db upgrade            bring the database schema up to date
 portail import FILE.yaml      load facilities, activities, families, invoices (idempotent)
 portail invite EMAIL          print a single-use Telegram deep link for a guardian
-portail run                   the product (needs TELEGRAM_TOKEN; fails without it)
+portail run                   the whole product: bot, outbox, inbound mail server (needs
+                              TELEGRAM_TOKEN; fails without it)
+portail bot                   the bot and its outbox only (needs TELEGRAM_TOKEN)
+portail smtp                  the inbound mail server and its mail worker only
 portail demo                  the terminal demo, on the same database (no token needed)
 """
 
@@ -82,7 +85,8 @@ NO_TOKEN = (
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    """Every part of the product in one process: bot, outbox, inbound mail server.
+    """Every part of the product in one process: bot, outbox, inbound mail server (`portail
+    bot`: the same without the mail server, which `portail smtp` then runs).
 
     Without a token it fails: a service that lost its token must not quietly start something
     else (the demo is `portail demo`, which `make run` starts when no token is set).
@@ -92,7 +96,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from bot.runner import serve
 
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, smtp=args.command == "run"))
     return 0
 
 
@@ -122,13 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--hours", type=int, help="validity (default: INVITE_TTL_HOURS)")
     invite.set_defaults(handler=cmd_invite)
 
-    bot = commands.add_parser("bot", help="run the Telegram bot (long polling)")
+    bot = commands.add_parser(
+        "bot",
+        help="run the Telegram bot (long polling) and its outbox delivery, without the inbound "
+        "mail server (needs TELEGRAM_TOKEN)",
+    )
     bot.set_defaults(handler=cmd_run)
     run = commands.add_parser(
-        "run", help="run every part of the product in one process (needs TELEGRAM_TOKEN)"
+        "run",
+        help="run every part of the product in one process: bot, outbox delivery, inbound "
+        "mail server and its worker (needs TELEGRAM_TOKEN)",
     )
     run.set_defaults(handler=cmd_run)
-    smtp = commands.add_parser("smtp", help="run the inbound mail server alone")
+    smtp = commands.add_parser(
+        "smtp",
+        help="run the inbound mail server and its mail worker alone (several may share one "
+        "database, each on its own host or port)",
+    )
     smtp.set_defaults(handler=cmd_smtp)
     add_demo_command(commands)
     add_dates_command(commands)

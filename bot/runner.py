@@ -53,8 +53,10 @@ async def running_bot(
         await application.shutdown()
 
 
-async def serve(settings: Settings) -> None:
-    """Run until SIGINT or SIGTERM."""
+async def serve(settings: Settings, *, smtp: bool = True) -> None:
+    """Run until SIGINT or SIGTERM: the bot and its outbox delivery, and with `smtp` the
+    inbound mail server and its worker (`portail run`; `portail bot` runs without them, so
+    that it and `portail smtp` can run side by side on one host)."""
     warm_up()
     map_large_blocks()
     portal = Portal.from_settings(settings)
@@ -63,7 +65,10 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
-        async with running_bot(portal), running_smtp(portal):
+        async with contextlib.AsyncExitStack() as running:
+            await running.enter_async_context(running_bot(portal))
+            if smtp:
+                await running.enter_async_context(running_smtp(portal))
             settle_memory()
             logger.info("bot running; Ctrl-C to stop")
             await stop.wait()

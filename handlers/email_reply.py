@@ -52,6 +52,8 @@ from dataclasses import dataclass
 RUN = 3
 # A line repeats what we sent when this share of its words does.
 KNOWN_LINE = 0.6
+# Unquoted history starts at a line repeating what a guardian wrote nearly word for word.
+START_LINE = 0.8
 # Unquoted history: from its first line on, this share of the words repeats what we sent.
 KNOWN_REST = 0.5
 # A quoted block repeating this share of our words is history.
@@ -269,8 +271,12 @@ class _Known:
         return self._enough(self.covered[index], self.total[index])
 
     def written_line(self, index: int) -> bool:
-        """The line repeats what was written (not only names or dates we showed)."""
-        return self._enough(self.written[index], self.total[index])
+        """The line repeats, nearly word for word, what was written (not only names or dates
+        we showed): a staff member echoing a few of the parent's words adds their own."""
+        total = self.total[index]
+        return self._enough(self.written[index], total) and (
+            self.written[index] >= START_LINE * total
+        )
 
     @staticmethod
     def _enough(covered: int, total: int) -> bool:
@@ -450,7 +456,7 @@ class _Reply:
                     after += 1
                 if after < count and not self.quoted(after):
                     return self.head_of(first)
-            if self.known.written_line(index) and self._known_from(index):
+            if self.known.written_line(index) and self._known_paragraph(index):
                 return self.head_of(index)
         return count
 
@@ -478,6 +484,17 @@ class _Reply:
             if self.attribution(index, last, loose=False):
                 return index, last
         return None
+
+    def _known_paragraph(self, index: int) -> bool:
+        """The rest of the paragraph starting at `index` repeats what we sent too (a parent's
+        sentence pasted above the staff member's own answer is not history), and from there
+        on the unquoted text is mostly ours."""
+        following = index + 1
+        while following < len(self.lines) and not self.blank(following):
+            if not self.quoted(following) and not self.known.line(following):
+                return False
+            following += 1
+        return self._known_from(index)
 
     def _known_from(self, index: int) -> bool:
         """From `index` on, the unquoted text is mostly ours: our notification, unquoted."""

@@ -7,7 +7,9 @@ RCPT), too many recipients (452), a message larger than `MAX_MAIL_BYTES` (552, a
 EHLO's SIZE). At the end of DATA the raw message is committed to the store *before* the server
 answers 250; if that fails the answer is 451 and the sender retries later. What to do with
 the mail is decided after 250, by one background worker; on start-up every mail accepted but
-not yet processed (a crash after 250) is processed again. A malformed message never crashes
+not yet processed (a crash after 250) is processed again. Several `portail smtp` may share one
+database: a mail is leased to one worker at a time, and taken over once its worker's lease
+expired (see `store.inbound`). A malformed message never crashes
 anything: it is kept raw and flagged.
 
 Accepting comes first: the worker shares the loop (and, on SQLite, the one connection) with

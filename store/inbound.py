@@ -2,7 +2,11 @@
 
 `accept_raw` commits the raw message before the SMTP server answers 250: a crash after 250
 loses nothing, and `pending()` lists what is still to process at the next start. `process`
-then decides, once per mail (a Message-ID seen before is not stored again):
+then decides, once per mail (a Message-ID seen before is not stored again). Several workers
+may share the store: each claims a mail with a lease (`lease_owner`, `lease_until`) before
+acting on it, and every effect is keyed on the mail (the relayed message's external id, the
+outbox's dedup keys, a document already filed from the same bytes), so a mail taken over from
+a worker that died half-way is still acted upon once:
 
 - automatic mail (auto-replies, bounces, delivery and read reports) is *ignored*: recorded,
   never relayed, never answered;
@@ -26,18 +30,21 @@ message's text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import undefer
 
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import AccessDenied, Actor, NotFound, StoreError
@@ -63,6 +70,8 @@ INLINE_DOCUMENT_MIN_BYTES = 20_000
 # After this many failed attempts a mail is set aside as malformed instead of retried forever.
 MAX_ATTEMPTS = 5
 REASON_MAX_CHARS = 500
+# How long a worker holds a mail it claimed; past this, its mail is taken over (it died).
+LEASE = timedelta(minutes=5)
 # A mail larger than this is not left bound to SQLite's cached INSERT statement (see
 # `accept_raw`).
 KEEP_BOUND_BYTES = 1024 * 1024
@@ -124,6 +133,7 @@ class InboundConfig:
     staff_allowed_domains: tuple[str, ...] = ()
     inline_document_min_bytes: int = INLINE_DOCUMENT_MIN_BYTES
     max_attempts: int = MAX_ATTEMPTS
+    lease: timedelta = LEASE
 
     @classmethod
     def from_settings(cls, settings: Any) -> InboundConfig:
@@ -138,6 +148,16 @@ class InboundConfig:
             documents_address=documents.strip().lower(),
             staff_allowed_domains=tuple(d.strip().lower() for d in allowed if d.strip()),
         )
+
+
+def relay_key(mail_id: int) -> str:
+    """The external id of the message a staff reply by mail becomes (one per mail)."""
+    return f"inbound-mail:{mail_id}"
+
+
+def worker_name() -> str:
+    """An id for one mail worker: its host, process, and a random part (several per process)."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def address_parts(address: str) -> tuple[str, str]:
@@ -206,7 +226,15 @@ class StaffReplies(Protocol):
     """The part of the messaging service staff replies go through."""
 
     async def thread_for_reply_token(self, token: str) -> Any: ...
-    async def staff_reply(self, actor: Actor, thread_id: int, body: str) -> Any: ...
+    async def staff_reply(
+        self,
+        actor: Actor,
+        thread_id: int,
+        body: str,
+        attachments: Sequence[int] = (),
+        *,
+        external_id: str | None = None,
+    ) -> Any: ...
 
 
 @dataclass
@@ -238,6 +266,7 @@ class InboundMailService:
         self._absences = absences
         self._messaging = messaging
         self._reply_max_chars = reply_max_chars
+        self.worker_id = worker_name()
 
     # Accepting ----------------------------------------------------------------------------
 
@@ -292,50 +321,101 @@ class InboundMailService:
     async def process(self, mail_id: int, raw: bytes | None = None) -> InboundView:
         """Decide what a received mail is and act on it, once; returns where it stands.
 
+        The mail is claimed with a lease first: a mail another worker holds is left to it (its
+        view is returned, still `received`), one whose lease expired is taken over. Every
+        effect is keyed on the mail, so a mail taken over after its worker died between doing
+        an effect and recording the mail done is acted upon once all the same.
+
         `raw`: the mail's bytes when the caller still holds them (the mail server, right
         after accepting it), so that they are not read again from the store."""
+        claimed = await self._claim(mail_id, load_raw=raw is None)
+        if claimed is None:  # done already, or another worker holds it
+            return await self.view(Actor.system(), mail_id)
+        mail_from, rcpts, received_at, attempts, stored = claimed
+        if raw is None:
+            raw = stored
+        del stored
+        try:
+            if attempts >= self.config.max_attempts:
+                decision = _Decision(InboundStatus.MALFORMED, "processing failed repeatedly")
+                return await self._finish(mail_id, decision, None)
+            try:
+                # In a worker thread: reading a large mail takes a while (0.3 s for 25 MB),
+                # and the loop goes on serving SMTP clients (and the bot) meanwhile.
+                mail_read = await asyncio.to_thread(self._read, raw, mail_from)
+            except Exception as error:
+                reason = str(error) or type(error).__name__
+                decision = _Decision(InboundStatus.MALFORMED, reason)
+                return await self._finish(mail_id, decision, None)
+            del raw  # what is left of the mail is what was read from it
+            decision = await self._decide(mail_id, mail_read, rcpts, received_at)
+            return await self._finish(mail_id, decision, mail_read)
+        except BaseException:
+            # This attempt failed: the mail is free at once for the next sweep (a worker that
+            # dies instead leaves its lease to expire).
+            with contextlib.suppress(Exception):
+                await self._release(mail_id)
+            raise
+
+    async def _claim(
+        self, mail_id: int, *, load_raw: bool
+    ) -> tuple[str, list[str], datetime, int, bytes | None] | None:
+        """Lease a received mail to this worker: (envelope sender, recipients, received at,
+        attempts before this one, raw bytes if asked), or None when it is not free.
+
+        PostgreSQL: the row is locked with `FOR UPDATE SKIP LOCKED` (a mail being claimed by
+        another worker is skipped, not waited for); SQLite ignores it, its writes being
+        serialised. On both, the UPDATE repeats the conditions: it changes the row only if it
+        is still received and not leased, and is the claim."""
+        now = utcnow()
+        free = (
+            InboundMail.id == mail_id,
+            InboundMail.status == InboundStatus.RECEIVED,
+            or_(InboundMail.lease_until.is_(None), InboundMail.lease_until <= now),
+        )
+        columns = [
+            InboundMail.mail_from,
+            InboundMail.rcpt_to,
+            InboundMail.received_at,
+            InboundMail.attempts,
+        ]
+        if load_raw:
+            columns.append(InboundMail.raw)
         async with self._sessions.begin() as session:
-            mail = await session.get(
-                InboundMail, mail_id, options=[undefer(InboundMail.raw)] if raw is None else []
-            )
-            if mail is None:
-                raise NotFound("unknown inbound mail")
-            if mail.status is not InboundStatus.RECEIVED:
-                return _view(mail)
-            if raw is None:
-                raw = mail.raw
-            mail_from, rcpts, attempts = mail.mail_from, mail.rcpt_to, mail.attempts
-            received_at = mail.received_at
-            del mail  # its bytes go with `raw` once read
-            # Claimed in the same transaction it was read in.
+            row = (
+                await session.execute(
+                    select(*columns).where(*free).with_for_update(skip_locked=True)
+                )
+            ).first()
+            if row is None:
+                return None
             claimed = await session.execute(
                 update(InboundMail)
-                .where(
-                    InboundMail.id == mail_id,
-                    InboundMail.status == InboundStatus.RECEIVED,
-                    InboundMail.attempts == attempts,
+                .where(*free)
+                .values(
+                    lease_owner=self.worker_id,
+                    lease_until=now + self.config.lease,
+                    attempts=InboundMail.attempts + 1,
                 )
-                .values(attempts=attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-        if claimed.rowcount != 1:  # another worker took it meanwhile
-            return await self.view(Actor.system(), mail_id)
-        if attempts >= self.config.max_attempts:
-            decision = _Decision(InboundStatus.MALFORMED, "processing failed repeatedly")
-            return await self._finish(mail_id, decision, None)
-        try:
-            # In a worker thread: reading a large mail takes a while (0.3 s for 25 MB), and
-            # the loop goes on serving SMTP clients (and the bot) meanwhile.
-            mail_read = await asyncio.to_thread(self._read, raw, mail_from)
-        except Exception as error:
-            reason = str(error) or type(error).__name__
-            return await self._finish(mail_id, _Decision(InboundStatus.MALFORMED, reason), None)
-        del raw  # what is left of the mail is what was read from it
-        decision = await self._decide(mail_read, rcpts, received_at)
-        return await self._finish(mail_id, decision, mail_read)
+            if claimed.rowcount != 1:
+                return None
+        raw = row[4] if load_raw else None
+        return row[0], list(row[1]), row[2], row[3], raw
+
+    async def _release(self, mail_id: int) -> None:
+        """Give back this worker's lease on a mail (its attempt failed)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(InboundMail)
+                .where(InboundMail.id == mail_id, InboundMail.lease_owner == self.worker_id)
+                .values(lease_owner=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _decide(
-        self, mail: ReadMail, rcpts: Sequence[str], received_at: datetime
+        self, mail_id: int, mail: ReadMail, rcpts: Sequence[str], received_at: datetime
     ) -> _Decision:
         routes = {route_of(address, self.config) for address in rcpts}
         if mail.automatic:
@@ -344,7 +424,8 @@ class InboundMailService:
             return await self._file_documents(mail, received_at)
         if Route.STAFF_REPLY in routes:
             tokens = [reply_token(a, self.config.mail_domain) for a in rcpts]
-            return await self._relay_staff_reply(mail, next(t for t in tokens if t))
+            token = next(t for t in tokens if t)
+            return await self._relay_staff_reply(mail_id, mail, token, received_at)
         if Route.POSTMASTER in routes:
             return _Decision(InboundStatus.QUARANTINED, "mail to postmaster")
         return _Decision(InboundStatus.QUARANTINED, "no recipient of ours")
@@ -452,9 +533,11 @@ class InboundMailService:
         return view
 
     async def _file_staff_attachments(
-        self, mail: ReadMail, family_id: int
+        self, mail: ReadMail, family_id: int, received_at: datetime
     ) -> tuple[list[int], int]:
-        """File the staff's attachments for the family (not signature images); ids and refused."""
+        """File the staff's attachments for the family (not signature images); ids and refused.
+
+        An attachment an interrupted attempt already filed is not filed again."""
         forwarded: list[int] = []
         refused = 0
         for attachment in mail.attachments:
@@ -462,6 +545,10 @@ class InboundMailService:
                 continue
             try:
                 self._documents.check_size(attachment.size)
+                view = await self._already_filed(family_id, attachment.content, received_at)
+                if view is not None:
+                    forwarded.append(view.id)
+                    continue
                 view = await self._documents.add(
                     Actor.system(),
                     family_id,
@@ -476,7 +563,9 @@ class InboundMailService:
             forwarded.append(view.id)
         return forwarded, refused
 
-    async def _relay_staff_reply(self, mail: ReadMail, token: str) -> _Decision:
+    async def _relay_staff_reply(
+        self, mail_id: int, mail: ReadMail, token: str, received_at: datetime
+    ) -> _Decision:
         if self._messaging is None:
             return _Decision(InboundStatus.QUARANTINED, "staff replies not wired yet")
         sender = mail.from_address or ""
@@ -499,9 +588,14 @@ class InboundMailService:
         if len(body) > self._reply_max_chars:
             body = body[: self._reply_max_chars - 1].rstrip() + "…"
         actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
-        forwarded, refused = await self._file_staff_attachments(mail, thread.family_id)
+        forwarded, refused = await self._file_staff_attachments(
+            mail, thread.family_id, received_at
+        )
         try:
-            message = await self._messaging.staff_reply(actor, thread.id, body, forwarded)
+            # Keyed on the mail: relayed once, however many workers or attempts get this far.
+            message = await self._messaging.staff_reply(
+                actor, thread.id, body, forwarded, external_id=relay_key(mail_id)
+            )
         except StoreError as error:
             return _Decision(InboundStatus.QUARANTINED, f"not relayed: {error}", thread.family_id)
         outcome = {
@@ -519,7 +613,11 @@ class InboundMailService:
         async with self._sessions.begin() as session:
             row = await session.get(InboundMail, mail_id, with_for_update=True)
             assert row is not None
+            if row.status is not InboundStatus.RECEIVED:
+                return _view(row)  # taken over after our lease expired, and done meanwhile
             row.status = decision.status
+            row.lease_owner = None
+            row.lease_until = None
             row.reason = decision.reason[:REASON_MAX_CHARS]
             row.family_id = decision.family_id
             row.outcome = decision.outcome

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Subquery, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import AccessDenied, Actor, NotFound, StoreError
@@ -199,15 +200,56 @@ class MessagingService:
             return await _thread_view(session, thread.id)
 
     async def staff_reply(
-        self, actor: Actor, thread_id: int, body: str, attachments: Sequence[int] = ()
+        self,
+        actor: Actor,
+        thread_id: int,
+        body: str,
+        attachments: Sequence[int] = (),
+        *,
+        external_id: str | None = None,
     ) -> MessageView:
         """Staff answer a thread; the family's linked Telegram chats are notified.
 
         `attachments` are documents already filed for the thread's family; each one reaches
-        the chat as a document of its own, after the reply.
+        the chat as a document of its own, after the reply. `external_id` (unique among
+        messages) makes the reply idempotent: given again, by a retry or by another worker at
+        the same moment, it returns the message stored the first time and notifies no one.
         """
         actor.check_staff()
         cleaned = clean_body(body)
+        if external_id is not None:
+            known = await self._message_by_external_id(external_id)
+            if known is not None:
+                return known
+        try:
+            return await self._add_staff_reply(actor, thread_id, cleaned, attachments, external_id)
+        except IntegrityError:
+            # Another worker stored the same reply between our check and our commit.
+            known = None
+            if external_id is not None:
+                known = await self._message_by_external_id(external_id)
+            if known is None:
+                raise
+            return known
+
+    async def _message_by_external_id(self, external_id: str) -> MessageView | None:
+        async with self._sessions() as session:
+            message = await session.scalar(
+                select(Message).where(Message.external_id == external_id)
+            )
+            if message is None:
+                return None
+            attached = await _attachments(session, [message.id])
+            return _message_view(message, attached.get(message.id, ()))
+
+    async def _add_staff_reply(
+        self,
+        actor: Actor,
+        thread_id: int,
+        cleaned: str,
+        attachments: Sequence[int],
+        external_id: str | None,
+    ) -> MessageView:
         async with self._sessions.begin() as session:
             thread = await session.get(Thread, thread_id)
             if thread is None:
@@ -218,6 +260,7 @@ class MessagingService:
                 channel=Channel.TELEGRAM,
                 author=actor.label,
                 body=cleaned,
+                external_id=external_id,
                 delivery_state=DeliveryState.PENDING,
                 created_at=self._clock(),
             )

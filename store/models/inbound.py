@@ -38,6 +38,10 @@ class InboundMail(Base):
     `message_id` is unique: the same message delivered twice is stored and filed once (a mail
     without a Message-ID is known by the hash of its bytes). `family_id` is the family it was
     filed or relayed to, if any; `outcome` says what was filed or refused, for staff.
+
+    A worker processes a mail under a lease: `lease_owner` (the worker's id) holds it until
+    `lease_until`; the lease is cleared when the mail is done or the attempt failed, and a mail
+    whose lease expired (its worker died) is taken over by another worker.
     """
 
     __tablename__ = "inbound_mail"
@@ -57,5 +61,7 @@ class InboundMail(Base):
         ForeignKey("family.id", ondelete="SET NULL"), index=True
     )
     attempts: Mapped[int] = mapped_column(default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
