@@ -4,8 +4,8 @@
     python -m bench --quick         # smaller runs, for a first look (~3 minutes)
     python -m bench --full          # the full sizes (longer than 10 minutes)
     python -m bench --only 6,1      # some sections only (1 chat, 2 rush, 3 growth, 5 pacing,
-                                    # 4 mail, 6 dates, 7 replies); the others keep their
-                                    # previous text
+                                    # 4 mail, 6 dates, 7 replies, 8 mail memory); the others
+                                    # keep their previous text
 
 Each section is measured against a baseline taken in the same run; the results file says
 which command produced it, on which machine.
@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chat_sections, mail, pacing, reply_reduction, rush, typed_dates
+from bench import chat_sections, mail, mail_memory, pacing, reply_reduction, rush, typed_dates
 from bench.common import ROOT, WORK_DIR, Section, load_average, machine_info
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 FINDINGS = ROOT / "bench" / "findings.md"
-ALL = (6, 7, 1, 3, 2, 5, 4)
+ALL = (6, 7, 1, 3, 2, 5, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
             ],
         ),
         ({4}, "4. mail intake", lambda: [mail.run(profile.mail_messages, 4)]),
+        ({8}, "8. mail memory", lambda: [mail_memory.run()]),
     ]
     for numbers, title, step in steps:
         if not numbers & wanted:

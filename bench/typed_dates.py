@@ -1,4 +1,4 @@
-"""6. Typed dates: per-phrase cost of `bot.dates.understand` over the test set, after warm-up.
+"""6. Typed dates: per-phrase cost of `dates.understand` over the test set, after warm-up.
 
 Each phrase of `tests/data/date_phrases.yaml` is understood `repeats` times; a phrase's cost
 is the median of its repeats, and the table gives the median and p99 over phrases. Baseline in
@@ -63,7 +63,7 @@ def _cost(function, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 def cold_pass() -> None:
     """In a fresh interpreter: print the slowest first call over the set, then warm_up()'s cost."""
-    from bot.dates import Intent, understand, warm_up
+    from dates import Intent, understand, warm_up
 
     slowest = 0.0
     for phrase in load_phrases():
@@ -88,10 +88,10 @@ def run(repeats: int = 15) -> Section:
     """Measure and describe."""
     import dateparser
 
-    from bot.dates import Intent, understand, warm_up
+    from dates import Intent, understand, warm_up
 
     started = time.perf_counter()
-    section = Section(6, "Typed dates: cost per phrase of `bot.dates.understand`")
+    section = Section(6, "Typed dates: cost per phrase of `dates.understand`")
     phrases = load_phrases()
     warm_up()
     costs: list[tuple[float, Phrase]] = []

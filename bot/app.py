@@ -34,7 +34,7 @@ from bot.portal import Portal
 from bot.texts import LANGUAGES, text
 from bot.update_order import OnePersonAtATime
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
-from handlers import email_notices, help_page, start, update_kinds
+from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
 
@@ -112,6 +112,8 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     # Thread history and replies to a staff message work whatever flow is open: they come
     # first, in their own group, and stop the update there.
     application.add_handlers(messages.EARLY_HANDLERS, group=EARLY_GROUP)
+    # So does the answer to "did you send this by email?" (a mail held for confirmation).
+    application.add_handlers(mail_confirm.HANDLERS, group=EARLY_GROUP)
     # Read-only views keep no state between taps: they never wait for a flow to end.
     application.add_handlers(balance.HANDLERS)
     application.add_handlers(flows)

@@ -7,6 +7,12 @@ portail run                   the whole product: bot, outbox, inbound mail serve
                               TELEGRAM_TOKEN; fails without it)
 portail bot                   the bot and its outbox only (needs TELEGRAM_TOKEN)
 portail smtp                  the inbound mail server and its mail worker only
+portail mail purge            empty the raw mails past their retention (the mail server
+                              also does it every hour)
+
+`portail run` and `portail smtp` both listen on SMTP_LISTEN_HOST:SMTP_LISTEN_PORT: on one host,
+run either `portail run` alone, or `portail bot` next to `portail smtp`. A command that cannot
+listen says so and exits with status 3 (nothing else started).
 portail demo                  the terminal demo, on the same database (no token needed)
 """
 
@@ -26,6 +32,7 @@ from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
 from store import migrate
 from store.actors import NotFound
+from store.clock import system_clock
 from store.database import create_engine, create_sessionmaker
 from store.importer import ImportFileError, import_file
 from store.linking import LinkingService, deep_link
@@ -84,6 +91,9 @@ NO_TOKEN = (
 )
 
 
+CANNOT_LISTEN = 3
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """Every part of the product in one process: bot, outbox, inbound mail server (`portail
     bot`: the same without the mail server, which `portail smtp` then runs).
@@ -95,16 +105,41 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.runner import serve
+    from handlers.inbound_email import CannotListen
 
-    asyncio.run(serve(settings, smtp=args.command == "run"))
+    try:
+        asyncio.run(serve(settings, smtp=args.command == "run"))
+    except CannotListen as error:
+        print(f"portail {args.command}: {error}", file=sys.stderr)
+        return CANNOT_LISTEN
     return 0
 
 
 def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.inbound_email import serve_smtp
+    from handlers.inbound_email import CannotListen, serve_smtp
 
-    asyncio.run(serve_smtp(settings))
+    try:
+        asyncio.run(serve_smtp(settings))
+    except CannotListen as error:
+        print(f"portail smtp: {error}", file=sys.stderr)
+        return CANNOT_LISTEN
     return 0
+
+
+def cmd_mail_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from store.mail_retention import Retention, purge_raw
+
+    retention = Retention.from_settings(settings)
+
+    async def work(sessions) -> int:  # type: ignore[no-untyped-def]
+        purged = await purge_raw(sessions, system_clock(), retention)
+        print(
+            f"{purged} raw mail(s) emptied (kept {retention.raw_days} days after processing, "
+            f"{retention.set_aside_days} when set aside)."
+        )
+        return 0
+
+    return asyncio.run(_with_sessions(settings, work))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,24 +161,37 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--hours", type=int, help="validity (default: INVITE_TTL_HOURS)")
     invite.set_defaults(handler=cmd_invite)
 
-    bot = commands.add_parser(
-        "bot",
-        help="run the Telegram bot (long polling) and its outbox delivery, without the inbound "
-        "mail server (needs TELEGRAM_TOKEN)",
+    bot_help = (
+        "run the Telegram bot (long polling) and its outbox delivery (Telegram messages, "
+        "staff emails), without the inbound mail server: listens on no port (needs "
+        "TELEGRAM_TOKEN); run `portail smtp` beside it for mail"
     )
+    bot = commands.add_parser("bot", help=bot_help, description=bot_help)
     bot.set_defaults(handler=cmd_run)
-    run = commands.add_parser(
-        "run",
-        help="run every part of the product in one process: bot, outbox delivery, inbound "
-        "mail server and its worker (needs TELEGRAM_TOKEN)",
+    run_help = (
+        "run every part of the product in one process: the Telegram bot, its outbox delivery, "
+        "and the inbound mail server with its worker, listening on "
+        "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT (needs TELEGRAM_TOKEN); not beside `portail smtp` "
+        "on the same port (use `portail bot` then)"
     )
+    run = commands.add_parser("run", help=run_help, description=run_help)
     run.set_defaults(handler=cmd_run)
-    smtp = commands.add_parser(
-        "smtp",
-        help="run the inbound mail server and its mail worker alone (several may share one "
-        "database, each on its own host or port)",
+    smtp_help = (
+        "run the inbound mail server and its mail worker alone, listening on "
+        "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT; no bot (no TELEGRAM_TOKEN needed). Several may "
+        "share one database, each on its own host or port"
     )
+    smtp = commands.add_parser("smtp", help=smtp_help, description=smtp_help)
     smtp.set_defaults(handler=cmd_smtp)
+    mail = commands.add_parser("mail", help="inbound mail upkeep")
+    mail_commands = mail.add_subparsers(dest="mail_command", required=True)
+    purge_help = (
+        "empty the raw bytes of inbound mails past their retention (MAIL_RAW_RETENTION_DAYS "
+        "after processing, MAIL_QUARANTINE_RETENTION_DAYS when set aside), keeping what staff "
+        "see of them; safe beside running mail servers"
+    )
+    purge = mail_commands.add_parser("purge", help=purge_help, description=purge_help)
+    purge.set_defaults(handler=cmd_mail_purge)
     add_demo_command(commands)
     add_dates_command(commands)
     add_staff_command(commands)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.dates import AskBack, Intent, understand
+from dates import AskBack, Intent, understand
 
 ASK_BACK_EXIT_STATUS = 3
 PARIS = ZoneInfo("Europe/Paris")

@@ -2,14 +2,19 @@
 
 Items are leased by a conditional update before sending, marked sent right after; a 429 stops
 the whole sender (every chat) for Telegram's `retry_after`, the refused item retried after it;
-other errors back off exponentially; a blocked bot gives up.
+a blocked bot gives up; a request Telegram refuses as such (400 Bad Request: message too
+long, chat not found, HTML it cannot parse...) is given up at once, since sending it again
+would be refused again (a text whose HTML Telegram cannot parse goes once more as plain text);
+other errors (5xx, network) back off exponentially, up to `GIVE_UP_AFTER_ATTEMPTS`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.formatting import day_label
 from bot.portal import Portal
@@ -117,21 +122,48 @@ async def _language_of_chat(portal: Portal, chat_id: int) -> str:
     return language.value if language is not None else "fr"
 
 
-async def send_notice(bot: Bot, chat_id: int, notice: Notice) -> Message:
-    """One notice into one chat: a message, or a document with its caption."""
+async def send_notice(bot: Bot, chat_id: int, notice: Notice, *, plain: bool = False) -> Message:
+    """One notice into one chat: a message, or a document with its caption; `plain`: its
+    text without its HTML markup, sent as plain text."""
+    text = _plain_text(notice.text) if plain else notice.text
+    parse_mode = None if plain else "HTML"
     if notice.document is not None:
         name, content = notice.document
         return await bot.send_document(
             chat_id,
             document=content,
             filename=name,
-            caption=notice.text,
-            parse_mode="HTML",
+            caption=text,
+            parse_mode=parse_mode,
             reply_markup=notice.keyboard,
         )
     return await bot.send_message(
-        chat_id, notice.text, parse_mode="HTML", reply_markup=notice.keyboard
+        chat_id, text, parse_mode=parse_mode, reply_markup=notice.keyboard
     )
+
+
+TAG = re.compile(r"<[^>]*>")
+
+
+def _plain_text(text: str) -> str:
+    """An HTML notice's text as plain text: tags dropped, entities read."""
+    return html.unescape(TAG.sub("", text))
+
+
+def _unparsable(error: BadRequest) -> bool:
+    """Telegram could not read the notice's HTML ("can't parse entities: ...")."""
+    return "can't parse entities" in error.message.lower()
+
+
+async def _send(bot: Bot, chat_id: int, notice: Notice) -> Message:
+    """Send a notice; one whose HTML Telegram cannot parse goes once more, as plain text."""
+    try:
+        return await send_notice(bot, chat_id, notice)
+    except BadRequest as error:
+        if not _unparsable(error):
+            raise
+        logger.warning("a notice's HTML was refused (%s); sent as plain text", error.message)
+    return await send_notice(bot, chat_id, notice, plain=True)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -203,7 +235,7 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             continue
         notice = rendered if isinstance(rendered, Notice) else Notice(rendered)
         try:
-            message = await send_notice(bot, chat_id, notice)
+            message = await _send(bot, chat_id, notice)
         except RetryAfter as error:
             wait = error.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
@@ -219,6 +251,17 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             # Blocked by the parent: nothing more is written to them until they unblock it.
             await mark_failed(portal.sessions, delivery.id, str(error), None)
             await portal.linking.chat_blocked(chat_id, blocked=True)
+            continue
+        except BadRequest as error:
+            # Telegram refused the request itself (too long, unknown chat...): the same
+            # request would be refused again, 20 times over. Given up at once.
+            logger.warning(
+                "notice %s (%s) refused by Telegram, not retried: %s",
+                delivery.id,
+                delivery.kind,
+                error.message,
+            )
+            await mark_failed(portal.sessions, delivery.id, f"refused: {error.message}", None)
             continue
         except TelegramError as error:
             give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS

@@ -48,10 +48,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from telegram.warnings import PTBUserWarning
 
-from bot.dates import warm_up
 from bot.portal import Portal
 from bot.runner import running_bot
 from bot.settings import Settings, get_settings
+from dates import warm_up
 from fake_telegram import CallbackAnswer, ChatMessage, FakeTelegram, FakeUser
 from handlers.inbound_email import InboundMailServer, running_smtp
 from store import migrate

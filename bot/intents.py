@@ -213,5 +213,7 @@ def intents_of(phrase: str) -> list[Intent]:
         if any(_matches(pattern, text, words) for pattern in patterns)
     ]
     # A greeting or a call for help beside a real request is only politeness.
-    actions = [intent for intent in found if intent not in (Intent.GREETING, Intent.HELP)]
+    actions: list[Intent] = [
+        intent for intent in found if intent not in (Intent.GREETING, Intent.HELP)
+    ]
     return actions or found

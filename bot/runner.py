@@ -13,12 +13,12 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app import build_application, publish_commands
-from bot.dates import warm_up
 from bot.delivery import run_delivery
 from bot.portal import Portal
 from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
 from bot.staff_mail import run_email_delivery
+from dates import warm_up
 from handlers.inbound_email import running_smtp
 from handlers.update_kinds import ALLOWED_UPDATES
 
@@ -66,9 +66,11 @@ async def serve(settings: Settings, *, smtp: bool = True) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         async with contextlib.AsyncExitStack() as running:
-            await running.enter_async_context(running_bot(portal))
             if smtp:
+                # Listening first: a port another process holds stops the start at once,
+                # before the bot has polled Telegram (`CannotListen`, told by the command).
                 await running.enter_async_context(running_smtp(portal))
+            await running.enter_async_context(running_bot(portal))
             settle_memory()
             logger.info("bot running; Ctrl-C to stop")
             await stop.wait()

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     smtp_listen_port: int = 2525
     documents_address: str = ""
     staff_allowed_domains: str = ""
+    mail_allowed_link_domains: str = Field(
+        default="",
+        description="Domains (and their subdomains) an unauthenticated staff reply may link "
+        "to, comma-separated; empty: the mail domain and the staff allowed domains.",
+    )
     staff_fallback_email: str = Field(
         default="",
         description="Where staff notifications go when their service has no address in the store.",
@@ -66,7 +71,33 @@ class Settings(BaseSettings):
     email_codes_per_address_per_hour: int = Field(default=3, ge=1)
     email_codes_per_hour: int = Field(default=200, ge=1)
     max_mail_bytes: int = 25 * 1024 * 1024
+    mail_authserv_id: str = Field(
+        default="",
+        description="The authserv-id our MTA writes in Authentication-Results; empty: no "
+        "inbound mail is taken as authenticated.",
+    )
+    mail_max_attachments: int = Field(
+        default=10, ge=1, description="Attachments considered per inbound mail; the rest refused."
+    )
+    mail_confirm_days: int = Field(
+        default=7, ge=1, description="Days a parent's unauthenticated mail waits for their word."
+    )
     max_recipients: int = 20
+    mail_max_per_sender_per_hour: int = Field(
+        default=30, ge=1, description="Mails accepted per hour from one sender (450 past it)."
+    )
+    mail_max_per_staff_sender_per_hour: int = Field(
+        default=120, ge=1, description="The same for staff addresses and allowed domains."
+    )
+    mail_max_concurrent_data: int = Field(
+        default=4, ge=1, description="Messages received at once (452 past it): bounds memory."
+    )
+    mail_raw_retention_days: int = Field(
+        default=30, ge=0, description="Days a processed mail's raw bytes are kept."
+    )
+    mail_quarantine_retention_days: int = Field(
+        default=90, ge=0, description="Days a set-aside mail's raw bytes are kept."
+    )
     log_level: str = "INFO"
 
     @field_validator("smtp_starttls", mode="before")

@@ -10,6 +10,12 @@ portail staff reclassify document DOC_ID TYPE [--as EMAIL]   file it under anoth
 portail staff validate booking BOOKING_ID [--as EMAIL]
 portail staff reject booking BOOKING_ID --reason TEXT [--as EMAIL]   the family reads the reason
 portail staff day ACTIVITY_CODE YYYY-MM-DD      the children booked that day
+portail staff quarantine list [--all]           mails set aside: id, date, sender, subject, reason
+portail staff quarantine show MAIL_ID [--raw]   its headers, reason, text, attachments (no bytes
+                                                unless --raw)
+portail staff quarantine release MAIL_ID --as EMAIL [--family FAMILY_ID]
+                                                relay the staff reply, or file the documents for
+                                                the family; once, recorded with who released it
 
 Decisions are recorded as made by the staff member named with `--as`, or by the system.
 A document TYPE is its code (`health_form`) or its French name (`fiche_sanitaire`, "fiche
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import sys
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -29,14 +36,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.texts import CATALOG
+from handlers.email_parsing import parse_mail
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import Actor, NotFound
 from store.bookings import BookingService, ReasonRequired
 from store.database import create_engine, create_sessionmaker
 from store.deadlines import PARIS
 from store.documents import DocumentFolder, DocumentService, InvalidReclassification
+from store.inbound import InboundConfig, InboundMailService, NotReleasable
 from store.messaging import InvalidMessage, MessagingService
 from store.models.enums import BookingState, DocumentType, MessageDirection
+from store.models.inbound import InboundStatus
+from store.quarantine import QuarantineService
 from store.staff import StaffService
 
 SHOW_LIMIT = 100
@@ -318,6 +329,121 @@ def cmd_day(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, work)
 
 
+# Mails set aside -----------------------------------------------------------------------------
+
+
+def _quarantine(settings: Settings, sessions: Sessions) -> QuarantineService:
+    """The quarantine over the inbound mail service as `portail smtp` builds it."""
+    documents = _documents(settings, sessions)
+    inbound = InboundMailService(
+        sessions,
+        InboundConfig.from_settings(settings),
+        functools.partial(parse_mail, max_attachment_bytes=documents.max_bytes),
+        documents,
+        AbsenceService(sessions),
+        MessagingService(sessions),
+    )
+    return QuarantineService(inbound)
+
+
+def _size(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{(size + 1023) // 1024} KB"
+
+
+def _one_line(value: str | None) -> str:
+    return _printable(_excerpt(value)) if value else "-"
+
+
+def cmd_quarantine_list(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        views = await _quarantine(settings, sessions).listed(
+            Actor.system(), everything=args.all, limit=args.limit
+        )
+        if not views:
+            print("No mail is set aside.")
+        for view in views:
+            sender = view.header_from or view.mail_from or "<>"
+            status = "" if view.status is InboundStatus.QUARANTINED else f"[{view.status.value}] "
+            print(
+                f"#{view.id}  {_moment(view.received_at)}  {sender}  "
+                f"{_one_line(view.subject)}  {status}{view.reason or '-'}"
+            )
+        return 0
+
+    return _run(settings, work)
+
+
+def cmd_quarantine_show(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        quarantine = _quarantine(settings, sessions)
+        try:
+            if args.raw:
+                sys.stdout.flush()
+                sys.stdout.buffer.write(await quarantine.raw(Actor.system(), args.mail_id))
+                sys.stdout.buffer.flush()
+                return 0
+            kept = await quarantine.show(Actor.system(), args.mail_id)
+        except NotFound:
+            raise Refused(f"No inbound mail #{args.mail_id}.") from None
+        view = kept.view
+        print(f"Mail #{view.id}, received {_moment(view.received_at)}, {view.size} bytes")
+        print(f"Status: {view.status.value}; reason: {view.reason or '-'}")
+        print(f"Envelope: from {view.mail_from or '<>'} to {', '.join(view.rcpt_to)}")
+        for name, value in kept.headers:
+            print(f"{name}: {value}")
+        if view.outcome and "released_by" in view.outcome:
+            print(f"Released by: {view.outcome['released_by']}")
+        if not kept.readable:
+            print(
+                "\n(The mail can no longer be read: its bytes were deleted, or it is malformed.)"
+            )
+            return 0
+        print("\nText (as the family would read it):")
+        for line in (kept.text or "(none)").splitlines() or ["(none)"]:
+            print(f"  {_printable(line)}")
+        if kept.files:
+            print("\nAttachments:")
+        for file in kept.files:
+            body_image = ", image in the text" if file.inline else ""
+            print(
+                f"  {_printable(file.name or '(no name)')}  {file.content_type or '?'}  "
+                f"{_size(file.size)}{body_image}"
+            )
+        print(f"\nBytes as received: portail staff quarantine show {view.id} --raw")
+        return 0
+
+    return _run(settings, work)
+
+
+def _printable(text: str) -> str:
+    """A line without the control characters a terminal would act upon."""
+    return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
+
+
+def cmd_quarantine_release(settings: Settings, args: argparse.Namespace) -> int:
+    async def work(sessions: Sessions) -> int:
+        try:
+            staff = await StaffService(sessions).by_email(args.as_email)
+        except NotFound:
+            raise Refused(f"No staff member has the email {args.as_email}.") from None
+        try:
+            view = await _quarantine(settings, sessions).release(
+                staff.actor, args.mail_id, args.family
+            )
+        except NotFound:
+            raise Refused(f"No inbound mail #{args.mail_id}.") from None
+        except NotReleasable as error:
+            raise Refused(f"Not released: {error}.") from None
+        if view.outcome and view.outcome.get("released_by") == staff.actor.label:
+            done = "relayed to" if view.status is InboundStatus.RELAYED else "filed for"
+            print(f"Mail #{view.id} released by {staff.name}: {done} family #{view.family_id}.")
+        else:
+            print(f"Mail #{view.id} was released already ({view.status.value}).")
+        return 0
+
+    return _run(settings, work)
+
+
 # Parser -------------------------------------------------------------------------------------
 
 
@@ -414,6 +540,33 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
             )
         _add_decider(booking)
         booking.set_defaults(handler=cmd_booking, accept=accept, reason="")
+
+    quarantine = commands.add_parser(
+        "quarantine",
+        help="mails set aside: list, show, release",
+        description="Mails set aside (unknown senders, bad reply addresses, replies held for "
+        "their links...): list them, look at one, release one.",
+    )
+    mails = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    listing = mails.add_parser("list", help="id, date, sender, subject, reason (no text)")
+    listing.add_argument("--all", action="store_true", help="automatic and malformed mails too")
+    listing.add_argument("--limit", type=int, default=SHOW_LIMIT, help="at most this many")
+    listing.set_defaults(handler=cmd_quarantine_list)
+    show_mail = mails.add_parser(
+        "show", help="headers, reason, text as the family would read it, attachments"
+    )
+    show_mail.add_argument("mail_id", type=int)
+    show_mail.add_argument("--raw", action="store_true", help="the bytes as received, as they are")
+    show_mail.set_defaults(handler=cmd_quarantine_show)
+    release = mails.add_parser(
+        "release", help="act on it as if allowed: relay the staff reply, or file the documents"
+    )
+    release.add_argument("mail_id", type=int)
+    release.add_argument(
+        "--family", type=int, metavar="FAMILY_ID", help="documents: the family to file them for"
+    )
+    release.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", required=True)
+    release.set_defaults(handler=cmd_quarantine_release)
 
     day = commands.add_parser("day", help="the children booked on an activity on a day")
     day.add_argument("activity_code")

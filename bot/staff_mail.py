@@ -2,18 +2,21 @@
 backoff while the SMTP relay is down.
 
 The store queues them (channel email) with the change that causes them (`store.staff_notices`):
-a parent's message, an absence's medical certificate, a family's document, bookings waiting
-for validation. This worker claims the due ones (a lease, so two workers never send the same
-one), writes each email in French with the family, child and dates, attaches the certificate or
-document (under a name we make, "certificat-medical-ABS-7KQ9M2.pdf", with the content type its
-bytes tell; the family's file name is only quoted, cleaned, in the text), sends it through the
-relay (`bot.mailer`) and marks it sent. An unreachable relay or a 4xx answer is retried later
+a parent's message, an absence's medical certificate, a family's document (or all the
+documents of one parent's email, in one email), a mail a family disowned (a forgery attempt),
+bookings waiting for validation. This worker claims the due ones (a lease, so two workers
+never send the same one), writes each email in French with the family, child and dates,
+attaches the certificate or documents (under a name we make,
+"certificat-medical-ABS-7KQ9M2.pdf", with the content type its bytes tell; the family's file
+name is only quoted, cleaned, in the text), sends it through the relay (`bot.mailer`) and
+marks it sent. An unreachable relay or a 4xx answer is retried later
 with backoff; a recipient refused for good (5xx) is given up.
 A crash between the relay's answer and `mark_sent` may send an email again after the lease:
 its Message-ID is stable, so mailboxes can tell.
 
 A parent's message carries `Reply-To: reply+<token>@<mail domain>`, a fresh unguessable token
-bound to its thread (the inbound server relays the answer to the family), and Message-ID,
+bound to its thread, valid as long as the thread exists, like every earlier one of the thread
+(the inbound server relays the answer to the family), and Message-ID,
 In-Reply-To and References that thread a conversation's emails in the staff's mailbox.
 
 The same machinery mails a guardian the 6-digit code that links their Telegram account
@@ -38,6 +41,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from bot.delivery import backoff
 from bot.formatting import amount
@@ -57,7 +61,9 @@ from store.staff_notices import (
     FamilyFacts,
     bookings_to_validate_facts,
     certificate_facts,
+    disowned_mail_facts,
     document_review_facts,
+    mail_documents_facts,
     parent_message_facts,
     resolve_recipient,
 )
@@ -103,6 +109,8 @@ class StaffMail:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     files: tuple[MailFile, ...] = field(default_factory=tuple)
+    # RFC 3834: "auto-generated" for our notifications, "auto-replied" for an answer to a mail.
+    auto_submitted: str = "auto-generated"
 
 
 @dataclass(frozen=True)
@@ -362,6 +370,72 @@ async def document_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMa
     )
 
 
+@writes("documents_to_review")
+async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """The documents of one parent's email, listed and attached, for the family file service
+    (one email per mail, however many files it carried)."""
+    ids = [int(document_id) for document_id in payload.get("document_ids", [])]
+    facts = await mail_documents_facts(portal.sessions, ids)
+    if facts is None:
+        return NotNeeded("no document left to announce (gone, or sent with an absence)")
+    files, left_out = await read_files(portal, [file for file, _ in facts.files])
+    lines = [
+        words(
+            "staffmail.documents.file",
+            document_id=file.document_id,
+            label=display_label(file.name) or words("staffmail.unnamed"),
+            doc_type=CATALOG[f"doc.{doc_type.value}"]["fr"],
+            size=_size(file.size),
+        )
+        for file, doc_type in facts.files
+    ]
+    count = len(facts.files)
+    intro = words(
+        "staffmail.documents.intro", count=count, when=format_moment(facts.created_at, LANGUAGE)
+    )
+    body = _join(
+        [intro, *lines],
+        file_lines(files, left_out),
+        family_lines(facts.family),
+        [words("staffmail.documents.decide")],
+    )
+    subject = words("staffmail.documents.subject", count=count, family=facts.family.name)
+    local = f"inbound-{int(payload['mail_id'])}.documents"
+    return StaffMail(subject, body, message_id(portal, local), files=files)
+
+
+@writes("mail_disowned")
+async def mail_disowned(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
+    """A guardian said they did not send a mail in their name: a forgery attempt, for the
+    family file service (no file of it, nor its text)."""
+    facts = await disowned_mail_facts(portal.sessions, int(payload["mail_id"]))
+    if facts is None:
+        return NotNeeded("the mail no longer exists")
+    intro = words(
+        "staffmail.disowned.intro",
+        who=facts.answered_by or words("staffmail.disowned.guardian"),
+        files=facts.files,
+    )
+    details = words(
+        "staffmail.disowned.details",
+        header_from=facts.header_from or "?",
+        envelope_from=facts.envelope_from or "<>",
+        subject=facts.subject or "",
+        when=format_moment(facts.received_at, LANGUAGE),
+        mail_id=facts.mail_id,
+    )
+    body = _join([intro], details.split("\n"), family_lines(facts.family))
+    subject = words("staffmail.disowned.subject", family=facts.family.name)
+    return StaffMail(subject, body, message_id(portal, f"inbound-{facts.mail_id}.disowned"))
+
+
+def _size(size: int) -> str:
+    """A file's size for staff: "120 Ko", "1,5 Mo"."""
+    if size < 1024 * 1024:
+        return f"{format_decimal(max(1, round(size / 1024)), locale='fr_FR')} Ko"
+    return f"{format_decimal(round(size / (1024 * 1024), 1), locale='fr_FR')} Mo"
+
+
 @writes("booking_to_validate")
 async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffMail | NotNeeded:
     """Bookings waiting for the activity's service to validate them."""
@@ -461,7 +535,7 @@ def build_message(portal: Portal, to: str, mail: StaffMail, now: datetime) -> Em
     if mail.references:
         message["References"] = " ".join(mail.references)
     # An automatic notification: no out-of-office answers to it, please.
-    message["Auto-Submitted"] = "auto-generated"
+    message["Auto-Submitted"] = mail.auto_submitted
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(mail.body)
     for file in mail.files:
@@ -563,3 +637,8 @@ async def run_email_delivery(
             logger.exception("staff email delivery round failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), poll_seconds)
+
+
+# Writers of other modules register themselves (with `writes`) when imported: imported here, so
+# that whoever delivers the outbox's emails knows every kind.
+from bot import sender_mail  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """Report an absence (signaler une absence): child → day(s) → reason → certificate → recap → send.
 
 States are named at the top, one function per step, the wiring in `build()` at the bottom.
-The draft lives in `user_data[DRAFT]` (JSON only: a certificate is kept as its Telegram file
+The draft is an `AbsenceDraft` (`DRAFTS`, JSON only: a certificate is kept as its Telegram file
 id, downloaded again and stored only when the parent confirms). "Mes absences" is a one-shot
 screen, and the staff's decisions on certificates reach the parent through the outbox.
 
@@ -17,9 +17,10 @@ it, and the outcome says so.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import date
 from html import escape
-from typing import Any
+from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -32,30 +33,38 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
-from bot.dates import AskBack, Intent, understand
 from bot.delivery import renders
 from bot.formatting import day_label, format_moment
 from bot.portal import Portal
 from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
+from conversations.receipts import Replays, child_names, recalled, tell
+from dates import AskBack, Intent, understand
+from handlers.callback_data import choice
 from handlers.common import (
     MENU_ABSENCE,
     MENU_CANCEL,
     MENU_MY_ABSENCES,
     MENU_SHOW,
+    Drafts,
+    FamilyDraft,
+    HeldFile,
+    State,
+    Tap,
     Who,
     abort_row,
     answer,
+    answer_quietly,
+    chat_language,
     children_names,
     flow,
-    is_live,
     pick_children,
     reply,
+    saved,
     show,
     show_step,
-    stale_in_flow,
     start_children_flow,
+    typed_text,
     who,
 )
 from handlers.inputs import FILE_AS_CERTIFICATE
@@ -89,7 +98,6 @@ CHOOSE_CHILD, CHOOSE_DAYS, CHOOSE_REASON, ASK_CERTIFICATE, REVIEW = (
     "absence:review",
 )
 
-DRAFT = "absence"
 # Entries: the menu's buttons start with "menu:" so that other flows let them through.
 CHILD = "ab:child:"
 TODAY = "ab:today"
@@ -98,15 +106,9 @@ LATER = "ab:later"
 CONFIRM = "ab:confirm"
 # At the recap: cancel the booked days still free to cancel, then record the absence.
 CANCEL_FREE = "ab:cancelfree"
-# The booked days of the absence still free to cancel, as offered at the recap:
-# [[booking id, child id, line], ...]; and what cancelling them gave: [[child id, line], ...].
-FREE_DAYS = "free_days"
-CANCELLED = "cancelled"
 # The certificate will be emailed: the draft's "certificate" holds this instead of a file.
-CERTIFICATE_LATER = "later"
-# The key of the recap shown (in the draft, and on its buttons: `ab:confirm:<key>`); cancelling
-# the free days first is the step "free" of the same key.
-CONFIRM_KEY = "confirm_key"
+CERTIFICATE_LATER: Literal["later"] = "later"
+# Cancelling the free days first is the step "free" of the recap's key.
 FREE_STEP = "free"
 CONFIRM_AGAIN = rf"^(?:{CONFIRM}|{CANCEL_FREE}):{callbacks.KEY}\Z"
 REASON_BUTTONS = {
@@ -118,50 +120,63 @@ REASON_BUTTONS = {
 LISTED = 20
 
 
-def _draft(context: PortalContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
+class AbsenceDraft(FamilyDraft, total=False):
+    """The absence flow's draft (saved as JSON between updates)."""
+
+    # The first and last days (iso), the reason (an `AbsenceReason`'s value), and the
+    # certificate: a file received, or `CERTIFICATE_LATER` (emailed later).
+    start: str
+    end: str
+    reason: str
+    certificate: HeldFile | Literal["later"]
+    # The booked days still free to cancel, as offered at the recap: (booking id, child id,
+    # line); and what cancelling them gave: (child id, line) (lists once loaded from JSON).
+    free_days: list[tuple[int, int, str]]
+    cancelled: list[tuple[int | None, str]]
+    # The key of the recap shown (also on its buttons: `ab:confirm:<key>`).
+    confirm_key: str
 
 
-def _language(context: PortalContext) -> str:
-    return context.user_data.get("language", "fr")
+DRAFTS = Drafts[AbsenceDraft]("absence")
 
 
-async def start(update: Update, context: PortalContext) -> str | int:
+def _reason_of(data: str) -> AbsenceReason | None:
+    """The reason on a tapped button (`ab:reason:illness`); None for any other."""
+    tapped = choice(data, REASON, [reason.value for reason in AbsenceReason])
+    return AbsenceReason(tapped) if tapped is not None else None
+
+
+async def start(update: Update, context: PortalContext) -> State:
     """Entry: from the menu or `/absence`; skip the child question for an only child."""
     return await start_children_flow(
         update,
         context,
-        DRAFT,
+        DRAFTS,
         button_prefix=CHILD,
         choose_state=CHOOSE_CHILD,
         next_step=ask_days,
     )
 
 
-async def choose_child(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(CHOOSE_CHILD, read=lambda data: callbacks.child_of(data, CHILD))
+async def choose_child(
+    update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]
+) -> State:
     """A child (or all of them) was tapped."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_CHILD
-    choice = update.callback_query.data.removeprefix(CHILD)
-    if choice != "all" and callbacks.id_of(choice, "") is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_CHILD
-    await answer(update)
-    if not pick_children(draft, choice):
-        await reply(update, text("forbidden", _language(context)))
+    if not pick_children(tap.draft, tap.value):
+        await reply(update, text("forbidden", tap.language))
         return CHOOSE_CHILD
     return await ask_days(update, context)
 
 
 async def ask_days(update: Update, context: PortalContext) -> str:
     """Which day or days: "Aujourd'hui" in one tap, or typed in words."""
-    draft = _draft(context)
+    draft = DRAFTS(context)
     carried = draft.pop("carried_days", None)
     if carried:  # the parent's phrase at the menu named the days ("malade demain")
         draft["start"], draft["end"] = min(carried), max(carried)
         return await ask_reason(update, context)
-    language = _language(context)
+    language = chat_language(context)
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(text("absence.btn_today", language), callback_data=TODAY)],
@@ -173,26 +188,23 @@ async def ask_days(update: Update, context: PortalContext) -> str:
     return CHOOSE_DAYS
 
 
-async def today(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_DAYS)
+async def today(update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]) -> str:
     """ "Aujourd'hui" was tapped."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_DAYS
-    await answer(update)
     day = context.portal.today().isoformat()
-    draft["start"], draft["end"] = day, day
+    tap.draft["start"], tap.draft["end"] = day, day
     return await ask_reason(update, context)
 
 
 async def typed_days(update: Update, context: PortalContext) -> str:
     """A day or a period typed in words: from its first to its last day, or a question back."""
-    language = _language(context)
-    understood = understand(update.message.text or "", context.portal.today(), Intent.ABSENCE)
+    language = chat_language(context)
+    understood = understand(typed_text(update), context.portal.today(), Intent.ABSENCE)
     if isinstance(understood, AskBack):
         question = understood.question_en if language == "en" else understood.question_fr
         await reply(update, escape(question))
         return CHOOSE_DAYS
-    draft = _draft(context)
+    draft = DRAFTS(context)
     draft["start"] = min(understood.days).isoformat()
     draft["end"] = max(understood.days).isoformat()
     return await ask_reason(update, context)
@@ -200,13 +212,13 @@ async def typed_days(update: Update, context: PortalContext) -> str:
 
 async def ask_reason(update: Update, context: PortalContext) -> str:
     """Illness, family reason, or another one; a certificate already sent means illness."""
-    draft = _draft(context)
+    draft = DRAFTS(context)
     held = draft.pop("held_file", None)
     if held:  # sent at the menu as a medical certificate
         draft["reason"] = AbsenceReason.ILLNESS.value
         draft["certificate"] = held
         return await review(update, context)
-    language = _language(context)
+    language = chat_language(context)
     rows = [
         [InlineKeyboardButton(text(label, language), callback_data=f"{REASON}{reason.value}")]
         for reason, label in REASON_BUTTONS.items()
@@ -222,13 +234,12 @@ async def ask_reason(update: Update, context: PortalContext) -> str:
     return CHOOSE_REASON
 
 
-async def choose_reason(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_REASON, read=_reason_of)
+async def choose_reason(
+    update: Update, context: PortalContext, tap: Tap[AbsenceDraft, AbsenceReason]
+) -> str:
     """A reason was tapped: an illness asks for the certificate, others go to the recap."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_REASON
-    await answer(update)
-    reason = AbsenceReason(update.callback_query.data.removeprefix(REASON))
+    draft, reason = tap.draft, tap.value
     draft["reason"] = reason.value
     draft.pop("certificate", None)
     if reason is AbsenceReason.ILLNESS:
@@ -238,8 +249,8 @@ async def choose_reason(update: Update, context: PortalContext) -> str:
 
 async def ask_certificate(update: Update, context: PortalContext) -> str:
     """Ask for the medical certificate, or the promise to email it later."""
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(text("absence.btn_later", language), callback_data=LATER)],
@@ -254,35 +265,32 @@ async def ask_certificate(update: Update, context: PortalContext) -> str:
 
 async def got_certificate(update: Update, context: PortalContext) -> str:
     """A photo or a file arrived: checked now, stored only when the parent confirms."""
-    language = _language(context)
+    language = chat_language(context)
     received = await receive(update, context, language)
     if received is None:
         return ASK_CERTIFICATE
-    _draft(context)["certificate"] = {"file_id": received.file_id, "name": received.name}
+    DRAFTS(context)["certificate"] = {"file_id": received.file_id, "name": received.name}
     return await review(update, context)
 
 
 async def not_a_certificate(update: Update, context: PortalContext) -> str:
     """Text (or a sticker, a voice note...) where the certificate was expected."""
-    language = _language(context)
+    language = chat_language(context)
     await explain_not_a_file(update, context, language, text("absence.or_later", language))
     return ASK_CERTIFICATE
 
 
-async def later(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(ASK_CERTIFICATE)
+async def later(update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]) -> str:
     """ "Je l'enverrai plus tard": the recap gives the address to email it to."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return ASK_CERTIFICATE
-    await answer(update)
-    draft["certificate"] = CERTIFICATE_LATER
+    tap.draft["certificate"] = CERTIFICATE_LATER
     return await review(update, context)
 
 
 async def review(update: Update, context: PortalContext) -> str:
     """The recap: who, which days (with their weekday), why, and the certificate or not."""
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     reason = AbsenceReason(draft["reason"])
     lines = [
         text("absence.recap_title", language),
@@ -303,13 +311,13 @@ async def review(update: Update, context: PortalContext) -> str:
     else:
         attached = text("absence.certificate_none", language)
     lines.append(text("absence.recap_certificate", language, certificate_html=attached))
-    draft.pop(FREE_DAYS, None)
+    draft.pop("free_days", None)
     if reason is not AbsenceReason.ILLNESS:
         lines += await _billing_note(update, context)
     # A key per recap shown: its buttons record the absence once, however often tapped.
-    key = draft[CONFIRM_KEY] = new_key()
-    if draft.get(FREE_DAYS):
-        count = len(draft[FREE_DAYS])
+    key = draft["confirm_key"] = new_key()
+    if draft.get("free_days"):
+        count = len(draft["free_days"])
         rows = [
             [
                 InlineKeyboardButton(
@@ -335,8 +343,8 @@ async def review(update: Update, context: PortalContext) -> str:
 async def _billing_note(update: Update, context: PortalContext) -> list[str]:
     """For an absence that is not an illness: which booked days can still be cancelled for
     free (kept in the draft, offered at the recap), and that the others stay billed."""
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     parent = await who(update, context)
     if parent is None:
         return []
@@ -351,11 +359,11 @@ async def _billing_note(update: Update, context: PortalContext) -> list[str]:
     free = [b for b in booked if b.cancellation.status is CancellationStatus.FREE]
     if not free:
         return ["\n" + text("absence.billed_note", language)]
-    draft[FREE_DAYS] = [
-        [booking.booking_id, booking.child_id, _free_line(booking, language)] for booking in free
+    draft["free_days"] = [
+        (booking.booking_id, booking.child_id, _free_line(booking, language)) for booking in free
     ]
     lines = ["\n" + text("absence.free_note", language)]
-    lines += [line for _, _, line in draft[FREE_DAYS]]
+    lines += [line for _, _, line in draft["free_days"]]
     if len(free) < len(booked):
         lines.append(text("absence.billed_rest_note", language))
     return lines
@@ -376,50 +384,47 @@ def _free_line(booking: UpcomingBooking, language: str) -> str:
     )
 
 
-async def cancel_free(update: Update, context: PortalContext) -> str | int | None:
+# The recap's buttons: one of an older recap answers what it gave; the tap is answered with
+# the record (`_record`).
+on_recap = DRAFTS.tap(
+    REVIEW,
+    older=lambda update, context, draft: AGAIN.older(update, context, draft),
+    answer_first=False,
+    linked=True,
+)
+
+
+@on_recap
+async def cancel_free(
+    update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]
+) -> State:
     """ "Cancel free of charge and report": the days offered at the recap are cancelled only
     while still free (the store re-checks each), then the absence is recorded as by Confirm.
     Both happen once for the recap's key."""
-    draft = _draft(context)
-    key = callbacks.key_of(update.callback_query.data, CANCEL_FREE)
-    if key is not None and key != draft.get(CONFIRM_KEY):
-        return await confirm_again_in_flow(update, context)
-    if not await is_live(update, context, draft):
-        return REVIEW
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
-    key = draft.setdefault(CONFIRM_KEY, new_key())
-    offered = [booking_id for booking_id, _, _ in draft.get(FREE_DAYS, [])]
+    draft, parent = tap.draft, tap.parent
+    key = draft.setdefault("confirm_key", new_key())
+    offered = [booking_id for booking_id, _, _ in draft.get("free_days", [])]
     results = await context.portal.bookings.cancel(
         parent.actor, offered, free_only=True, key=step_key(key, FREE_STEP)
     )
-    draft[CANCELLED] = _cancelled_lines(results, draft["names"], parent.language)
-    draft.pop(FREE_DAYS, None)
+    draft["cancelled"] = _cancelled_lines(results, draft["names"], parent.language)
+    draft.pop("free_days", None)
     return await _record(update, context, parent)
 
 
-async def confirm(update: Update, context: PortalContext) -> str | int | None:
+@on_recap
+async def confirm(update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]) -> State:
     """Record the absence, attach the certificate, and say what it changed."""
-    draft = _draft(context)
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if key is not None and key != draft.get(CONFIRM_KEY):
-        return await confirm_again_in_flow(update, context)
-    if not await is_live(update, context, draft):
-        return REVIEW
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
-    return await _record(update, context, parent)
+    return await _record(update, context, tap.parent)
 
 
-async def _record(update: Update, context: PortalContext, parent: Who) -> str | int:
+async def _record(update: Update, context: PortalContext, parent: Who) -> State:
     """Record the absence once for the recap's key (with its certificate, stored once), then
     tell what it changed; the flow ends with the record, whatever Telegram does."""
     await answer_quietly(update)
-    draft = _draft(context)
+    draft = DRAFTS(context)
     language = parent.language
-    key = draft.setdefault(CONFIRM_KEY, new_key())
+    key = draft.setdefault("confirm_key", new_key())
     done = await recalled(context, parent, key, "absence")
     if done is not None:  # recorded, then the chat's state was lost: nothing is done again
         views = decode(AbsenceView, done.outcome, replayed=True)
@@ -444,18 +449,16 @@ async def _record(update: Update, context: PortalContext, parent: Who) -> str | 
         draft["names"],
         views,
         language,
-        cancelled=draft.get(CANCELLED, []),
+        cancelled=draft.get("cancelled", []),
         certificate=_certificate_kind(draft.get("certificate")),
-        still_free=[line for _, _, line in draft.get(FREE_DAYS, [])],
+        still_free=[line for _, _, line in draft.get("free_days", [])],
     )
     await tell(update, context, message, _outcome_keyboard(draft, language), dedup=key)
-    context.user_data.clear()
+    saved(context).clear()
     return ConversationHandler.END
 
 
-async def _certificate_id(
-    context: PortalContext, parent: Who, draft: dict[str, Any]
-) -> int | None:
+async def _certificate_id(context: PortalContext, parent: Who, draft: AbsenceDraft) -> int | None:
     """The draft's certificate, stored (None without one): downloaded and checked now, or the
     same file stored by a confirm that went no further (never stored twice)."""
     certificate = draft.get("certificate")
@@ -483,8 +486,8 @@ async def _certificate_id(
 
 def _cancelled_lines(
     results: list[CancellationResult], names: dict[str, str], language: str
-) -> list[list[Any]]:
-    """What cancelling the free days gave: [[child id, line], ...]."""
+) -> list[tuple[int | None, str]]:
+    """What cancelling the free days gave: (child id, line) for each day."""
     cancelled = []
     for result in results:
         values = {
@@ -498,7 +501,7 @@ def _cancelled_lines(
             refusal = result.refusal.value if result.refusal else "not_cancellable"
             reason = text(f"reason.{refusal}", language, deadline=deadline, opens="")
             line = text("cancel.done_refused", language, reason=reason, **values)
-        cancelled.append([result.child_id, line])
+        cancelled.append((result.child_id, line))
     return cancelled
 
 
@@ -509,10 +512,10 @@ def _certificate_kind(certificate: object) -> str | None:
     return CERTIFICATE_LATER if certificate == CERTIFICATE_LATER else None
 
 
-def _outcome_keyboard(draft: dict[str, Any], language: str) -> InlineKeyboardMarkup:
+def _outcome_keyboard(draft: AbsenceDraft, language: str) -> InlineKeyboardMarkup:
     """The menu, and "Cancel days" while booked days of the absence are still free to cancel."""
     rows = []
-    if draft.get(FREE_DAYS):
+    if draft.get("free_days"):
         rows.append(
             [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)]
         )
@@ -535,7 +538,7 @@ def _outcome(
     views: list[AbsenceView],
     language: str,
     *,
-    cancelled: list[list[Any]],
+    cancelled: Sequence[tuple[int | None, str]],
     certificate: str | None,
     still_free: list[str],
 ) -> str:
@@ -616,7 +619,7 @@ async def _replayed(
     return message, _outcome_keyboard({}, language)
 
 
-confirm_again, confirm_again_in_flow = replaying(_tapped_key, _replayed)
+AGAIN: Replays = Replays(_tapped_key, _replayed)
 
 
 def _replayed_certificate(views: list[AbsenceView]) -> str | None:
@@ -712,7 +715,7 @@ def period_label(start: date, end: date, language: str) -> str:
     )
 
 
-def _draft_period(draft: dict[str, Any], language: str) -> str:
+def _draft_period(draft: AbsenceDraft, language: str) -> str:
     return period_label(
         date.fromisoformat(draft["start"]), date.fromisoformat(draft["end"]), language
     )
@@ -721,9 +724,9 @@ def _draft_period(draft: dict[str, Any], language: str) -> str:
 def build(timeout_seconds: float) -> ConversationHandler:
     """The absence flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
-    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
+    again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)
     return flow(
-        "absence",
+        DRAFTS,
         [
             CommandHandler("absence", start),
             CallbackQueryHandler(start, pattern=rf"^(?:{MENU_ABSENCE}|{FILE_AS_CERTIFICATE})\Z"),
@@ -767,7 +770,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
 # A recap's confirm tapped after its flow ended answers what it gave (`bot.app` registers
 # each flow's `REPLAYS` with the one-shot handlers).
 REPLAYS: list[BaseHandler[Update, Any, Any]] = [
-    CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)
+    CallbackQueryHandler(AGAIN.after_flow, pattern=CONFIRM_AGAIN)
 ]
 # One-shot handlers, registered with the menu's: "Mes absences" by button or `/mesabsences`.
 HANDLERS: list[BaseHandler[Update, Any, Any]] = [

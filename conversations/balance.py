@@ -25,8 +25,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.context import PortalContext
 from bot.formatting import amount, day_label, month_title
 from bot.texts import text
-from handlers.callback_data import record_id, with_record_id
-from handlers.common import MENU_BALANCE, Who, answer, menu_button, show, who
+from handlers.callback_data import with_record_id
+from handlers.common import MENU_BALANCE, Who, answer, menu_button, show, tapped_record, who
 from store.actors import AccessDenied, NotFound
 from store.billing import (
     Balance,
@@ -248,12 +248,10 @@ async def _tapped_invoice(
     update: Update, context: PortalContext, prefix: str
 ) -> tuple[Who, InvoiceDetail] | None:
     """The invoice of the tapped button, if it is the family's; else the tap is answered."""
-    parent = await who(update, context)
-    if parent is None:
-        await answer(update)
+    tapped = await tapped_record(update, context, prefix)
+    if tapped is None:
         return None
-    invoice_id = record_id(update.callback_query.data, prefix)
-    assert invoice_id is not None  # the handlers' patterns let nothing else through
+    parent, invoice_id = tapped
     try:
         detail = await _billing(context).invoice_detail(
             parent.actor, invoice_id, context.portal.today()

@@ -1,9 +1,10 @@
 """Book days (réserver): child → activity → calendar (tap or type days) → recap → confirm.
 
 States are named at the top, one function per step, the wiring in `build()` at the bottom.
-The draft lives in `user_data[DRAFT]` (JSON only) and is saved in the shared store after every
-update, so a booking in progress survives a restart. Every step re-checks with the store: a
-button only names a choice, the services decide.
+The draft is a `BookingDraft` (`DRAFTS`, JSON only) and is saved in the shared store after
+every update, so a booking in progress survives a restart. The checks every tapped step shares
+(draft there, button on the live message, tap answered) are done by `DRAFTS.tap`. Every step
+re-checks with the store: a button only names a choice, the services decide.
 
 What the calendar shows of a day comes from one table, `DAY_MARKS` (state → mark → legend),
 and the legend under the calendar is built from it; why a day cannot be booked is worded in one
@@ -26,6 +27,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -34,27 +36,31 @@ from telegram.ext import (
 )
 
 from bot.context import PortalContext
-from bot.dates import AskBack, Intent, understand
 from bot.formatting import amount, day_label, format_moment, month_title
 from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
+from conversations.receipts import Replays, child_names, recalled, tell
+from dates import AskBack, Intent, understand
 from handlers.common import (
     LIVE_MESSAGE,
     MENU_BOOK,
+    Drafts,
+    FamilyDraft,
+    State,
+    Tap,
     Who,
     abort_row,
     answer,
+    chat_language,
     children_names,
     flow,
-    is_live,
     menu_button,
     pick_children,
     reply,
     show,
     show_step,
-    stale_in_flow,
     start_children_flow,
+    typed_text,
     who,
 )
 from store.bookings import BookingOutcome, Outcome, Refusal
@@ -68,7 +74,6 @@ CHOOSE_CHILD, CHOOSE_ACTIVITY, CHOOSE_DAYS, REVIEW = (
     "book:review",
 )
 
-DRAFT = "booking"
 CHILD = "bk:child:"
 ACTIVITY = "bk:act:"
 DAY = "bk:day:"
@@ -77,8 +82,6 @@ REVIEW_DAYS = "bk:review"
 CONFIRM = "bk:confirm"
 CHANGE = "bk:change"
 NOOP = "bk:noop"
-# The key of the recap shown (in the draft, and on its confirm button: `bk:confirm:<key>`).
-CONFIRM_KEY = "confirm_key"
 CONFIRM_AGAIN = rf"^{CONFIRM}:{callbacks.KEY}\Z"
 # How far ahead typed dates and month navigation may go.
 HORIZON_DAYS = 240
@@ -110,54 +113,67 @@ DAY_MARKS: dict[DayState, DayMark] = {
 }
 SELECTED = DayMark("☑️", "mark.selected")
 SELECTED_MARK = SELECTED.symbol
-# The drawn month in the draft: {iso day: [mark, why it cannot be selected ("" if it can)]}.
-MONTH_DAYS = "month_days"
+# Why a day cannot be selected, when the planning gives no reason.
 NO_REASON = "-"
 WEEKDAY_HEADERS = {"fr": "LMMJVSD", "en": "MTWTFSS"}
-# For "all my children": which of the picked children each activity has enrolled
-# ({activity id: [child ids]}), and the picked children left out of the chosen activity.
-ENROLLED = "enrolled"
-LEFT_OUT = "left_out"
 
 
-def _draft(context: PortalContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
+class BookingDraft(FamilyDraft, total=False):
+    """The booking flow's draft (saved as JSON between updates)."""
+
+    # The activities offered ({activity id: name}) and, for "all my children", which of the
+    # picked children each one has enrolled ({activity id: [child ids]}).
+    activities: dict[str, str]
+    enrolled: dict[str, list[int]]
+    # The chosen activity, and the picked children left out of it (not enrolled).
+    activity: int
+    left_out: list[int]
+    # The month drawn (its first day) and its days: {iso day: [mark, why it cannot be
+    # selected ("" if it can)]}; the days ticked (iso).
+    month: str
+    month_days: dict[str, list[str]]
+    selected: list[str]
+    # The key of the recap shown (also on its confirm button: `bk:confirm:<key>`).
+    confirm_key: str
 
 
-async def start(update: Update, context: PortalContext) -> str | int:
+DRAFTS = Drafts[BookingDraft]("booking")
+
+
+def _named(draft: BookingDraft) -> bool:
+    """Whether the flow's draft is there (another flow or an abort may have dropped it)."""
+    return "names" in draft
+
+
+async def start(update: Update, context: PortalContext) -> State:
     """Entry: from the menu or `/reserver`; skip the child question for an only child."""
     return await start_children_flow(
         update,
         context,
-        DRAFT,
+        DRAFTS,
         button_prefix=CHILD,
         choose_state=CHOOSE_CHILD,
         next_step=ask_activity,
     )
 
 
-async def choose_child(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(CHOOSE_CHILD, needs=_named, read=lambda data: callbacks.child_of(data, CHILD))
+async def choose_child(
+    update: Update, context: PortalContext, tap: Tap[BookingDraft, str]
+) -> State:
     """A child (or all of them) was tapped."""
-    if not await _is_live(update, context):
-        return CHOOSE_CHILD
-    choice = update.callback_query.data.removeprefix(CHILD)
-    if choice != "all" and callbacks.id_of(choice, "") is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_CHILD
-    await answer(update)
-    draft = _draft(context)
-    if not pick_children(draft, choice):
-        await reply(update, text("forbidden", _language(context)))
+    if not pick_children(tap.draft, tap.value):
+        await reply(update, text("forbidden", tap.language))
         return CHOOSE_CHILD
     return await ask_activity(update, context)
 
 
-async def ask_activity(update: Update, context: PortalContext) -> str | int:
+async def ask_activity(update: Update, context: PortalContext) -> State:
     """The activities the chosen children are enrolled in; skipped when there is one."""
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
-    draft = _draft(context)
+    draft = DRAFTS(context)
     activities: dict[int, str] = {}
     enrolled: dict[int, list[int]] = {}
     for child_id in draft["children"]:
@@ -167,11 +183,11 @@ async def ask_activity(update: Update, context: PortalContext) -> str | int:
             activities[activity_id] = name
             enrolled.setdefault(activity_id, []).append(child_id)
     draft["activities"] = {str(k): v for k, v in activities.items()}
-    draft[ENROLLED] = {str(k): v for k, v in enrolled.items()}
+    draft["enrolled"] = {str(k): v for k, v in enrolled.items()}
     if not activities:
         message = text("pick.no_activity", parent.language, children=children_names(draft))
         await show(update, message, menu_button(parent.language))
-        context.user_data.pop(DRAFT, None)
+        DRAFTS.drop(context)
         return ConversationHandler.END
     if len(activities) == 1:
         [activity_id] = activities
@@ -187,27 +203,23 @@ async def ask_activity(update: Update, context: PortalContext) -> str | int:
     return CHOOSE_ACTIVITY
 
 
-async def choose_activity(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(CHOOSE_ACTIVITY, needs=_named, read=lambda data: callbacks.id_of(data, ACTIVITY))
+async def choose_activity(
+    update: Update, context: PortalContext, tap: Tap[BookingDraft, int]
+) -> State:
     """An activity was tapped."""
-    if not await _is_live(update, context):
+    if str(tap.value) not in tap.draft.get("activities", {}):
+        await reply(update, text("forbidden", tap.language))
         return CHOOSE_ACTIVITY
-    activity_id = callbacks.id_of(update.callback_query.data, ACTIVITY)
-    if activity_id is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_ACTIVITY
-    await answer(update)
-    if str(activity_id) not in _draft(context).get("activities", {}):
-        await reply(update, text("forbidden", _language(context)))
-        return CHOOSE_ACTIVITY
-    return await _open_calendar(update, context, activity_id)
+    return await _open_calendar(update, context, tap.value)
 
 
-async def _open_calendar(update: Update, context: PortalContext, activity_id: int) -> str:
-    draft = _draft(context)
+async def _open_calendar(update: Update, context: PortalContext, activity_id: int) -> State:
+    draft = DRAFTS(context)
     draft["activity"] = activity_id
-    enrolled = draft.get(ENROLLED, {}).get(str(activity_id))
+    enrolled = draft.get("enrolled", {}).get(str(activity_id))
     if enrolled:  # only the picked children enrolled in the activity are booked
-        draft[LEFT_OUT] = [child for child in draft["children"] if child not in enrolled]
+        draft["left_out"] = [child for child in draft["children"] if child not in enrolled]
         draft["children"] = [child for child in draft["children"] if child in enrolled]
     draft["selected"] = []
     carried = draft.pop("carried_days", None)
@@ -234,12 +246,12 @@ async def show_calendar(
     the draft: a tap on a day only changes the selection and redraws from it. The store
     checks every day again at the recap and at the confirmation.
     """
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     month_start = date.fromisoformat(draft["month"])
     if month_states is None:
         month_states = await _month_day_states(update, context, month_start)
-    draft[MONTH_DAYS] = {
+    draft["month_days"] = {
         day.isoformat(): [DAY_MARKS[state.state].symbol, _why_not_selectable(states, language)]
         for day, states in month_states.items()
         if (state := _merged_state(states)) is not None
@@ -249,10 +261,10 @@ async def show_calendar(
 
 async def _draw_calendar(update: Update, context: PortalContext) -> str:
     """Draw the month from the draft: one button per day with its mark, ◀ ▶, review, abort."""
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     month_start = date.fromisoformat(draft["month"])
-    days = draft.get(MONTH_DAYS, {})
+    days = draft.get("month_days", {})
     selected = set(draft.get("selected", []))
     # Weekends get columns only in a month where the activity opens on one.
     weekend_open = any(date.fromisoformat(day).weekday() >= 5 for day in days)
@@ -303,8 +315,8 @@ async def _draw_calendar(update: Update, context: PortalContext) -> str:
             month=month_title(month_start, language),
         )
     ]
-    if draft.get(LEFT_OUT):
-        left_out = ", ".join(draft["names"].get(str(child), "") for child in draft[LEFT_OUT])
+    if draft.get("left_out"):
+        left_out = ", ".join(draft["names"].get(str(child), "") for child in draft["left_out"])
         parts.append(
             text(
                 "calendar.left_out",
@@ -328,33 +340,29 @@ def legend(symbols: Iterable[str], language: str) -> str:
     )
 
 
-async def change_month(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_DAYS, needs=_named, read=lambda data: callbacks.month_of(data, MONTH))
+async def change_month(
+    update: Update, context: PortalContext, tap: Tap[BookingDraft, date]
+) -> str:
     """◀ or ▶: show another month (within the horizon)."""
-    if not await _is_live(update, context):
-        return CHOOSE_DAYS
-    target = callbacks.month_of(update.callback_query.data, MONTH)
-    if target is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_DAYS
-    await answer(update)
+    target = tap.value
     today = context.portal.today()
     if today.replace(day=1) <= target <= today + timedelta(days=HORIZON_DAYS):
-        _draft(context)["month"] = target.isoformat()
+        tap.draft["month"] = target.isoformat()
     return await show_calendar(update, context)
 
 
-async def toggle_day(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(
+    CHOOSE_DAYS,
+    needs=_named,
+    read=lambda data: callbacks.day_of(data, DAY),
+    answer_first=False,  # an alert answers a day that cannot be booked
+)
+async def toggle_day(update: Update, context: PortalContext, tap: Tap[BookingDraft, date]) -> str:
     """A day was tapped: select or unselect it, or explain why it cannot be booked."""
-    if not await _is_live(update, context):
-        return CHOOSE_DAYS
-    day = callbacks.day_of(update.callback_query.data, DAY)
-    if day is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_DAYS
-    draft = _draft(context)
-    language = _language(context)
+    day, draft, language = tap.value, tap.draft, tap.language
     selected = set(draft.get("selected", []))
-    shown = draft.get(MONTH_DAYS, {}).get(day.isoformat())
+    shown = draft.get("month_days", {}).get(day.isoformat())
     if day.isoformat() in selected:
         selected.discard(day.isoformat())
     elif shown is not None and not shown[1]:
@@ -362,7 +370,7 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
     else:
         why = shown[1] if shown is not None else ""
         # An alert is plain text, not HTML: what `text` escapes is read back as typed.
-        await update.callback_query.answer(
+        await tap.query.answer(
             unescape(
                 text("calendar.not_selectable", language, day=day_label(day, language), why=why)
             )
@@ -376,15 +384,15 @@ async def toggle_day(update: Update, context: PortalContext) -> str:
     return await _draw_calendar(update, context)
 
 
-async def typed_days(update: Update, context: PortalContext) -> str:
+async def typed_days(update: Update, context: PortalContext) -> State:
     """Days typed in words: the bookable ones are added to the days already chosen, then the
     recap; the others are answered with why they cannot be booked."""
-    language = _language(context)
+    language = chat_language(context)
     today = context.portal.today()
     horizon = today + timedelta(days=HORIZON_DAYS)
     states = await _day_states(update, context, today, horizon)
     open_days = [day for day, day_states in states.items() if day_states]
-    understood = understand(update.message.text or "", today, Intent.BOOK, allowed_days=open_days)
+    understood = understand(typed_text(update), today, Intent.BOOK, allowed_days=open_days)
     if isinstance(understood, AskBack):
         await reply(update, understood.question_en if language == "en" else understood.question_fr)
         return CHOOSE_DAYS
@@ -396,12 +404,12 @@ async def _add_days(
     context: PortalContext,
     days: Iterable[date],
     states: dict[date, list[PlanningDay]],
-) -> str:
+) -> State:
     """Add the bookable `days` to the chosen ones, then the recap; say why the others are not."""
-    language = _language(context)
+    language = chat_language(context)
     today = context.portal.today()
     horizon = today + timedelta(days=HORIZON_DAYS)
-    draft = _draft(context)
+    draft = DRAFTS(context)
     days = sorted(set(days))
     bookable = [
         day for day in days if any(state.selectable_to_book for state in states.get(day, []))
@@ -418,11 +426,11 @@ async def _add_days(
     chosen = set(draft.get("selected", [])) | {day.isoformat() for day in bookable}
     draft["selected"] = sorted(chosen)
     draft.pop(LIVE_MESSAGE, None)
-    return await review(update, context)
+    return await _recap(update, context)
 
 
 def _typed_refusal(
-    draft: dict[str, Any],
+    draft: BookingDraft,
     day: date,
     states: dict[date, list[PlanningDay]],
     today: date,
@@ -494,12 +502,16 @@ def day_reason(state: PlanningDay, language: str, *, next_day: date | None = Non
     return unescape(reason)
 
 
-async def review(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_DAYS, needs=_named, answer_first=False)
+async def review(update: Update, context: PortalContext, tap: Tap[BookingDraft, str]) -> State:
+    """« Review »: the recap of the days ticked."""
+    return await _recap(update, context)
+
+
+async def _recap(update: Update, context: PortalContext) -> State:
     """The recap: each child and day with its price (or why not), and the total."""
-    if update.callback_query is not None and not await _is_live(update, context):
-        return CHOOSE_DAYS
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     if not draft.get("selected"):
         await answer(update, text("calendar.nothing_selected", language))
         return CHOOSE_DAYS
@@ -538,11 +550,11 @@ async def review(update: Update, context: PortalContext) -> str:
     actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
     if any(o.outcome is not Outcome.REFUSED for o in outcomes):
         # A key per recap shown: its confirm books once, however often it is tapped.
-        draft[CONFIRM_KEY] = new_key()
+        draft["confirm_key"] = new_key()
         actions.insert(
             0,
             InlineKeyboardButton(
-                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft[CONFIRM_KEY]}"
+                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft['confirm_key']}"
             ),
         )
     keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
@@ -550,37 +562,35 @@ async def review(update: Update, context: PortalContext) -> str:
     return REVIEW
 
 
-async def back_to_calendar(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(REVIEW, needs=_named)
+async def back_to_calendar(
+    update: Update, context: PortalContext, tap: Tap[BookingDraft, str]
+) -> str:
     """◀ Change: back to the calendar with the selection kept."""
-    if not await _is_live(update, context):
-        return REVIEW
-    await answer(update)
     return await show_calendar(update, context)
 
 
-async def confirm(update: Update, context: PortalContext) -> str | int | None:
+@DRAFTS.tap(
+    REVIEW,
+    older=lambda update, context, draft: AGAIN.older(update, context, draft),
+    needs=_named,
+    answer_first="quietly",
+    linked=True,
+)
+async def confirm(update: Update, context: PortalContext, tap: Tap[BookingDraft, str]) -> State:
     """Book for real, once for the recap's key, then say what happened to each day.
 
     The flow ends with the booking, whatever Telegram does when it is shown (`tell`). The
     confirm of an older recap answers what it gave."""
-    draft = _draft(context)
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if key is not None and key != draft.get(CONFIRM_KEY):
-        return await confirm_again_in_flow(update, context)
-    if not await _is_live(update, context):
-        return REVIEW
-    await answer_quietly(update)
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
+    draft, parent = tap.draft, tap.parent
     # A recap shown before confirms carried keys gets one now.
-    key = draft.setdefault(CONFIRM_KEY, new_key())
+    key = draft.setdefault("confirm_key", new_key())
     outcomes = await context.portal.bookings.book(
         parent.actor, draft["children"], draft["activity"], _selected(draft), key=key
     )
     message = outcome_text(draft["names"], outcomes, parent.language)
     await tell(update, context, message, menu_button(parent.language), dedup=key)
-    context.user_data.pop(DRAFT, None)
+    DRAFTS.drop(context)
     return ConversationHandler.END
 
 
@@ -630,9 +640,7 @@ async def _replayed(
     return outcome_text(names, outcomes, parent.language), menu_button(parent.language)
 
 
-confirm_again, confirm_again_in_flow = replaying(
-    lambda data: callbacks.key_of(data, CONFIRM), _replayed
-)
+AGAIN: Replays = Replays(lambda data: callbacks.key_of(data, CONFIRM), _replayed)
 
 
 def refusal_text(outcome: BookingOutcome, language: str) -> str:
@@ -660,31 +668,18 @@ def refusal_text(outcome: BookingOutcome, language: str) -> str:
 # Helpers ----------------------------------------------------------------------------------
 
 
-def _language(context: PortalContext) -> str:
-    return context.user_data.get("language", "fr")
-
-
-def _selected(draft: dict[str, Any]) -> list[date]:
+def _selected(draft: BookingDraft) -> list[date]:
     return [date.fromisoformat(day) for day in draft.get("selected", [])]
 
 
-def _child_name(draft: dict[str, Any], outcome: BookingOutcome) -> str:
+def _child_name(draft: BookingDraft, outcome: BookingOutcome) -> str:
     return draft["names"].get(str(outcome.child_id), "")
 
 
 async def _show_live(
     update: Update, context: PortalContext, message: str, keyboard: InlineKeyboardMarkup
 ) -> None:
-    await show_step(update, _draft(context), message, keyboard)
-
-
-async def _is_live(update: Update, context: PortalContext) -> bool:
-    """Whether the tapped button is on the flow's current message (and the draft is there)."""
-    draft = _draft(context)
-    if "names" not in draft:
-        await stale_in_flow(update, context)
-        return False
-    return await is_live(update, context, draft)
+    await show_step(update, DRAFTS(context), message, keyboard)
 
 
 async def _day_states(
@@ -693,7 +688,7 @@ async def _day_states(
     parent = await who(update, context)
     if parent is None:
         return {}
-    draft = _draft(context)
+    draft = DRAFTS(context)
     states: dict[date, list[PlanningDay]] = {}
     plannings = await context.portal.planning.planning_many(
         parent.actor, draft["children"], draft["activity"], first, last
@@ -748,8 +743,8 @@ async def _first_month_with_bookable_days(
 def build(timeout_seconds: float) -> ConversationHandler:
     """The booking flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
-    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
-    day_handlers = [
+    again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)
+    day_handlers: list[BaseHandler[Update, Any, Any]] = [
         CallbackQueryHandler(toggle_day, pattern=rf"^{DAY}{callbacks.DAY}\Z"),
         CallbackQueryHandler(change_month, pattern=rf"^{MONTH}{callbacks.MONTH}\Z"),
         CallbackQueryHandler(review, pattern=rf"^{REVIEW_DAYS}\Z"),
@@ -758,7 +753,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         again,
     ]
     return flow(
-        "booking",
+        DRAFTS,
         [
             CommandHandler("reserver", start),
             CallbackQueryHandler(start, pattern=rf"^{MENU_BOOK}\Z"),
@@ -791,4 +786,6 @@ async def answer_noop(update: Update, context: PortalContext) -> str:
 
 # Registered outside the flow (with the one-shot handlers): a recap's confirm tapped after the
 # flow ended answers what it gave.
-REPLAYS = [CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)]
+REPLAYS: list[BaseHandler[Update, Any, Any]] = [
+    CallbackQueryHandler(AGAIN.after_flow, pattern=CONFIRM_AGAIN)
+]

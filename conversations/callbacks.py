@@ -49,6 +49,15 @@ def month_of(data: str | None, prefix: str) -> date | None:
     return day_of(f"{value}-01", "")
 
 
+def child_of(data: str | None, prefix: str) -> str | None:
+    """The tapped child after `prefix`: "all", or an id as the button wrote it (the draft's
+    names are keyed by it); None for anything else."""
+    value = _after(data, prefix)
+    if value == "all" or (value is not None and id_of(value, "") is not None):
+        return value
+    return None
+
+
 def key_of(data: str | None, prefix: str) -> str | None:
     """The confirm key after `prefix` and a colon (`bk:confirm:<key>`); None without one."""
     value = _after(data, prefix + ":")

@@ -15,6 +15,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -25,12 +26,17 @@ from bot.formatting import amount, day_label, format_moment
 from bot.texts import text
 from conversations import callbacks
 from conversations.booking import DAY_MARKS
-from conversations.receipts import answer_quietly, child_names, recalled, replaying, tell
+from conversations.receipts import Replays, child_names, recalled, tell
 from handlers.common import (
     MENU_CANCEL,
+    Drafts,
+    FamilyDraft,
+    State,
+    Tap,
     Who,
     abort_row,
     answer,
+    chat_language,
     children_keyboard,
     children_names,
     flow,
@@ -39,7 +45,6 @@ from handlers.common import (
     pick_children,
     show,
     show_step,
-    stale_in_flow,
     who,
 )
 from store.bookings import CancellationResult, CancelOutcome
@@ -50,21 +55,15 @@ from store.planning import DayState, UpcomingBooking, upcoming_bookings
 
 CHOOSE_CHILD, CHOOSE_DAYS, REVIEW = "cancel:child", "cancel:days", "cancel:review"
 
-DRAFT = "cancelling"
 CHILD = "cx:child:"
 TOGGLE = "cx:b:"
 REVIEW_DAYS = "cx:review"
 CONFIRM = "cx:confirm"
 CHANGE = "cx:change"
-# The key of the recap shown (in the draft, and on its confirm button: `cx:confirm:<key>`).
-CONFIRM_KEY = "confirm_key"
+# A recap's confirm tapped again (its key: `CancellingDraft.confirm_key`).
 CONFIRM_AGAIN = rf"^{CONFIRM}:{callbacks.KEY}\Z"
 HORIZON_DAYS = 120
 LABEL_LENGTH = 48
-# The listed days in the draft: [[booking id, label], ...], in the order shown; and the legend
-# of the marks they carry.
-SHOWN = "shown"
-LEGEND = "legend"
 # Days not (yet) confirmed carry the calendar's mark of their state.
 STATE_MARKS = {
     BookingState.PENDING: DAY_MARKS[DayState.PENDING],
@@ -72,22 +71,30 @@ STATE_MARKS = {
 }
 
 
-def _draft(context: PortalContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
+class CancellingDraft(FamilyDraft, total=False):
+    """The cancelling flow's draft (saved as JSON between updates)."""
+
+    # The listed days, in the order shown: (booking id, label) (lists once loaded from JSON);
+    # and the legend of the marks they carry.
+    shown: list[tuple[int, str]]
+    legend: str
+    # The booking ids ticked.
+    selected: list[int]
+    # The key of the recap shown (also on its confirm button: `cx:confirm:<key>`).
+    confirm_key: str
 
 
-def _has_draft(context: PortalContext) -> bool:
+DRAFTS = Drafts[CancellingDraft]("cancelling")
+
+
+def _has_draft(draft: CancellingDraft) -> bool:
     """Whether this flow's draft is there (another flow or an abort may have dropped it)."""
-    return "children" in context.user_data.get(DRAFT, {})
+    return "children" in draft
 
 
-def _language(context: PortalContext) -> str:
-    return context.user_data.get("language", "fr")
-
-
-async def start(update: Update, context: PortalContext) -> str | int:
+async def start(update: Update, context: PortalContext) -> State:
     """Entry: from the menu or `/annuler`."""
-    opened = await open_family_flow(update, context, DRAFT)
+    opened = await open_family_flow(update, context, DRAFTS)
     if opened is None:
         return ConversationHandler.END
     parent, children, draft = opened
@@ -99,15 +106,13 @@ async def start(update: Update, context: PortalContext) -> str | int:
     return CHOOSE_CHILD
 
 
-async def choose_child(update: Update, context: PortalContext) -> str | int:
-    choice = update.callback_query.data.removeprefix(CHILD)
-    if choice != "all" and callbacks.id_of(choice, "") is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_CHILD
-    await answer(update)
-    draft = _draft(context)
-    if not pick_children(draft, choice):
-        await show(update, text("forbidden", _language(context)), menu_button(_language(context)))
+@DRAFTS.tap(CHOOSE_CHILD, read=lambda data: callbacks.child_of(data, CHILD), live=False)
+async def choose_child(
+    update: Update, context: PortalContext, tap: Tap[CancellingDraft, str]
+) -> State:
+    """A child (or all of them) was tapped."""
+    if not pick_children(tap.draft, tap.value):
+        await show(update, text("forbidden", tap.language), menu_button(tap.language))
         return CHOOSE_CHILD
     return await show_bookings(update, context)
 
@@ -120,29 +125,29 @@ async def _upcoming(update: Update, context: PortalContext) -> list[UpcomingBook
     return await upcoming_bookings(
         context.portal.sessions,
         parent.actor,
-        _draft(context)["children"],
+        DRAFTS(context)["children"],
         today,
         today + timedelta(days=HORIZON_DAYS),
         context.portal.clock(),
     )
 
 
-async def show_bookings(update: Update, context: PortalContext) -> str | int:
+async def show_bookings(update: Update, context: PortalContext) -> State:
     """Read the upcoming booked days and show them as toggles.
 
     The listed days (id and label) are kept in the draft: a tap only changes the selection
     and redraws from it; the store checks every day again at the recap and the confirmation.
     """
-    language = _language(context)
-    draft = _draft(context)
+    language = chat_language(context)
+    draft = DRAFTS(context)
     bookings = await _upcoming(update, context)
     if not bookings:
-        context.user_data.pop(DRAFT, None)
+        DRAFTS.drop(context)
         names = children_names(draft)
         await show(update, text("cancel.none", language, children=names), menu_button(language))
         return ConversationHandler.END
-    draft[SHOWN] = [[booking.booking_id, _label(booking, language)] for booking in bookings]
-    draft[LEGEND] = _legend({booking.state for booking in bookings}, language)
+    draft["shown"] = [(booking.booking_id, _label(booking, language)) for booking in bookings]
+    draft["legend"] = _legend({booking.state for booking in bookings}, language)
     return await _draw_bookings(update, context)
 
 
@@ -175,11 +180,11 @@ def _legend(states: set[BookingState], language: str) -> str:
 
 async def _draw_bookings(update: Update, context: PortalContext) -> str:
     """The listed days from the draft, the selected ones ticked, then review and abort."""
-    language = _language(context)
-    draft = _draft(context)
+    language = chat_language(context)
+    draft = DRAFTS(context)
     selected = set(draft.get("selected", []))
     rows = []
-    for booking_id, label in draft[SHOWN]:
+    for booking_id, label in draft["shown"]:
         mark = "☑️ " if booking_id in selected else ""
         rows.append(
             [
@@ -198,24 +203,23 @@ async def _draw_bookings(update: Update, context: PortalContext) -> str:
     )
     names = children_names(draft)
     message = text("cancel.pick", language, children=names)
-    if draft.get(LEGEND):
-        message += "\n\n" + draft[LEGEND]
+    if draft.get("legend"):
+        message += "\n\n" + draft["legend"]
     await show_step(update, draft, message, InlineKeyboardMarkup(rows))
     return CHOOSE_DAYS
 
 
-async def toggle(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(
+    CHOOSE_DAYS,
+    needs=lambda draft: _has_draft(draft) and "shown" in draft,
+    gone=ConversationHandler.END,
+    live=False,
+    read=lambda data: callbacks.id_of(data, TOGGLE),
+)
+async def toggle(update: Update, context: PortalContext, tap: Tap[CancellingDraft, int]) -> State:
     """Select or unselect one booked day (only among the days listed to this parent)."""
-    if not _has_draft(context) or SHOWN not in _draft(context):
-        await stale_in_flow(update, context)
-        return ConversationHandler.END
-    booking_id = callbacks.id_of(update.callback_query.data, TOGGLE)
-    if booking_id is None:
-        await stale_in_flow(update, context)
-        return CHOOSE_DAYS
-    await answer(update)
-    draft = _draft(context)
-    known = {listed_id for listed_id, _ in draft[SHOWN]}
+    draft, booking_id = tap.draft, tap.value
+    known = {listed_id for listed_id, _ in draft["shown"]}
     selected = set(draft.get("selected", [])) & known
     if booking_id in selected:
         selected.discard(booking_id)
@@ -225,13 +229,12 @@ async def toggle(update: Update, context: PortalContext) -> str | int:
     return await _draw_bookings(update, context)
 
 
-async def review(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(
+    CHOOSE_DAYS, needs=_has_draft, gone=ConversationHandler.END, live=False, answer_first=False
+)
+async def review(update: Update, context: PortalContext, tap: Tap[CancellingDraft, str]) -> State:
     """Which days are cancelled for free, which are late and billed (with the amount)."""
-    if not _has_draft(context):
-        await stale_in_flow(update, context)
-        return ConversationHandler.END
-    language = _language(context)
-    draft = _draft(context)
+    language, draft = tap.language, tap.draft
     chosen = [
         b for b in await _upcoming(update, context) if b.booking_id in draft.get("selected", [])
     ]
@@ -264,6 +267,7 @@ async def review(update: Update, context: PortalContext) -> str | int:
             )
             late_total += decision.fee_cents
         else:
+            assert decision.reason is not None  # a refusal says why
             reason = text(
                 f"reason.{decision.reason.value}",
                 language,
@@ -276,11 +280,11 @@ async def review(update: Update, context: PortalContext) -> str | int:
     actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
     if any(b.cancellation.status is not CancellationStatus.REFUSED for b in chosen):
         # A key per recap shown: its confirm cancels once, however often it is tapped.
-        draft[CONFIRM_KEY] = new_key()
+        draft["confirm_key"] = new_key()
         actions.insert(
             0,
             InlineKeyboardButton(
-                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft[CONFIRM_KEY]}"
+                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft['confirm_key']}"
             ),
         )
     keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
@@ -288,35 +292,35 @@ async def review(update: Update, context: PortalContext) -> str | int:
     return REVIEW
 
 
-async def back(update: Update, context: PortalContext) -> str | int:
-    await answer(update)
+@DRAFTS.tap(REVIEW, live=False)
+async def back(update: Update, context: PortalContext, tap: Tap[CancellingDraft, str]) -> State:
+    """◀ Change: back to the listed days, the ticked ones kept."""
     return await show_bookings(update, context)
 
 
-async def confirm(update: Update, context: PortalContext) -> int | None:
+@DRAFTS.tap(
+    REVIEW,
+    older=lambda update, context, draft: AGAIN.older(update, context, draft),
+    needs=_has_draft,
+    gone=ConversationHandler.END,
+    live=False,
+    answer_first="quietly",
+    linked=True,
+)
+async def confirm(update: Update, context: PortalContext, tap: Tap[CancellingDraft, str]) -> State:
     """Cancel for real, once for the recap's key; the store re-checks each day's deadline now.
 
     The flow ends with the cancellation, whatever Telegram does when it is shown (`tell`).
     The confirm of an older recap answers what it gave."""
-    key = callbacks.key_of(update.callback_query.data, CONFIRM)
-    if key is not None and key != _draft(context).get(CONFIRM_KEY):
-        return await confirm_again_in_flow(update, context)
-    if not _has_draft(context):
-        await stale_in_flow(update, context)
-        return ConversationHandler.END
-    await answer_quietly(update)
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
-    draft = _draft(context)
+    draft, parent = tap.draft, tap.parent
     # A recap shown before confirms carried keys gets one now.
-    key = draft.setdefault(CONFIRM_KEY, new_key())
+    key = draft.setdefault("confirm_key", new_key())
     upcoming = {b.booking_id for b in await _upcoming(update, context)}
     chosen = [booking_id for booking_id in draft.get("selected", []) if booking_id in upcoming]
     results = await context.portal.bookings.cancel(parent.actor, chosen, key=key)
     message = outcome_text(draft.get("names", {}), results, parent.language)
     await tell(update, context, message, menu_button(parent.language), dedup=key)
-    context.user_data.pop(DRAFT, None)
+    DRAFTS.drop(context)
     return ConversationHandler.END
 
 
@@ -359,17 +363,15 @@ async def _replayed(
     return outcome_text(names, results, parent.language), menu_button(parent.language)
 
 
-confirm_again, confirm_again_in_flow = replaying(
-    lambda data: callbacks.key_of(data, CONFIRM), _replayed
-)
+AGAIN: Replays = Replays(lambda data: callbacks.key_of(data, CONFIRM), _replayed)
 
 
 def build(timeout_seconds: float) -> ConversationHandler:
     """The cancelling flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
-    again = CallbackQueryHandler(confirm_again_in_flow, pattern=CONFIRM_AGAIN)
+    again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)
     return flow(
-        "cancelling",
+        DRAFTS,
         [
             CommandHandler("annuler", start),
             CallbackQueryHandler(start, pattern=rf"^{MENU_CANCEL}\Z"),
@@ -396,4 +398,6 @@ def build(timeout_seconds: float) -> ConversationHandler:
 
 # Registered outside the flow (with the one-shot handlers): a recap's confirm tapped after the
 # flow ended answers what it gave.
-REPLAYS = [CallbackQueryHandler(confirm_again, pattern=CONFIRM_AGAIN)]
+REPLAYS: list[BaseHandler[Update, Any, Any]] = [
+    CallbackQueryHandler(AGAIN.after_flow, pattern=CONFIRM_AGAIN)
+]

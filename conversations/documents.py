@@ -32,12 +32,19 @@ from handlers.callback_data import choice, either, one_of, with_record_id
 from handlers.common import (
     MENU_DOCUMENTS,
     MENU_SHOW,
+    Drafts,
+    FlowDraft,
+    HeldFile,
+    State,
+    Tap,
     abort_row,
     answer,
+    chat_language,
     flow,
-    is_live,
+    keep_language,
     offered_to_flow,
     reply,
+    saved,
     show,
     show_step,
     who,
@@ -61,7 +68,6 @@ from store.models.enums import DocumentSource, DocumentType
 
 CHOOSE_TYPE, CHOOSE_OWNER, UPLOAD = "documents:type", "documents:owner", "documents:upload"
 
-DRAFT = "documents"
 # Entries: the menu's buttons start with "menu:" so that other flows let them through.
 MENU_SEND = "menu:documents:send"
 TYPE = "dc:type:"
@@ -73,12 +79,20 @@ FAMILY_ONLY = {DocumentType.PROOF_OF_ADDRESS, DocumentType.CAF_QUOTIENT}
 LISTED = 20
 
 
-def _draft(context: PortalContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
+class DocumentsDraft(FlowDraft, total=False):
+    """The sending flow's draft (saved as JSON between updates)."""
+
+    # A file sent at the menu, said to be a document: it is not asked for.
+    held_file: HeldFile
+    # The children's first names by id, and the types offered (`DocumentType` values).
+    names: dict[str, str]
+    types: list[str]
+    # The type chosen, and for whom: `FAMILY` or a child's id.
+    type: str
+    owner: str
 
 
-def _language(context: PortalContext) -> str:
-    return context.user_data.get("language", "fr")
+DRAFTS = Drafts[DocumentsDraft]("documents")
 
 
 def document_label(doc_type: str, language: str) -> str:
@@ -160,7 +174,7 @@ async def show_documents(update: Update, context: PortalContext) -> None:
 # Sending a document -----------------------------------------------------------------------
 
 
-async def start(update: Update, context: PortalContext) -> str | int:
+async def start(update: Update, context: PortalContext) -> State:
     """Entry: "➕ Envoyer un document" — which kind of document?"""
     await answer(update)
     parent = await who(update, context)
@@ -169,9 +183,9 @@ async def start(update: Update, context: PortalContext) -> str | int:
     children = await context.portal.families.children(parent.actor)
     sendable = await document_service(context.portal).sendable_types()
     held = offered_to_flow(update, context).get("held_file")
-    context.user_data.clear()
-    context.user_data["language"] = parent.language
-    draft = _draft(context)
+    saved(context).clear()
+    keep_language(context, parent.language)
+    draft = DRAFTS(context)
     if held:  # a file sent at the menu, said to be a document: it will not be asked for
         draft["held_file"] = held
     draft["names"] = {str(child.id): child.first_name for child in children}
@@ -193,26 +207,26 @@ async def start(update: Update, context: PortalContext) -> str | int:
     return CHOOSE_TYPE
 
 
-async def choose_type(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_TYPE)
+async def choose_type(
+    update: Update, context: PortalContext, tap: Tap[DocumentsDraft, str]
+) -> State:
     """A type was tapped: household documents go straight to the file, others ask for whom
     (only a type the flow offered is accepted)."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_TYPE
-    await answer(update)
+    draft = tap.draft
     offered = draft.get("types") or [
         doc_type.value for doc_type in await document_service(context.portal).sendable_types()
     ]
-    tapped = choice(update.callback_query.data, TYPE, offered)
+    tapped = choice(tap.value, TYPE, offered)
     if tapped is None:
-        await reply(update, text("forbidden", _language(context)))
+        await reply(update, text("forbidden", tap.language))
         return CHOOSE_TYPE
     doc_type = DocumentType(tapped)
     draft["type"] = doc_type.value
     if doc_type in FAMILY_ONLY or not draft["names"]:
         draft["owner"] = FAMILY
         return await ask_file(update, context)
-    language = _language(context)
+    language = tap.language
     rows = [
         [
             InlineKeyboardButton(
@@ -234,28 +248,28 @@ async def choose_type(update: Update, context: PortalContext) -> str:
     return CHOOSE_OWNER
 
 
-async def choose_owner(update: Update, context: PortalContext) -> str:
+@DRAFTS.tap(CHOOSE_OWNER)
+async def choose_owner(
+    update: Update, context: PortalContext, tap: Tap[DocumentsDraft, str]
+) -> State:
     """The family or one child was tapped (only the family's own children are accepted)."""
-    draft = _draft(context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_OWNER
-    await answer(update)
-    owner = choice(update.callback_query.data, OWNER, [FAMILY, *draft.get("names", {})])
+    draft = tap.draft
+    owner = choice(tap.value, OWNER, [FAMILY, *draft.get("names", {})])
     if owner is None:
-        await reply(update, text("forbidden", _language(context)))
+        await reply(update, text("forbidden", tap.language))
         return CHOOSE_OWNER
     draft["owner"] = owner
     return await ask_file(update, context)
 
 
-async def ask_file(update: Update, context: PortalContext) -> str | int:
+async def ask_file(update: Update, context: PortalContext) -> State:
     """Ask for the photo or the file (unless it was sent at the menu already)."""
-    draft = _draft(context)
+    draft = DRAFTS(context)
     held = draft.pop("held_file", None)
     if held:
         content = await download(context, held["file_id"])
         return await _store(update, context, content, held.get("name"))
-    language = _language(context)
+    language = chat_language(context)
     message = text(
         "documents.ask_file",
         language,
@@ -267,9 +281,9 @@ async def ask_file(update: Update, context: PortalContext) -> str | int:
     return UPLOAD
 
 
-async def got_file(update: Update, context: PortalContext) -> str | int:
+async def got_file(update: Update, context: PortalContext) -> State:
     """The file arrived: checked, stored pending review, and acknowledged."""
-    language = _language(context)
+    language = chat_language(context)
     received = await receive(update, context, language)
     if received is None:
         return UPLOAD
@@ -278,15 +292,15 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
 
 async def _store(
     update: Update, context: PortalContext, content: bytes, name: str | None
-) -> str | int:
+) -> State:
     """Store the file pending review, and acknowledge it."""
-    language = _language(context)
+    language = chat_language(context)
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
     family_id = parent.actor.family_id
     assert family_id is not None
-    draft = _draft(context)
+    draft = DRAFTS(context)
     owner = draft["owner"]
     try:
         await document_service(context.portal).add(
@@ -308,7 +322,7 @@ async def _store(
         owner=_owner_label(draft, language),
         name=file_label(name, language),
     )
-    context.user_data.clear()
+    saved(context).clear()
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
@@ -321,7 +335,7 @@ async def _store(
 
 async def not_a_file(update: Update, context: PortalContext) -> str:
     """Text (or a sticker, a voice note...) where the file was expected."""
-    await explain_not_a_file(update, context, _language(context))
+    await explain_not_a_file(update, context, chat_language(context))
     return UPLOAD
 
 
@@ -355,7 +369,7 @@ def _capitalised(label: str) -> str:
     return label[:1].upper() + label[1:]
 
 
-def _owner_label(draft: dict[str, Any], language: str) -> str:
+def _owner_label(draft: DocumentsDraft, language: str) -> str:
     owner = draft["owner"]
     if owner == FAMILY:
         return text("documents.family", language)
@@ -367,7 +381,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
     types = one_of(TYPE, (doc_type.value for doc_type in DocumentType))
     owners = either(one_of(OWNER, [FAMILY]), with_record_id(OWNER))
     return flow(
-        "documents",
+        DRAFTS,
         [CallbackQueryHandler(start, pattern=f"^(?:{MENU_SEND}|{FILE_AS_DOCUMENT})$")],
         {
             CHOOSE_TYPE: [CallbackQueryHandler(choose_type, pattern=types)],

@@ -24,29 +24,46 @@ from bot.context import PortalContext
 from bot.settings import Settings
 from bot.texts import text
 from handlers.common import (
+    Drafts,
+    FlowDraft,
+    State,
     abort_row,
     adopt_telegram_language,
     answer,
+    chat_language,
     flow,
     guess_language,
+    keep_language,
     menu_keyboard,
     reply,
+    saved,
     show,
+    typed_text,
 )
 from store.linking import EMAIL_CODE_MAX_TRIES, CodeLimits, CodeRequest, LinkStatus
 
 ASK_EMAIL, ASK_CODE = "link:email", "link:code"
 LINK_BY_EMAIL = "link:email"
-TRIES = "link_tries"
 EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class EmailLinkDraft(FlowDraft, total=False):
+    """The codes typed since the last one was sent."""
+
+    tries: int
+
+
+DRAFTS = Drafts[EmailLinkDraft]("email_link")
+# Where the tries were counted before the flow had a draft (chat states saved then).
+FORMER_TRIES = "link_tries"
 
 
 async def start(update: Update, context: PortalContext) -> str:
     """Ask for the email address."""
     await answer(update)
     language = guess_language(update)
-    context.user_data.clear()
-    context.user_data["language"] = language
+    saved(context).clear()
+    keep_language(context, language)
     keyboard = InlineKeyboardMarkup([abort_row(language)])
     await show(update, text("link.ask_email", language), keyboard)
     return ASK_EMAIL
@@ -54,45 +71,45 @@ async def start(update: Update, context: PortalContext) -> str:
 
 async def got_email(update: Update, context: PortalContext) -> str:
     """Queue a code if the address is known; answer the same way in any case."""
-    language = context.user_data.get("language", "fr")
-    email = (update.message.text or "").strip()
+    language = chat_language(context)
+    email = typed_text(update).strip()
     if not EMAIL_SHAPE.match(email) or len(email) > 254:
         await reply(update, text("link.bad_email", language))
         return ASK_EMAIL
+    user = update.effective_user
+    assert user is not None  # a private chat's message has a sender
     limits = code_limits(context.portal.settings)
-    request = await context.portal.linking.request_email_code(
-        email, update.effective_user.id, limits
-    )
+    request = await context.portal.linking.request_email_code(email, user.id, limits)
     said = "link.too_many_requests"
     if request is CodeRequest.SENT:
         said = "link.code_sent"
-        context.user_data[TRIES] = 0
+        DRAFTS(context)["tries"] = 0
     await reply(update, text(said, language), InlineKeyboardMarkup([abort_row(language)]))
     return ASK_CODE
 
 
-async def got_code(update: Update, context: PortalContext) -> str | int:
+async def got_code(update: Update, context: PortalContext) -> State:
     """Check the code; link, or say how many tries are left."""
-    language = context.user_data.get("language", "fr")
+    language = chat_language(context)
     user, chat = update.effective_user, update.effective_chat
-    result = await context.portal.linking.verify_email_code(
-        user.id, update.message.text or "", chat.id
-    )
-    tries = context.user_data.get(TRIES, 0) + 1
-    context.user_data[TRIES] = tries
+    assert user is not None and chat is not None  # a private chat's message
+    result = await context.portal.linking.verify_email_code(user.id, typed_text(update), chat.id)
+    draft = DRAFTS(context)
+    tries = draft.get("tries", saved(context).pop(FORMER_TRIES, 0)) + 1
+    draft["tries"] = tries
     if result.status is LinkStatus.LINKED:
-        context.user_data.clear()
+        saved(context).clear()
         language = await adopt_telegram_language(update, context)
         await reply(update, text("start.linked", language, name=result.first_name or ""))
         await reply(update, text("menu.title", language), menu_keyboard(language))
         return ConversationHandler.END
     if result.status is LinkStatus.EXPIRED:
-        context.user_data.clear()
+        saved(context).clear()
         await reply(update, text("link.expired", language))
         return ConversationHandler.END
     left = EMAIL_CODE_MAX_TRIES - tries
     if result.status is LinkStatus.TOO_MANY_TRIES or left <= 0:
-        context.user_data.clear()
+        saved(context).clear()
         await reply(update, text("link.too_many", language))
         return ConversationHandler.END
     await reply(update, text("link.wrong_code", language, left=left))
@@ -111,7 +128,7 @@ def code_limits(settings: Settings) -> CodeLimits:
 def build(timeout_seconds: float) -> ConversationHandler:
     """The email linking flow."""
     return flow(
-        "email_link",
+        DRAFTS,
         [CallbackQueryHandler(start, pattern=f"^{LINK_BY_EMAIL}$")],
         {
             ASK_EMAIL: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_email)],

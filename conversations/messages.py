@@ -1,7 +1,7 @@
 """Write to a service (messagerie): service → message → files, if any → sent.
 
 States are named at the top, one function per step, the wiring in `build()` at the bottom.
-The draft lives in `user_data[DRAFT]` (JSON only: a file is kept as its Telegram file id,
+The draft is a `MessagesDraft` (`DRAFTS`, JSON only: a file is kept as its Telegram file id,
 downloaded again and stored only when the parent sends the message).
 
 Also here, as the other half of the same conversation: a staff reply shown in the chat with the
@@ -33,20 +33,28 @@ from bot.delivery import Notice, after_sent, renders
 from bot.formatting import day_label
 from bot.portal import Portal
 from bot.texts import text
-from handlers.callback_data import choice, record_id, with_record_id
+from handlers.callback_data import choice, with_record_id
 from handlers.common import (
     LIVE_MESSAGE,
     MENU_MESSAGES,
     MENU_SHOW,
+    Drafts,
+    FlowDraft,
+    HeldFile,
+    State,
+    Tap,
     abort_row,
     answer,
+    chat_language,
     flow,
-    is_live,
+    keep_language,
     menu_button,
     reply,
     show,
     show_step,
     stale_in_flow,
+    tapped_record,
+    typed_text,
     who,
 )
 from handlers.inputs import free_text
@@ -71,7 +79,6 @@ from store.outbox import Delivery
 
 CHOOSE_SERVICE, WRITE, ATTACH = "msg:service", "msg:write", "msg:attach"
 
-DRAFT = "messages"
 SERVICE = "msg:svc:"
 SEND = "msg:send"
 REPLY = "msg:reply:"
@@ -91,32 +98,41 @@ def messaging(portal: Portal) -> MessagingService:
     return MessagingService(portal.sessions, portal.clock)
 
 
-def _draft(context: PortalContext) -> dict[str, Any]:
-    return context.user_data.setdefault(DRAFT, {})
+class MessagesDraft(FlowDraft, total=False):
+    """The writing flow's draft (saved as JSON between updates)."""
+
+    # The services offered ({code: name}); where the message goes: a service chosen (its
+    # code), or the thread of a staff reply answered; the name shown either way.
+    services: dict[str, str]
+    service: str
+    thread_id: int
+    service_name: str
+    # The message typed so far, and the files kept (as Telegram holds them).
+    body: str
+    files: list[HeldFile]
 
 
-def _language(context: PortalContext) -> str:
-    return context.user_data.get("language", "fr")
+DRAFTS = Drafts[MessagesDraft]("messages")
 
 
 # Writing --------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: PortalContext) -> str | int:
+async def start(update: Update, context: PortalContext) -> State:
     """Entry: from the menu or `/message`; the services to choose from."""
     await answer(update)
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
     services = await messaging(context.portal).services()
-    context.user_data["language"] = parent.language
+    keep_language(context, parent.language)
     if not services:
-        context.user_data.pop(DRAFT, None)
+        DRAFTS.drop(context)
         await show(update, text("msg.no_service", parent.language), menu_button(parent.language))
         return ConversationHandler.END
-    draft = context.user_data[DRAFT] = {}
-    draft["services"] = {service.code: service.name for service in services}
-    draft["files"] = []
+    draft = DRAFTS.start(
+        context, {"services": {service.code: service.name for service in services}, "files": []}
+    )
     rows = [
         [InlineKeyboardButton(service.name, callback_data=f"{SERVICE}{service.code}")]
         for service in services
@@ -127,15 +143,18 @@ async def start(update: Update, context: PortalContext) -> str | int:
     return CHOOSE_SERVICE
 
 
-async def choose_service(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(
+    CHOOSE_SERVICE,
+    needs=lambda draft: "services" in draft,
+    gone=lambda update, context: _lost(update, context),
+    answer_first=False,  # a service not offered is answered with a word
+)
+async def choose_service(
+    update: Update, context: PortalContext, tap: Tap[MessagesDraft, str]
+) -> State:
     """A service was tapped: ask for the message."""
-    draft = _draft(context)
-    if "services" not in draft:
-        return await _lost(update, context)
-    if not await is_live(update, context, draft):
-        return CHOOSE_SERVICE
-    language = _language(context)
-    code = choice(update.callback_query.data, SERVICE, draft.get("services", {}))
+    draft, language = tap.draft, tap.language
+    code = choice(tap.value, SERVICE, draft.get("services", {}))
     if code is None:
         await answer(update, text("forbidden", language))
         return CHOOSE_SERVICE
@@ -147,40 +166,35 @@ async def choose_service(update: Update, context: PortalContext) -> str | int:
     return WRITE
 
 
-async def reply_start(update: Update, context: PortalContext) -> str | int:
+async def reply_start(update: Update, context: PortalContext) -> State:
     """The « ↩️ Répondre » button of a staff reply: write in that thread, if it is the family's."""
-    parent = await who(update, context)
-    if parent is None:
-        await answer(update)
+    tapped = await tapped_record(update, context, REPLY)
+    if tapped is None:
         return ConversationHandler.END
-    thread_id = record_id(update.callback_query.data, REPLY)
-    assert thread_id is not None  # the entry point's pattern lets nothing else through
+    parent, thread_id = tapped
     try:
         thread = await messaging(context.portal).thread(parent.actor, thread_id)
     except (AccessDenied, NotFound):
         await answer(update, text("msg.gone", parent.language))
         return ConversationHandler.END
     await answer(update)
-    context.user_data["language"] = parent.language
-    context.user_data[DRAFT] = {
-        "thread_id": thread.id,
-        "service_name": thread.service_name,
-        "files": [],
-    }
-    draft = _draft(context)
+    keep_language(context, parent.language)
+    draft = DRAFTS.start(
+        context, {"thread_id": thread.id, "service_name": thread.service_name, "files": []}
+    )
     message = text("msg.ask_reply", parent.language, service=thread.service_name)
     # A new message: the staff reply whose button was tapped stays as it is.
     await _send_step(update, draft, message, InlineKeyboardMarkup([abort_row(parent.language)]))
     return WRITE
 
 
-async def got_text(update: Update, context: PortalContext) -> str | int:
+async def got_text(update: Update, context: PortalContext) -> State:
     """The message typed (text typed later is added to it); then files may be attached."""
-    draft = _draft(context)
+    draft = DRAFTS(context)
     if not _writing(draft):
         return await _lost(update, context)
-    language = _language(context)
-    typed = (update.effective_message.text or "").strip()
+    language = chat_language(context)
+    typed = typed_text(update).strip()
     body = "\n".join(part for part in (draft.get("body", ""), typed) if part)
     if len(body) > BODY_MAX_CHARS:
         await reply(update, text("msg.too_long", language, length=len(body), limit=BODY_MAX_CHARS))
@@ -193,12 +207,12 @@ async def got_text(update: Update, context: PortalContext) -> str | int:
     return ATTACH
 
 
-async def got_file(update: Update, context: PortalContext) -> str | int:
+async def got_file(update: Update, context: PortalContext) -> State:
     """A photo or a document: checked (size before download, then content), then kept."""
-    draft = _draft(context)
+    draft = DRAFTS(context)
     if not _writing(draft):
         return await _lost(update, context)
-    language = _language(context)
+    language = chat_language(context)
     files = draft.setdefault("files", [])
     if len(files) >= MAX_FILES:
         await reply(update, text("msg.too_many_files", language, limit=MAX_FILES))
@@ -207,7 +221,8 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
     if received is None:
         return _state(draft)
     files.append({"file_id": received.file_id, "name": received.name})
-    caption = (update.effective_message.caption or "").strip()
+    message = update.effective_message
+    caption = ((message.caption if message is not None else None) or "").strip()
     if caption and not draft.get("body") and len(caption) <= BODY_MAX_CHARS:
         draft["body"] = caption
     if not draft.get("body"):
@@ -220,21 +235,19 @@ async def got_file(update: Update, context: PortalContext) -> str | int:
 
 async def not_a_message(update: Update, context: PortalContext) -> str:
     """A sticker, a voice note...: ask for text or a file."""
-    await reply(update, text("msg.text_expected", _language(context)))
-    return _state(_draft(context))
+    await reply(update, text("msg.text_expected", chat_language(context)))
+    return _state(DRAFTS(context))
 
 
-async def send(update: Update, context: PortalContext) -> str | int:
+@DRAFTS.tap(
+    ATTACH,
+    needs=lambda draft: _writing(draft) and bool(draft.get("body")),
+    gone=lambda update, context: _lost(update, context),
+    linked=True,
+)
+async def send(update: Update, context: PortalContext, tap: Tap[MessagesDraft, str]) -> State:
     """« Envoyer »: the files are stored, then the message, handed to the service."""
-    draft = _draft(context)
-    if not _writing(draft) or not draft.get("body"):
-        return await _lost(update, context)
-    if not await is_live(update, context, draft):
-        return ATTACH
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
-        return ConversationHandler.END
+    draft, parent = tap.draft, tap.parent
     language = parent.language
     service = messaging(context.portal)
     thread_id = draft.get("thread_id")
@@ -251,10 +264,10 @@ async def send(update: Update, context: PortalContext) -> str | int:
                 parent.actor, draft["service"], draft["body"], attachments
             )
     except (AccessDenied, NotFound):
-        context.user_data.pop(DRAFT, None)
+        DRAFTS.drop(context)
         await show(update, text("msg.gone", language), menu_button(language))
         return ConversationHandler.END
-    context.user_data.pop(DRAFT, None)
+    DRAFTS.drop(context)
     await show(
         update,
         text("msg.sent", language, service=thread.service_name),
@@ -268,12 +281,10 @@ async def send(update: Update, context: PortalContext) -> str | int:
 
 async def show_history(update: Update, context: PortalContext) -> None:
     """« 📜 Historique »: the thread's last messages, as a new message."""
-    parent = await who(update, context)
-    if parent is None:
-        await answer(update)
+    tapped = await tapped_record(update, context, HISTORY)
+    if tapped is None:
         raise ApplicationHandlerStop
-    thread_id = record_id(update.callback_query.data, HISTORY)
-    assert thread_id is not None  # the handler's pattern lets nothing else through
+    parent, thread_id = tapped
     service = messaging(context.portal)
     try:
         thread = await service.thread(parent.actor, thread_id)
@@ -303,7 +314,7 @@ async def telegram_reply(update: Update, context: PortalContext) -> None:
     """
     message, user, chat = update.effective_message, update.effective_user, update.effective_chat
     target = message.reply_to_message if message is not None else None
-    if target is None or user is None or chat is None or DRAFT in context.user_data:
+    if target is None or user is None or chat is None or DRAFTS.exists(context):
         return
     profile = await context.portal.families.profile(user.id)
     if profile is None:
@@ -317,7 +328,7 @@ async def telegram_reply(update: Update, context: PortalContext) -> None:
         raise ApplicationHandlerStop from None
     if thread is None:
         return
-    body = (message.text or "").strip()
+    body = typed_text(update).strip()
     if len(body) > BODY_MAX_CHARS:
         await reply(update, text("msg.too_long", language, length=len(body), limit=BODY_MAX_CHARS))
         raise ApplicationHandlerStop
@@ -357,12 +368,15 @@ async def staff_reply_notice(
         )
     except NotFound:
         return None
-    notice = _fit(
-        lambda body: text("msg.staff_reply", language, service=thread.service_name, body=body),
-        message.body,
-        TEXT_LIMIT,
-        language,
-    )
+    if message.body:
+        notice = _fit(
+            lambda body: text("msg.staff_reply", language, service=thread.service_name, body=body),
+            message.body,
+            TEXT_LIMIT,
+            language,
+        )
+    else:  # files only: they follow, each captioned with the service
+        notice = text("msg.staff_files_only", language, service=thread.service_name)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -406,14 +420,14 @@ def history_text(thread: ThreadView, messages: list[MessageView], language: str)
 # Helpers ------------------------------------------------------------------------------------
 
 
-def _writing(draft: dict[str, Any]) -> bool:
+def _writing(draft: MessagesDraft) -> bool:
     """Whether the draft names where the message goes (an abort elsewhere may have dropped it)."""
     return "service" in draft or "thread_id" in draft
 
 
 async def _lost(update: Update, context: PortalContext) -> int:
     """The flow's draft is gone: a tap is answered as stale, text gets the menu; the flow ends."""
-    context.user_data.pop(DRAFT, None)
+    DRAFTS.drop(context)
     if update.callback_query is not None:
         await stale_in_flow(update, context)
     else:
@@ -421,7 +435,7 @@ async def _lost(update: Update, context: PortalContext) -> int:
     return ConversationHandler.END
 
 
-def _state(draft: dict[str, Any]) -> str:
+def _state(draft: MessagesDraft) -> str:
     """Where the flow stands: waiting for the message, or for files and "Envoyer"."""
     return ATTACH if draft.get("body") else WRITE
 
@@ -441,8 +455,8 @@ def _after(thread_id: int, language: str) -> InlineKeyboardMarkup:
 
 
 async def _show_attach_prompt(update: Update, context: PortalContext) -> None:
-    draft = _draft(context)
-    language = _language(context)
+    draft = DRAFTS(context)
+    language = chat_language(context)
     lines = [
         text(
             "msg.attach_prompt",
@@ -468,26 +482,26 @@ async def _show_attach_prompt(update: Update, context: PortalContext) -> None:
 
 
 async def _send_step(
-    update: Update, draft: dict[str, Any], message: str, keyboard: InlineKeyboardMarkup
+    update: Update, draft: MessagesDraft, message: str, keyboard: InlineKeyboardMarkup
 ) -> None:
     """Show a step as a new message, and make it the flow's live one."""
-    sent = await update.effective_chat.send_message(
-        message, parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
+    chat = update.effective_chat
+    assert chat is not None  # a tap in a private chat
+    sent = await chat.send_message(message, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     draft[LIVE_MESSAGE] = sent.message_id
 
 
-async def _store_files(
-    context: PortalContext, actor: Actor, files: list[dict[str, Any]]
-) -> list[int]:
+async def _store_files(context: PortalContext, actor: Actor, files: list[HeldFile]) -> list[int]:
     """Download the kept files again and store them as the family's documents."""
     documents = document_service(context.portal)
     stored = []
     for kept in files:
+        family_id = actor.family_id
+        assert family_id is not None  # a linked parent's
         content = await download(context, kept["file_id"])
         document = await documents.add(
             actor,
-            actor.family_id,
+            family_id,
             DocumentType.TO_CLASSIFY,
             content,
             original_name=kept.get("name"),
@@ -566,7 +580,7 @@ def build(timeout_seconds: float) -> ConversationHandler:
         MessageHandler(FILES, got_file),
     ]
     return flow(
-        "messages",
+        DRAFTS,
         [
             CommandHandler("message", start),
             CallbackQueryHandler(start, pattern=f"^{MENU_MESSAGES}$"),

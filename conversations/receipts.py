@@ -13,9 +13,9 @@ recap's key (`store.idempotency`), said to be recorded already (`replay`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from bot.context import PortalContext
 from bot.delivery import Notice, renders
 from bot.portal import Portal
 from bot.texts import text
-from handlers.common import Who, answer, stale_in_flow, who
+from handlers.common import Who, answer_quietly, stale_in_flow, who
 from handlers.start import stale_button
 from store.idempotency import OUTCOME_MESSAGE, Recorded, queue_outcome_message, recall
 
@@ -44,13 +44,6 @@ LONGEST_WAIT_SECONDS = 3.0
 Replayer = Callable[
     [Update, PortalContext, Who, str], Awaitable[tuple[str, InlineKeyboardMarkup] | None]
 ]
-
-
-async def answer_quietly(update: Update, notice: str | None = None) -> None:
-    """Stop the tapped button's spinner (showing `notice`, a catalog text, as a toast); a
-    failure to do so stops nothing else."""
-    with contextlib.suppress(TelegramError):
-        await answer(update, notice)
 
 
 async def tell(
@@ -102,7 +95,8 @@ async def tell(
     except TelegramError as error:
         logger.info("sending an outcome failed, the outbox takes it: %s", type(error).__name__)
     rows = keyboard.inline_keyboard if keyboard is not None else ()
-    buttons = [[(button.text, button.callback_data or "") for button in row] for row in rows]
+    # The product's buttons carry strings (no arbitrary callback data).
+    buttons = [[(button.text, str(button.callback_data or "")) for button in row] for row in rows]
     await queue_outcome_message(context.portal.sessions, chat.id, dedup, message, buttons)
     return "queued"
 
@@ -128,25 +122,34 @@ async def replay(
     return True
 
 
-Step = Callable[[Update, PortalContext], Awaitable[None]]
+@dataclass(frozen=True)
+class Replays:
+    """A flow's answers to a recap's confirm tapped again, its key read from the button's data
+    by `read_key` and its outcome told by `replayer`."""
 
+    read_key: Callable[[str | None], str | None]
+    replayer: Replayer
 
-def replaying(
-    read_key: Callable[[str | None], str | None], replayer: Replayer
-) -> tuple[Step, Step]:
-    """A flow's two answers to a recap's confirm tapped again, its key read from the button's
-    data by `read_key`: after the flow ended (what it gave, or a stale button) and during a
-    flow (what it gave; the flow stays)."""
-
-    async def after_flow(update: Update, context: PortalContext) -> None:
-        if not await replay(update, context, read_key(_data(update)), replayer):
+    async def after_flow(self, update: Update, context: PortalContext) -> None:
+        """After the flow ended: what it gave, or a stale button."""
+        if not await replay(update, context, self.read_key(_data(update)), self.replayer):
             await stale_button(update, context)
 
-    async def in_flow(update: Update, context: PortalContext) -> None:
-        if not await replay(update, context, read_key(_data(update)), replayer):
+    async def in_flow(self, update: Update, context: PortalContext) -> None:
+        """During a flow: what it gave, or a stale button; the flow stays."""
+        if not await replay(update, context, self.read_key(_data(update)), self.replayer):
             await stale_in_flow(update, context)
 
-    return after_flow, in_flow
+    async def older(
+        self, update: Update, context: PortalContext, draft: Mapping[str, object]
+    ) -> bool:
+        """Whether the tapped confirm is an older recap's than the draft's (it carries another
+        key than the draft's "confirm_key"): then it is answered as `in_flow`."""
+        key = self.read_key(_data(update))
+        if key is None or key == draft.get("confirm_key"):
+            return False
+        await self.in_flow(update, context)
+        return True
 
 
 def _data(update: Update) -> str | None:

@@ -1,17 +1,20 @@
-"""What every handler needs: who is talking, in which language, and the menu."""
+"""What every handler needs: who is talking, in which language, and the menu; and the flows'
+kit: their typed drafts (`Drafts`), the checks every tapped step repeats (`Drafts.tap`), live
+messages and pickers."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Generic, Literal, TypedDict, TypeVar, cast, overload
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,6 +26,7 @@ from telegram.ext import (
 
 from bot.context import PortalContext
 from bot.texts import language_of, text
+from handlers.callback_data import record_id
 from handlers.flows import Flow
 from store.actors import Actor
 from store.families import ChildView
@@ -52,7 +56,12 @@ HELD_FILE = "held_file"
 
 WHO_KEY = "_who"
 # Where a flow's draft remembers its current message: buttons of older ones are stale.
-LIVE_MESSAGE = "message_id"
+LIVE_MESSAGE: Final = "message_id"
+# Where the parent's chat state keeps the language the flows speak (set when one opens).
+LANGUAGE: Final = "language"
+
+State = str | int
+"""A flow's next step: one of its states, or `ConversationHandler.END`."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,242 @@ async def who(update: Update, context: PortalContext) -> Who | None:
     return parent
 
 
+# The parent's chat state and the flows' drafts ------------------------------------------------
+#
+# `user_data` is the parent's chat state, saved as JSON in the store's `chat_state` after every
+# update (`bot.persistence`): the language the flows speak, each open flow's draft under the
+# flow's name, and what the menu kept for the flow it offers (`CARRIED`, `HELD_FILE`). A draft
+# is a `TypedDict`: the very dict that is saved, so a draft written before a restart loads as
+# it was, and mypy knows each of its keys.
+
+
+class HeldFile(TypedDict):
+    """A file received in the chat, kept as Telegram holds it (downloaded when it is used)."""
+
+    file_id: str
+    name: str | None
+
+
+class FlowDraft(TypedDict, total=False):
+    """What every flow's draft may hold: its live message (`LIVE_MESSAGE`)."""
+
+    message_id: int
+
+
+class FamilyDraft(FlowDraft, total=False):
+    """A flow about the family's children: their first names by id (a string, as JSON keys
+    are), the picked ones, and what an answer at the menu offered (`offered_to_flow`)."""
+
+    names: dict[str, str]
+    children: list[int]
+    carried_days: list[str]
+    held_file: HeldFile
+
+
+D = TypeVar("D", bound=FlowDraft)
+F = TypeVar("F", bound=FamilyDraft)
+T = TypeVar("T")
+
+
+def saved(context: PortalContext) -> dict[str, Any]:
+    """The parent's chat state (`user_data`); every update a flow or the menu takes has one."""
+    data = context.user_data
+    if data is None:
+        raise RuntimeError("an update without a user has no chat state")
+    return data
+
+
+def chat_language(context: PortalContext, update: Update | None = None) -> str:
+    """The language the flows speak to this parent (kept when a flow opened); else Telegram's
+    for `update`, else French."""
+    kept = (context.user_data or {}).get(LANGUAGE)
+    if kept:
+        return str(kept)
+    return guess_language(update) if update is not None else "fr"
+
+
+def keep_language(context: PortalContext, language: str) -> None:
+    """Speak `language` in the flows from now on."""
+    saved(context)[LANGUAGE] = language
+
+
+class Drafts(Generic[D]):
+    """Where a flow keeps its typed draft: `user_data[key]`."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, context: PortalContext) -> D:
+        """The flow's draft (an empty one, kept, when there is none)."""
+        return cast(D, saved(context).setdefault(self.key, {}))
+
+    def peek(self, context: PortalContext) -> D:
+        """The flow's draft as it is, without keeping an empty one when there is none."""
+        return cast(D, (context.user_data or {}).get(self.key, {}))
+
+    def exists(self, context: PortalContext) -> bool:
+        """Whether the flow has a draft (opening another flow or an abort drops it)."""
+        return self.key in (context.user_data or {})
+
+    def start(self, context: PortalContext, draft: D) -> D:
+        """Make `draft` the flow's draft, in place of any other."""
+        saved(context)[self.key] = draft
+        return draft
+
+    def drop(self, context: PortalContext) -> None:
+        """Forget the flow's draft."""
+        saved(context).pop(self.key, None)
+
+    @overload
+    def tap(
+        self,
+        stay: State,
+        *,
+        read: None = None,
+        needs: Callable[[D], bool] | None = None,
+        gone: State | Lost | None = None,
+        older: Older[D] | None = None,
+        live: bool = True,
+        answer_first: bool | Literal["quietly"] = True,
+        linked: bool = False,
+    ) -> Callable[[TapStep[D, str]], StepHandler]: ...
+
+    @overload
+    def tap(
+        self,
+        stay: State,
+        *,
+        read: Callable[[str], T | None],
+        needs: Callable[[D], bool] | None = None,
+        gone: State | Lost | None = None,
+        older: Older[D] | None = None,
+        live: bool = True,
+        answer_first: bool | Literal["quietly"] = True,
+        linked: bool = False,
+    ) -> Callable[[TapStep[D, T]], StepHandler]: ...
+
+    def tap(
+        self,
+        stay: State,
+        *,
+        read: Callable[[str], Any] | None = None,
+        needs: Callable[[D], bool] | None = None,
+        gone: State | Lost | None = None,
+        older: Older[D] | None = None,
+        live: bool = True,
+        answer_first: bool | Literal["quietly"] = True,
+        linked: bool = False,
+    ) -> Callable[[TapStep[D, Any]], StepHandler]:
+        """A step taking a tap on one of the flow's buttons, after the checks steps share, in
+        this order (a tap that fails one is answered as stale, and the flow stays in `stay`):
+
+        - `older`: a recap's confirm: one of an older recap is answered with what it gave, and
+          the flow stays (`conversations.receipts.Replays.older`);
+        - `needs`: the draft holds what the step works on (another flow or an abort may have
+          dropped it); else the flow goes to `gone`, if given (a state, or a step that
+          answers the update instead);
+        - `live`: the button is on the flow's current message (`is_live`);
+        - `read`: the button's data reads as a value (`conversations.callbacks`), given to the
+          step as `tap.value` (the data itself without `read`);
+        - `answer_first`: the tap is answered (the phone's spinner stops) before the step;
+          "quietly": a failure to do so stops nothing (a confirm goes on to the store);
+        - `linked`: the parent is linked (`tap.parent`); else they were told how to link, and
+          the flow ends.
+        """
+
+        def decorate(step: TapStep[D, Any]) -> StepHandler:
+            @functools.wraps(step)
+            async def checked(update: Update, context: PortalContext) -> State | None:
+                query = update.callback_query
+                if query is None:
+                    raise TypeError(f"{step.__name__} takes taps only")
+                if older is not None and await older(update, context, self(context)):
+                    return None
+                if needs is not None and not needs(self.peek(context)):
+                    if callable(gone):
+                        return await gone(update, context)
+                    await stale_in_flow(update, context)
+                    return stay if gone is None else gone
+                draft = self(context)
+                if live and not await is_live(update, context, draft):
+                    return stay
+                data = query.data or ""
+                value = data if read is None else read(data)
+                if value is None:
+                    await stale_in_flow(update, context)
+                    return stay
+                if answer_first == "quietly":
+                    await answer_quietly(update)
+                elif answer_first:
+                    await answer(update)
+                parent = None
+                if linked:
+                    parent = await who(update, context)
+                    if parent is None:
+                        return ConversationHandler.END
+                tap = Tap(query, value, draft, chat_language(context), parent)
+                return await step(update, context, tap)
+
+            return checked
+
+        return decorate
+
+
+@dataclass(frozen=True)
+class Tap(Generic[D, T]):
+    """A tap that passed a step's checks (`Drafts.tap`): the tapped button's query and value,
+    the flow's draft, the language the flow speaks, and the parent for a `linked` step."""
+
+    query: CallbackQuery
+    value: T
+    draft: D
+    language: str
+    linked_parent: Who | None = None
+
+    @property
+    def parent(self) -> Who:
+        """The linked parent (for a step declared `linked`)."""
+        if self.linked_parent is None:
+            raise RuntimeError("a step reading the parent is declared linked=True")
+        return self.linked_parent
+
+
+Older = Callable[[Update, PortalContext, D], Awaitable[bool]]
+"""Whether a tap is a confirm of an older recap than the draft's, answered (see `Drafts.tap`)."""
+Lost = Callable[[Update, PortalContext], Awaitable[State]]
+"""What a flow does with an update whose draft is gone (see `Drafts.tap`)."""
+TapStep = Callable[[Update, PortalContext, Tap[D, T]], Awaitable[State | None]]
+"""A step of a flow that takes a checked tap (see `Drafts.tap`)."""
+StepHandler = Callable[[Update, PortalContext], Coroutine[Any, Any, State | None]]
+"""A step as python-telegram-bot calls it."""
+
+
+async def tapped_record(
+    update: Update, context: PortalContext, prefix: str
+) -> tuple[Who, int] | None:
+    """The linked parent and the record id after `prefix` on the tapped button (its handler's
+    pattern, `with_record_id`, lets no other through); None, the tap answered, for a parent
+    not linked (told how to link). Whether the record is the family's is the store's to say."""
+    parent = await who(update, context)
+    query = update.callback_query
+    if parent is None or query is None:
+        await answer(update)
+        return None
+    tapped = record_id(query.data, prefix)
+    assert tapped is not None, "a handler of tapped records has a `with_record_id` pattern"
+    return parent, tapped
+
+
+def typed_text(update: Update) -> str:
+    """The text of the message a step received ("" for none)."""
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
+
+
 async def adopt_telegram_language(update: Update, context: PortalContext) -> str:
     """At linking, speak the language the phone speaks when we know it; French otherwise."""
     user = update.effective_user
+    assert user is not None  # a linking message or tap has a sender
     profile = await context.portal.families.profile(user.id)
     assert profile is not None
     code = (user.language_code or "").lower()
@@ -105,8 +347,8 @@ def abort_row(language: str) -> list[InlineKeyboardButton]:
 
 
 async def open_family_flow(
-    update: Update, context: PortalContext, draft_key: str
-) -> tuple[Who, list[ChildView], dict[str, Any]] | None:
+    update: Update, context: PortalContext, drafts: Drafts[F]
+) -> tuple[Who, list[ChildView], F] | None:
     """Start a flow about the family's children: a fresh draft that names them.
 
     None when the user is not linked (they were told how to link).
@@ -116,29 +358,29 @@ async def open_family_flow(
     if parent is None:
         return None
     children = await context.portal.families.children(parent.actor)
-    draft: dict[str, Any] = {"names": {str(child.id): child.first_name for child in children}}
-    draft.update(offered_to_flow(update, context))
-    context.user_data[draft_key] = draft
-    context.user_data["language"] = parent.language
+    first: FamilyDraft = {"names": {str(child.id): child.first_name for child in children}}
+    first.update(offered_to_flow(update, context))
+    draft = drafts.start(context, cast(F, first))
+    keep_language(context, parent.language)
     return parent, children, draft
 
 
 def take_offered(update: Update, context: PortalContext, key: str) -> dict[str, Any] | None:
     """What the tapped message kept under `key` for the flow it opens; taken once."""
-    kept = context.user_data.pop(key, None)
+    kept = saved(context).pop(key, None)
     query = update.callback_query
     if not isinstance(kept, dict) or query is None or query.message is None:
         return None
     return kept if kept.get("message_id") == query.message.message_id else None
 
 
-def offered_to_flow(update: Update, context: PortalContext) -> dict[str, Any]:
+def offered_to_flow(update: Update, context: PortalContext) -> FamilyDraft:
     """For a flow opened from an answer at the menu: the days the parent's phrase named
     ("carried_days", ISO dates) and the file they sent ("held_file": file id and name)."""
-    found: dict[str, Any] = {}
+    found: FamilyDraft = {}
     carried = take_offered(update, context, CARRIED)
     if carried is not None and update.callback_query is not None:
-        days = carried.get("days", {}).get(update.callback_query.data, [])
+        days = carried.get("days", {}).get(update.callback_query.data or "", [])
         if days:
             found["carried_days"] = days
     held = take_offered(update, context, HELD_FILE)
@@ -150,15 +392,15 @@ def offered_to_flow(update: Update, context: PortalContext) -> dict[str, Any]:
 async def start_children_flow(
     update: Update,
     context: PortalContext,
-    draft_key: str,
+    drafts: Drafts[F],
     *,
     button_prefix: str,
     choose_state: str,
-    next_step: Callable[[Update, PortalContext], Awaitable[str | int]],
-) -> str | int:
+    next_step: Callable[[Update, PortalContext], Awaitable[State]],
+) -> State:
     """Open a flow about one child or all: ask which (buttons `button_prefix` + id or "all",
     then the flow waits in `choose_state`), or go on to `next_step` for an only child."""
-    opened = await open_family_flow(update, context, draft_key)
+    opened = await open_family_flow(update, context, drafts)
     if opened is None:
         return ConversationHandler.END
     parent, children, draft = opened
@@ -173,7 +415,7 @@ async def start_children_flow(
     return choose_state
 
 
-def pick_children(draft: dict[str, Any], choice: str) -> bool:
+def pick_children(draft: FamilyDraft, choice: str) -> bool:
     """Record the tapped child (an id, or "all") among the draft's; False for any other."""
     names = draft.get("names", {})
     if choice == "all":
@@ -185,7 +427,7 @@ def pick_children(draft: dict[str, Any], choice: str) -> bool:
     return True
 
 
-def children_names(draft: dict[str, Any]) -> str:
+def children_names(draft: FamilyDraft) -> str:
     """The first names of the draft's picked children, as one line."""
     names = draft.get("names", {})
     return ", ".join(names.get(str(child_id), "") for child_id in draft.get("children", []))
@@ -278,8 +520,15 @@ async def answer(update: Update, notice: str | None = None, *, alert: bool = Fal
             raise
 
 
+async def answer_quietly(update: Update, notice: str | None = None) -> None:
+    """Stop the tapped button's spinner (showing `notice`, a catalog text, as a toast); a
+    failure to do so stops nothing else."""
+    with contextlib.suppress(TelegramError):
+        await answer(update, notice)
+
+
 async def show_step(
-    update: Update, draft: dict[str, Any], message: str, keyboard: InlineKeyboardMarkup
+    update: Update, draft: FlowDraft, message: str, keyboard: InlineKeyboardMarkup
 ) -> None:
     """Show a step: edit the flow's message when one of its buttons was tapped, else send one.
 
@@ -297,7 +546,7 @@ async def show_step(
     draft[LIVE_MESSAGE] = sent.message_id
 
 
-async def is_live(update: Update, context: PortalContext, draft: dict[str, Any]) -> bool:
+async def is_live(update: Update, context: PortalContext, draft: FlowDraft) -> bool:
     """Whether the tapped button belongs to the flow's current message; answer it if not."""
     query = update.callback_query
     live = draft.get(LIVE_MESSAGE)
@@ -311,19 +560,19 @@ async def is_live(update: Update, context: PortalContext, draft: dict[str, Any])
 
 async def timed_out(update: Update, context: PortalContext, draft_key: str) -> None:
     """A flow left unanswered for too long ends with a friendly word; its draft goes."""
-    language = context.user_data.get("language") or guess_language(update)
-    context.user_data.pop(draft_key, None)
+    language = chat_language(context, update)
+    saved(context).pop(draft_key, None)
     await reply(update, text("timed_out", language), menu_button(language))
 
 
 async def stale_in_flow(update: Update, context: PortalContext) -> None:
     """A button of an older message tapped during a flow: say so, keep the flow."""
-    language = context.user_data.get("language") or guess_language(update)
+    language = chat_language(context, update)
     await answer(update, text("stale", language).split(".")[0])
 
 
 def flow(
-    name: str,
+    drafts: Drafts[Any],
     entry_points: list[BaseHandler[Update, Any, Any]],
     states: dict[object, list[BaseHandler[Update, Any, Any]]],
     timeout_seconds: float,
@@ -331,7 +580,7 @@ def flow(
     stale_prefix: str | None,
     stray_input: filters.BaseFilter = filters.TEXT & ~filters.COMMAND,
 ) -> Flow:
-    """A flow of the product, wired the same way everywhere; its draft is `user_data[name]`.
+    """A flow of the product, wired the same way everywhere; named as its draft (`drafts`).
 
     Its step is saved in the shared store (`persistent`); `/abandon`, the abort button or
     opening another flow closes it (`handlers.flow_desk`); left unanswered `timeout_seconds`,
@@ -344,6 +593,7 @@ def flow(
             CallbackQueryHandler(stale_in_flow, pattern=f"^{re.escape(stale_prefix)}"),
             MessageHandler(stray_input, use_buttons),
         ]
+    name = drafts.key
     on_timeout = functools.partial(timed_out, draft_key=name)
     return Flow(
         name,
@@ -357,5 +607,5 @@ def flow(
 
 async def use_buttons(update: Update, context: PortalContext) -> None:
     """Text typed where a tap was expected."""
-    language = context.user_data.get("language") or guess_language(update)
+    language = chat_language(context, update)
     await reply(update, text("use_buttons", language))

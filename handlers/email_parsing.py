@@ -34,6 +34,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from handlers.email_auth import authenticating_method
 from handlers.email_charset import decode_text
 from handlers.email_html import html_to_text
 from handlers.email_reply import Sent, normalize, reduce_reply
@@ -142,6 +143,14 @@ class ParsedMail:
     in_reply_to: str | None = None
     absence_reference: str | None = None
     defects: tuple[str, ...] = field(default=())
+    # The method (`dmarc`, `dkim`, `spf`) by which our MTA authenticated the From domain
+    # (`handlers.email_auth`), or None.
+    authenticated_by: str | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether our MTA vouches for the From domain (see `handlers.email_auth`)."""
+        return self.authenticated_by is not None
 
     @property
     def automatic(self) -> str | None:
@@ -157,15 +166,21 @@ class ParsedMail:
 
 
 def parse_mail(
-    raw: bytes, envelope_from: str | None = None, *, max_attachment_bytes: int | None = None
+    raw: bytes,
+    envelope_from: str | None = None,
+    *,
+    max_attachment_bytes: int | None = None,
+    authserv_id: str = "",
 ) -> ParsedMail:
     """Read a raw message; raise `MalformedMail` when its structure cannot be trusted.
 
     An attachment larger than `max_attachment_bytes` (when given) is told by its size and
-    never decoded (see `Attachment`)."""
+    never decoded (see `Attachment`). The sender is authenticated from the
+    Authentication-Results fields of our MTA, whose id is `authserv_id` (empty: nothing is
+    authenticated; see `handlers.email_auth`)."""
     try:
         message = _parse(raw)
-        return _read(message, envelope_from, max_attachment_bytes)
+        return _read(message, envelope_from, max_attachment_bytes, authserv_id)
     except MalformedMail:
         raise
     except Exception as error:  # the standard parser has many ways to fail on hostile input
@@ -186,17 +201,21 @@ def _parse(raw: bytes) -> EmailMessage:
     return message
 
 
+def raw_headers(raw: bytes) -> Message:
+    """The headers of a raw message alone (its body is neither copied nor parsed)."""
+    # The headers end at the first blank line; only they are copied.
+    crlf = raw.find(b"\r\n\r\n")
+    limit = crlf if crlf >= 0 else len(raw)
+    lf = raw.find(b"\n\n", 0, limit)
+    head = raw[: lf if lf >= 0 else limit]
+    # Headers only: a multipart head would otherwise compile its boundary's pattern.
+    return BytesHeaderParser(policy=email_policy.compat32).parsebytes(head + b"\n\n")
+
+
 def message_id_of(raw: bytes) -> str | None:
     """The Message-ID of a raw message, read from its headers only; None if absent or odd."""
     try:
-        # The headers end at the first blank line; only they are copied.
-        crlf = raw.find(b"\r\n\r\n")
-        limit = crlf if crlf >= 0 else len(raw)
-        lf = raw.find(b"\n\n", 0, limit)
-        head = raw[: lf if lf >= 0 else limit]
-        # Headers only: a multipart head would otherwise compile its boundary's pattern.
-        message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(head + b"\n\n")
-        value = message.get("Message-ID")
+        value = raw_headers(raw).get("Message-ID")
     except Exception:
         return None
     if value is None:
@@ -206,7 +225,10 @@ def message_id_of(raw: bytes) -> str | None:
 
 
 def _read(
-    message: EmailMessage, envelope_from: str | None, max_attachment_bytes: int | None
+    message: EmailMessage,
+    envelope_from: str | None,
+    max_attachment_bytes: int | None,
+    authserv_id: str = "",
 ) -> ParsedMail:
     structural = [d for part in message.walk() for d in part.defects if _structural(d)]
     if structural:
@@ -237,6 +259,7 @@ def _read(
         in_reply_to=(_header_text(message, "In-Reply-To") or None),
         absence_reference=find_absence_reference(subject),
         defects=tuple(sorted({type(d).__name__ for p in message.walk() for d in p.defects})),
+        authenticated_by=authenticating_method(message.raw_items(), authserv_id, from_address),
     )
 
 

@@ -31,9 +31,10 @@ from handlers.common import (
     LIVE_MESSAGE,
     MENU_PREFIX,
     answer,
-    guess_language,
+    chat_language,
     menu_button,
     reply,
+    saved,
     show,
 )
 from handlers.flows import Flow
@@ -115,7 +116,7 @@ class FlowDesk:
     async def abandon(self, update: Update, context: PortalContext) -> None:
         """`/abandon` or the abort button: close whatever is open; its message (or the tapped
         one) says nothing was changed and offers the menu."""
-        language = context.user_data.get("language") or guess_language(update)
+        language = chat_language(context, update)
         await answer(update)
         done = text("aborted", language)
         lives = [live for _, live in await self._close_all(update, context) if live is not None]
@@ -129,7 +130,7 @@ class FlowDesk:
 
     async def close_for_new(self, update: Update, context: PortalContext) -> None:
         """Something else is opened: close the flow in progress, then let the update go on."""
-        language = context.user_data.get("language") or guess_language(update)
+        language = chat_language(context, update)
         for flow, live in await self._close_all(update, context):
             if live is not None:
                 title = text(f"flow.title.{flow.name}", language)
@@ -142,7 +143,7 @@ class FlowDesk:
         closed = []
         for flow in self.open_flows(update):
             await flow.close(update)
-            draft = context.user_data.pop(flow.draft_key, None)
+            draft = saved(context).pop(flow.draft_key, None)
             closed.append((flow, draft.get(LIVE_MESSAGE) if isinstance(draft, dict) else None))
         return closed
 

@@ -18,29 +18,60 @@ its 250 and the dialogue has been quiet for a moment (`ACCEPT_QUIET_SECONDS`), o
 mail has waited `MAX_DEFER_SECONDS` (a steady flow is then processed as it comes). A mail
 the worker gets soon after its 250 comes with its bytes, not read again from the store; an
 attachment over the documents' size limit is refused from its encoded size, never decoded.
+
+Floods and bounds. A sender (the envelope sender, and the address of the From header, each
+lower-cased) gets at most `MAIL_MAX_PER_SENDER_PER_HOUR` mails accepted in an hour, counted in
+the store over every worker (`MAIL_MAX_PER_STAFF_SENDER_PER_HOUR` for staff addresses and the
+allowed domains: an agent may answer many parents in an hour); past it, `450 4.7.1` at the
+end of DATA (counted in the transaction that would keep the mail: no query more on the way of
+a mail taken), then at RCPT, before its message, for `OVER_MEMORY_SECONDS`; nothing of a flood
+is stored, and a real sender's server retries later. At most `MAIL_MAX_CONCURRENT_DATA` messages
+are received at once: a client starting one more DATA gets `452 4.3.1 Too many concurrent
+messages, try again later`. That bounds the server's memory: each message being received costs
+about 1.7 x its size (aiosmtpd keeps its lines, then joins them at the end of DATA; the store's
+driver copies it while it is written), and a part does not grow with the cap: the worker reads
+one mail at a time (the mail, its text, the parser's parts: 6 to 9 x its size measured).
+Peak growth over the idle server stays under
+
+    (2 x MAIL_MAX_CONCURRENT_DATA + 10) x MAX_MAIL_BYTES   (450 MiB with the defaults: 4, 25 MiB)
+
+measured by `bench/` section 8: ten clients sending 25 MiB at once, +329 to +375 MiB with the
+cap of 4 over five runs (the others told 452, accepted on their retry), +596 to +634 MiB with
+a cap of 10 (as before the cap: the issue measured 726 MB).
+
+Raw mails are emptied after their retention period (`store.mail_retention`), by a purge run
+every `PURGE_SECONDS`; the rows, without their bytes, stay for staff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
+import itertools
 import logging
 import math
 import signal
 import weakref
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import getaddresses
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from bot.portal import Portal
 from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
-from handlers.email_parsing import message_id_of, parse_mail
+from handlers.email_parsing import message_id_of, parse_mail, raw_headers
 from store.absences import AbsenceService
+from store.clock import Clock, system_clock
 from store.documents import DocumentFolder, DocumentService
-from store.inbound import InboundConfig, InboundMailService, route_of
+from store.inbound import InboundConfig, InboundMailService, Route, route_of
+from store.mail_retention import Retention
 from store.messaging import MessagingService
+from store.models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +87,93 @@ IDLE_TIMEOUT_SECONDS = 120.0
 ACCEPT_QUIET_SECONDS = 0.02
 # ... but never keeps an accepted mail waiting longer than this.
 MAX_DEFER_SECONDS = 2.0
+DEFAULT_MAX_PER_SENDER_PER_HOUR = 30
+DEFAULT_MAX_PER_STAFF_SENDER_PER_HOUR = 120
+DEFAULT_MAX_CONCURRENT_DATA = 4
+# How often raw mails past their retention are emptied.
+PURGE_SECONDS = 3600.0
+RATE_WINDOW = timedelta(hours=1)
+# Staff addresses (and not) remembered this long, this many at most.
+STAFF_MEMORY_SECONDS = 300.0
+STAFF_MEMORY = 10_000
+# A sender refused for its count at DATA is refused at RCPT (before its message) this long.
+OVER_MEMORY_SECONDS = 60.0
+TOO_MANY_FROM_SENDER = "450 4.7.1 Too many messages from this sender, try again later"
+TOO_MANY_AT_ONCE = "452 4.3.1 Too many concurrent messages, try again later"
+# The worker's order: staff replies, then the others, each in the order they came.
+URGENT, NORMAL = 0, 1
+
+
+class CannotListen(RuntimeError):
+    """The mail server's address cannot be listened on (in use by another process...)."""
+
+
+@dataclass(frozen=True)
+class SenderLimits:
+    """Mails accepted per sender and hour (staff addresses have their own limit)."""
+
+    per_hour: int = DEFAULT_MAX_PER_SENDER_PER_HOUR
+    staff_per_hour: int = DEFAULT_MAX_PER_STAFF_SENDER_PER_HOUR
+
+
+class DataSlots:
+    """How many messages are being received at once, and how many may be."""
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self.busy = 0
+        self.refused = 0
+
+    def take(self) -> bool:
+        """A slot for one more message, or False when all are taken."""
+        if self.busy >= self.cap:
+            self.refused += 1
+            return False
+        self.busy += 1
+        return True
+
+    def give_back(self) -> None:
+        self.busy -= 1
+
+
+class CappedSMTP(SMTP):
+    """aiosmtpd's SMTP session, with DATA refused (452) while `slots` are all taken."""
+
+    def __init__(self, handler: object, *, slots: DataSlots, **kwargs: object):
+        super().__init__(handler, **kwargs)  # type: ignore[arg-type]
+        self._slots = slots
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        # Only a DATA that will read a message takes a slot; aiosmtpd answers the others
+        # (no HELO, no recipient, an argument) as usual.
+        receives = bool(
+            self.session is not None
+            and self.session.host_name
+            and self.envelope is not None
+            and self.envelope.rcpt_tos
+            and not arg
+        )
+        if receives and not self._slots.take():
+            await self.push(TOO_MANY_AT_ONCE)
+            return
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            if receives:
+                self._slots.give_back()
+
+
+def header_from_of(raw: bytes) -> str | None:
+    """The address of a raw message's From header, lower-cased, read from its headers only."""
+    try:
+        message = raw_headers(raw)
+        values = message.get_all("From") or []
+        addresses = [address for _, address in getaddresses([str(v) for v in values])]
+    except Exception:
+        return None
+    found = next((a.strip().lower() for a in addresses if "@" in a), None)
+    return found[:254] if found else None
 
 
 def inbound_service(portal: Portal, config: InboundConfig | None = None) -> InboundMailService:
@@ -69,7 +187,11 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
     return InboundMailService(
         portal.sessions,
         config or InboundConfig.from_settings(settings),
-        functools.partial(parse_mail, max_attachment_bytes=documents.max_bytes),
+        functools.partial(
+            parse_mail,
+            max_attachment_bytes=documents.max_bytes,
+            authserv_id=settings.mail_authserv_id,
+        ),
         documents,
         absences,
         messaging,
@@ -83,13 +205,53 @@ class InboundHandler:
         self,
         service: InboundMailService,
         max_recipients: int,
-        accepted: Callable[[int, bytes], None],
+        accepted: Callable[[int, bytes, bool], None],
         active: Callable[[], None] = lambda: None,
+        limits: SenderLimits | None = None,
     ):
         self._service = service
         self._max_recipients = max_recipients
         self._accepted = accepted
         self._active = active
+        self._limits = limits or SenderLimits()
+        # Whether an address is a staff one, remembered a while (asked at every mail).
+        self._staff: dict[str, tuple[bool, float]] = {}
+        # Senders refused for their count, until when they are refused at RCPT already.
+        self._over: dict[str, float] = {}
+
+    async def _is_staff(self, address: str) -> bool:
+        now = asyncio.get_running_loop().time()
+        known = self._staff.get(address)
+        if known is not None and known[1] > now:
+            return known[0]
+        staff = await self._service.is_staff_address(address)
+        if len(self._staff) >= STAFF_MEMORY:
+            self._staff.clear()
+        self._staff[address] = (staff, now + STAFF_MEMORY_SECONDS)
+        return staff
+
+    async def _limits_of(self, *addresses: str | None) -> dict[str, int]:
+        """Each distinct sender address (lower-cased) and its hourly limit."""
+        found = {}
+        for address in {a.strip().lower() for a in addresses if a and a.strip()}:
+            staff = await self._is_staff(address)
+            found[address] = self._limits.staff_per_hour if staff else self._limits.per_hour
+        return found
+
+    def _refused_lately(self, address: str | None) -> bool:
+        """Was this sender refused at DATA for its count a moment ago (in this process)?"""
+        if not address:
+            return False
+        until = self._over.get(address.strip().lower())
+        return until is not None and until > asyncio.get_running_loop().time()
+
+    def _remember_over(self, *addresses: str | None) -> None:
+        now = asyncio.get_running_loop().time()
+        if len(self._over) >= STAFF_MEMORY:
+            self._over = {a: t for a, t in self._over.items() if t > now}
+        for address in addresses:
+            if address and address.strip():
+                self._over[address.strip().lower()] = now + OVER_MEMORY_SECONDS
 
     async def handle_RCPT(
         self,
@@ -105,6 +267,8 @@ class InboundHandler:
             return "452 4.5.3 Too many recipients"
         if route_of(address, self._service.config) is None:
             return "550 5.1.1 No such recipient here"
+        if self._refused_lately(envelope.mail_from):
+            return TOO_MANY_FROM_SENDER
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -118,15 +282,32 @@ class InboundHandler:
         raw = envelope.original_content or b""
         if isinstance(envelope.content, bytes) and not raw:
             raw = envelope.content
+        header_from = header_from_of(raw)
         try:
+            # Counted with the insert, in its transaction: the From header's sender, and the
+            # envelope's again (other mails may have come since its RCPT).
             accepted = await self._service.accept_raw(
-                envelope.mail_from or "", list(envelope.rcpt_tos), raw, message_id_of(raw)
+                envelope.mail_from or "",
+                list(envelope.rcpt_tos),
+                raw,
+                message_id_of(raw),
+                header_from,
+                limits=await self._limits_of(envelope.mail_from, header_from),
+                since=utcnow() - RATE_WINDOW,
             )
         except Exception:
             logger.exception("could not store an inbound mail; the sender will retry")
             return "451 4.3.0 Temporary failure, please try again later"
+        if accepted.over_limit:
+            logger.info("mail refused: a sender is over its hourly limit")
+            self._remember_over(envelope.mail_from, header_from)
+            return TOO_MANY_FROM_SENDER
         if not accepted.duplicate:
-            self._accepted(accepted.mail_id, raw)
+            staff_reply = any(
+                route_of(address, self._service.config) is Route.STAFF_REPLY
+                for address in envelope.rcpt_tos
+            )
+            self._accepted(accepted.mail_id, raw, staff_reply)
         return f"250 2.0.0 Accepted as {accepted.mail_id}"
 
 
@@ -143,14 +324,28 @@ class InboundMailServer:
         sweep_seconds: float = SWEEP_SECONDS,
         quiet_seconds: float = ACCEPT_QUIET_SECONDS,
         max_defer_seconds: float = MAX_DEFER_SECONDS,
+        limits: SenderLimits | None = None,
+        max_concurrent_data: int = DEFAULT_MAX_CONCURRENT_DATA,
+        retention: Retention | None = None,
+        clock: Clock = system_clock,
+        purge_seconds: float = PURGE_SECONDS,
     ):
         self.service = service
         self.max_mail_bytes = max_mail_bytes
-        self._queue: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
+        self.data_slots = DataSlots(max_concurrent_data)
+        self._retention = retention or Retention()
+        self._clock = clock
+        self._purge_seconds = purge_seconds
+        self._purger: asyncio.Task[None] | None = None
+        # (priority, order, mail id, queued at): staff replies first (see `_accept`).
+        self._queue: asyncio.PriorityQueue[tuple[int, int, int, float]] = asyncio.PriorityQueue()
+        self._order = itertools.count()
         self._queued: set[int] = set()
         # Bytes of mails just accepted, handed to the worker (only while it has no backlog).
         self._held: dict[int, bytes] = {}
-        self.handler = InboundHandler(service, max_recipients, self._accept, self._touch)
+        self.handler = InboundHandler(
+            service, max_recipients, self._accept, self._touch, limits or SenderLimits()
+        )
         self._hostname = hostname or service.config.mail_domain
         self._sweep_seconds = sweep_seconds
         self._quiet_seconds = quiet_seconds
@@ -168,8 +363,9 @@ class InboundMailServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     def _protocol(self) -> SMTP:
-        session = SMTP(
+        session = CappedSMTP(
             self.handler,
+            slots=self.data_slots,
             data_size_limit=self.max_mail_bytes,
             hostname=self._hostname,
             ident="Portail Famille ESMTP",
@@ -194,11 +390,15 @@ class InboundMailServer:
         self._worker = asyncio.create_task(self._work(), name="inbound-mail-worker")
         try:
             await self._requeue_pending()
-            self.server = await loop.create_server(self._protocol, host, port)
+            try:
+                self.server = await loop.create_server(self._protocol, host, port)
+            except OSError as error:
+                raise CannotListen(_listen_problem(host, port, error)) from error
         except BaseException:
             await self.close()
             raise
         self._sweeper = asyncio.create_task(self._sweep(), name="inbound-mail-sweeper")
+        self._purger = asyncio.create_task(self._purge(), name="inbound-mail-purge")
         logger.info("inbound mail server listening on %s:%s", host, self.port)
         return self.server
 
@@ -206,19 +406,22 @@ class InboundMailServer:
         """An SMTP client is giving a recipient or a message: the worker waits."""
         self._last_activity = asyncio.get_running_loop().time()
 
-    def _accept(self, mail_id: int, raw: bytes) -> None:
+    def _accept(self, mail_id: int, raw: bytes, staff_reply: bool = False) -> None:
         """A mail was committed: hand it to the worker, with its bytes if it has no backlog
-        (so that at most a mail or two are held in memory, never a burst)."""
+        (so that at most a mail or two are held in memory, never a burst). A staff reply goes
+        before the mails waiting: a flood of parents' (or forged) mail never delays an
+        answer to a family."""
         self._touch()
         if self._queue.empty() and mail_id not in self._queued:
             self._held[mail_id] = raw
-        self._enqueue(mail_id)
+        self._enqueue(mail_id, URGENT if staff_reply else NORMAL)
 
-    def _enqueue(self, mail_id: int) -> None:
+    def _enqueue(self, mail_id: int, priority: int = NORMAL) -> None:
         """Hand a mail to the worker, unless it is already waiting or being processed."""
         if mail_id not in self._queued:
             self._queued.add(mail_id)
-            self._queue.put_nowait((mail_id, asyncio.get_running_loop().time()))
+            now = asyncio.get_running_loop().time()
+            self._queue.put_nowait((priority, next(self._order), mail_id, now))
 
     async def _requeue_pending(self) -> None:
         for mail_id in await self.service.pending():
@@ -244,11 +447,17 @@ class InboundMailServer:
     async def _work(self) -> None:
         """Process accepted mails one at a time; a failure leaves the mail for a retry."""
         while True:
-            mail_id, queued_at = await self._queue.get()
+            first = await self._queue.get()
+            await self._yield_to_accepts(first[3])
+            # What came in while the worker waited may go first (a staff reply): put the
+            # mail back and take the first in order now.
+            self._queue.put_nowait(first)
+            self._queue.task_done()
+            _, _, mail_id, _ = self._queue.get_nowait()
             try:
-                await self._yield_to_accepts(queued_at)
-                view = await self.service.process(mail_id, self._held.pop(mail_id, None))
-                logger.info("inbound mail %s: %s (%s)", mail_id, view.status, view.reason)
+                # The service logs what it decided; a mail another worker holds or finished
+                # is only looked at.
+                await self.service.process(mail_id, self._held.pop(mail_id, None))
             except Exception:
                 logger.exception("inbound mail %s could not be processed; will retry", mail_id)
             finally:
@@ -264,6 +473,22 @@ class InboundMailServer:
             except Exception:
                 logger.exception("could not list pending inbound mails")
 
+    async def purge_once(self) -> int:
+        """Empty the raw mails past their retention now; how many were emptied."""
+        purged = await self.service.purge_raw(self._clock(), self._retention)
+        if purged:
+            logger.info("emptied %s raw inbound mail(s) past their retention", purged)
+        return purged
+
+    async def _purge(self) -> None:
+        """At start, then every `purge_seconds` (every worker may: the purge is idempotent)."""
+        while True:
+            try:
+                await self.purge_once()
+            except Exception:
+                logger.exception("could not purge raw inbound mails; will try again")
+            await asyncio.sleep(self._purge_seconds)
+
     async def drain(self) -> None:
         """Wait until every accepted mail was processed (or failed this attempt)."""
         await self._queue.join()
@@ -273,16 +498,29 @@ class InboundMailServer:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+        for task in (self._sweeper, self._purger):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), timeout=10)
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+
+
+def _listen_problem(host: str, port: int, error: OSError) -> str:
+    """What to tell whoever started the server, in one sentence or two."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"cannot listen on {host}:{port}: the address is already in use (is `portail run` "
+            "or another `portail smtp` running on this host? `portail run` includes the mail "
+            "server: next to `portail smtp`, run `portail bot`; or give each its own "
+            "SMTP_LISTEN_PORT)"
+        )
+    return f"cannot listen on {host}:{port}: {error.strerror or error}"
 
 
 async def start_smtp_server(
@@ -294,6 +532,12 @@ async def start_smtp_server(
         inbound_service(portal),
         max_mail_bytes=settings.max_mail_bytes,
         max_recipients=settings.max_recipients,
+        limits=SenderLimits(
+            settings.mail_max_per_sender_per_hour, settings.mail_max_per_staff_sender_per_hour
+        ),
+        max_concurrent_data=settings.mail_max_concurrent_data,
+        retention=Retention.from_settings(settings),
+        clock=portal.clock,
     )
     await server.start(
         host if host is not None else settings.smtp_listen_host,

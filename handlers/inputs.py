@@ -19,10 +19,10 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.context import PortalContext
-from bot.dates import AskBack, understand
-from bot.dates import Intent as DateIntent
 from bot.intents import Intent, intents_of
 from bot.texts import text
+from dates import AskBack, understand
+from dates import Intent as DateIntent
 from handlers.common import (
     CARRIED,
     HELD_FILE,
@@ -34,11 +34,13 @@ from handlers.common import (
     MENU_MESSAGES,
     MENU_SHOW,
     answer,
-    guess_language,
+    chat_language,
     menu_button,
     menu_keyboard,
     reply,
+    saved,
     show,
+    typed_text,
     who,
 )
 from handlers.flow_desk import FlowDesk
@@ -95,7 +97,7 @@ async def free_text(update: Update, context: PortalContext) -> None:
     if parent is None:
         return
     language = parent.language
-    phrase = update.message.text or ""
+    phrase = typed_text(update)
     intents = intents_of(phrase)
     offered = [intent for intent in intents if intent in OFFERS][:MOST_OFFERS]
     if not offered:
@@ -113,9 +115,9 @@ async def free_text(update: Update, context: PortalContext) -> None:
     sent = await _send(update, text("input.offer", language), InlineKeyboardMarkup(rows))
     carried = _days_in(phrase, offered, context)
     if carried:
-        context.user_data[CARRIED] = {"message_id": sent.message_id, **carried}
+        saved(context)[CARRIED] = {"message_id": sent.message_id, **carried}
     else:
-        context.user_data.pop(CARRIED, None)
+        saved(context).pop(CARRIED, None)
 
 
 def _days_in(phrase: str, offered: list[Intent], context: PortalContext) -> dict[str, Any]:
@@ -161,7 +163,7 @@ async def file_outside_flow(update: Update, context: PortalContext) -> None:
         else text("input.your_photo", language)
     )
     sent = await _send(update, text("input.file_what", language, name_html=name), keyboard)
-    context.user_data[HELD_FILE] = {
+    saved(context)[HELD_FILE] = {
         "message_id": sent.message_id,
         "file_id": received.file_id,
         "name": received.name,
@@ -171,8 +173,8 @@ async def file_outside_flow(update: Update, context: PortalContext) -> None:
 async def drop_file(update: Update, context: PortalContext) -> None:
     """ "Ne rien en faire": forget the file kept at the menu."""
     await answer(update)
-    language = context.user_data.get("language") or guess_language(update)
-    context.user_data.pop(HELD_FILE, None)
+    language = chat_language(context, update)
+    saved(context).pop(HELD_FILE, None)
     await show(update, text("input.file_dropped", language), menu_button(language))
 
 

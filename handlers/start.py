@@ -20,9 +20,11 @@ from handlers.common import (
     adopt_telegram_language,
     answer,
     guess_language,
+    keep_language,
     menu_button,
     menu_keyboard,
     reply,
+    saved,
     show,
     who,
 )
@@ -96,13 +98,13 @@ async def set_language(update: Update, context: PortalContext) -> None:
     """Remember the chosen language; the menu follows in it."""
     await answer(update)
     parent = await who(update, context)
-    if parent is None:
+    if parent is None or update.callback_query is None:
         return
     chosen = choice(update.callback_query.data, SET_LANGUAGE, LANGUAGES)
     assert chosen is not None  # the handler's pattern lets nothing else through
     language = Language(chosen)
     await context.portal.families.set_language(parent.actor, language)
-    context.user_data["language"] = language.value
+    keep_language(context, language.value)
     await show(update, text("language.done", language.value))
     await reply(update, text("menu.title", language.value), menu_keyboard(language.value))
 
@@ -133,7 +135,7 @@ async def unlink(update: Update, context: PortalContext) -> None:
     if parent is None:
         return
     await context.portal.linking.unlink(parent.actor)
-    context.user_data.clear()
+    saved(context).clear()
     await show(update, text("unlink.done", parent.language))
 
 

@@ -17,6 +17,8 @@ These handlers sit in the first handler group and stop the update there.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import Any
 
 from telegram import ChatMember, InlineQueryResultsButton, Update
 from telegram.constants import ChatType
@@ -25,7 +27,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.context import PortalContext
 from bot.texts import text
-from handlers.common import guess_language, reply, toast
+from handlers.common import chat_language, guess_language, reply, toast
 from handlers.flow_desk import PredicateHandler
 
 logger = logging.getLogger(__name__)
@@ -111,7 +113,7 @@ async def blocked_or_unblocked(update: Update, context: PortalContext) -> None:
 
 async def edited_message(update: Update, context: PortalContext) -> None:
     """An edit is not acted on: the message as first sent was. Say so, briefly."""
-    await reply(update, text("edited.ignored", await _language(update, context)))
+    await reply(update, text("edited.ignored", chat_language(context, update)))
     raise ApplicationHandlerStop
 
 
@@ -119,7 +121,7 @@ async def stale_button(update: Update, context: PortalContext) -> None:
     """A button that cannot be acted on: said so in a toast."""
     query = update.callback_query
     assert query is not None
-    stale = text("stale", await _language(update, context)).split(".")[0]
+    stale = text("stale", chat_language(context, update)).split(".")[0]
     await _quietly(query.answer(toast(stale)))
     raise ApplicationHandlerStop
 
@@ -139,20 +141,15 @@ async def ignore(update: Update, context: PortalContext) -> None:
     raise ApplicationHandlerStop
 
 
-async def _language(update: Update, context: PortalContext) -> str:
-    language = context.user_data.get("language") if context.user_data is not None else None
-    return language or guess_language(update)
-
-
-async def _quietly(call: object) -> None:
+async def _quietly(call: Awaitable[object]) -> None:
     """Await a call to Telegram whose failure changes nothing (left chat, old query)."""
     try:
-        await call  # type: ignore[misc]
+        await call
     except TelegramError as error:
         logger.info("telegram refused a courtesy call: %s", type(error).__name__)
 
 
-def register(application: Application, group: int) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any], group: int) -> None:
     """Put these handlers in `group`, the first one."""
     application.add_handlers(
         [

@@ -5,6 +5,8 @@ worker thread, a PDF that runs something refused, an image re-encoded without it
 Files are written under the documents folder (mode 0700) with owner-only permissions (0600)
 and a random name; they are passed on under a name we make (`DocumentView.file_name`), and
 the sender's file name, cleaned, is kept as a label to show only. Contents are never logged.
+A file may also be held (checked and written, not yet a document: `hold`, then `file_held` or
+`discard_held`) while a parent confirms that they sent the email it came with.
 """
 
 from __future__ import annotations
@@ -66,6 +68,18 @@ class DocumentRejected(StoreError):
         super().__init__(reason.value)
         self.reason = reason
         self.limit_bytes = limit_bytes
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A file checked and written to the documents folder, not yet a document: held until
+    its sender is known to be who they claim (`DocumentService.hold`, `file_held`)."""
+
+    storage_key: str
+    content_type: str
+    size: int
+    # Of the bytes received (as a document's `sha256`).
+    sha256: str
 
 
 class InvalidReclassification(StoreError):
@@ -187,9 +201,11 @@ class DocumentService:
         child_id: int | None = None,
         original_name: str | None = None,
         source: DocumentSource = DocumentSource.TELEGRAM,
+        review_notice: bool = True,
     ) -> DocumentView:
         """Store a document for a family (or one of its children), pending review; when the
-        family sent it, the family file service is told by email.
+        family sent it, the family file service is told by email — unless `review_notice` is
+        false: the caller tells the service once for several documents (a mail's files).
 
         What is stored is the file as `check` keeps it; `original_name` is kept cleaned, as a
         label; `sha256` is that of the bytes received (a mail's attachment filed again after
@@ -222,12 +238,26 @@ class DocumentService:
                 record(
                     session, actor, "add_document", "document", document.id, type=doc_type.value
                 )
-                if actor.kind is ActorKind.GUARDIAN:
+                if review_notice and actor.kind is ActorKind.GUARDIAN:
                     await notify_document_to_review(session, document, document.created_at)
                 return _view(document)
         except BaseException:
             self._folder.remove(key)
             raise
+
+    async def hold(self, content: bytes) -> HeldFile:
+        """Check a file as `add` does and write it, without making it a document yet; raise
+        `DocumentRejected` as `add` does. `file_held` files it, `discard_held` drops it."""
+        checked = await self.check(content)
+        key = await asyncio.to_thread(self._folder.write, checked.content)
+        return HeldFile(
+            key, checked.content_type, len(checked.content), hashlib.sha256(content).hexdigest()
+        )
+
+    def discard_held(self, storage_keys: list[str]) -> None:
+        """Remove held files (never filed); a key already gone is no error."""
+        for key in storage_keys:
+            self._folder.remove(key)
 
     async def read(self, actor: Actor, document_id: int) -> tuple[DocumentView, bytes]:
         """A document's metadata and bytes, for its family or staff."""
@@ -349,6 +379,40 @@ class DocumentService:
                 event_key=f"document:{document.id}:{document.status.value}",
             )
             return document.status
+
+
+async def file_held(
+    session: AsyncSession,
+    actor: Actor,
+    family_id: int,
+    doc_type: DocumentType,
+    held: HeldFile,
+    *,
+    original_name: str | None,
+    source: DocumentSource,
+) -> DocumentView:
+    """Make a held file a document of the family, pending review, in the caller's transaction.
+
+    No review notice is queued: the caller queues one for all the files it files together."""
+    actor.check_family(family_id)
+    document = Document(
+        family_id=family_id,
+        child_id=None,
+        doc_type=doc_type,
+        status=DocumentStatus.PENDING,
+        source=source,
+        original_name=display_label(original_name),
+        content_type=held.content_type,
+        size=held.size,
+        sha256=held.sha256,
+        storage_key=held.storage_key,
+        uploaded_by=actor.label,
+        created_at=utcnow(),
+    )
+    session.add(document)
+    await session.flush()
+    record(session, actor, "add_document", "document", document.id, type=doc_type.value)
+    return _view(document)
 
 
 async def _for_staff(session: AsyncSession, document_id: int) -> Document:

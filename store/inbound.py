@@ -10,16 +10,25 @@ a worker that died half-way is still acted upon once:
 
 - automatic mail (auto-replies, bounces, delivery and read reports) is *ignored*: recorded,
   never relayed, never answered;
-- mail to the documents address from a guardian's known address (case-insensitive) is *filed*:
-  each attachment becomes a document of that family (if it really is a PDF, JPEG or PNG that
-  runs nothing: the documents service's checks, as for a file sent on Telegram, and its name a
-  cleaned label only), an absence reference in the subject attaches the certificate to that
-  absence, and the parent is told on Telegram what was received and what was refused. From
-  anyone else it is *quarantined*: nothing is filed and no reply is sent (a reply would go to
-  whoever the sender pretends to be);
-- mail to `reply+<token>@<domain>` from an allowed staff address or domain, with a token that
-  still names a thread, is *relayed*: the staff member's new text goes to the family through
-  the messaging service. Anything else is *quarantined*;
+- mail to the documents address from a guardian's known address (case-insensitive), that our
+  MTA authenticated (`ReadMail.authenticated`), is *filed*: each of its first attachments
+  (`max_attachments`; the others are counted and refused) becomes a document of that family
+  (if it really is a PDF, JPEG or PNG that runs nothing: the documents service's checks, as
+  for a file sent on Telegram, and its name a cleaned label only), an absence reference in the
+  subject attaches the certificate to that absence, the parent is told on Telegram what was
+  received and what was refused, and the service gets one review email for the mail. Not
+  authenticated, its files are checked and held, and the parent is asked in the chat whether
+  they sent it (*awaiting confirmation*; `store.mail_documents`); a family with no linked chat
+  cannot be asked, and the mail is *quarantined*. From anyone else it is *quarantined*;
+- mail to `reply+<token>@<domain>` (in To, Cc or Bcc: the envelope decides, and it wins over
+  the documents address for a staff sender) from an allowed staff address or domain, with any
+  token its thread was given, is *relayed*: the staff member's new text goes to the family
+  through the messaging service, with its files (files alone when the text was only a
+  signature or quoted history). An unauthenticated reply linking outside the allowed domains
+  is *held* (quarantined) for the service to release. Anything else is *quarantined*;
+- whatever is set aside with a reason for its sender gets one short answer, at most once an
+  hour per address and never to an automatic sender (`store.sender_notices`); staff list,
+  look at and release what was set aside (`store.quarantine`, `release`);
 - a message that cannot be read safely is *malformed*: kept raw, acted upon by no one.
 
 Reading the mail (MIME, HTML, reply reduction) is the mail layer's job: the service is given a
@@ -36,28 +45,37 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.absences import AbsenceService, InvalidAbsence
-from store.actors import AccessDenied, Actor, NotFound, StoreError
+from store.absences import AbsenceService
+from store.actors import Actor, NotFound, StoreError
 from store.audit import record
 from store.database import insert_for
 from store.documents import DocumentRejected, DocumentService, DocumentView
-from store.models import Document, Guardian, InboundMail, StaffMember
+from store.mail_documents import (
+    CONFIRM_PERIOD,
+    DOCUMENTS_RECEIVED,
+    MAX_ATTACHMENTS,
+    MailDocuments,
+)
+from store.mail_links import outside_hosts
+from store.mail_retention import Retention, purge_raw
+from store.models import Guardian, InboundMail, StaffMember
 from store.models.base import utcnow
 from store.models.enums import DocumentSource, DocumentType
 from store.models.inbound import InboundStatus
 from store.outbox import notify_family
 from store.safe_files import display_label
-from store.staff_notices import notified_texts
+from store.sender_notices import HELD_REPLY_MAIL, Reason, queue_sender_notice
+from store.staff_notices import notified_texts, notify_service, service_recipient
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +85,8 @@ MAX_TOKEN_CHARS = 128
 # A body image (shown by the HTML through `cid:`) this large is a pasted photo, worth filing;
 # smaller ones are signature logos and icons.
 INLINE_DOCUMENT_MIN_BYTES = 20_000
+# Why a staff reply is held for the service (not authenticated, links elsewhere).
+HELD_FOR_LINKS = "links outside allowed domains"
 # After this many failed attempts a mail is set aside as malformed instead of retried forever.
 MAX_ATTEMPTS = 5
 REASON_MAX_CHARS = 500
@@ -110,6 +130,10 @@ class ReadMail(Protocol):
     def automatic(self) -> str | None: ...
     @property
     def absence_reference(self) -> str | None: ...
+    @property
+    def authenticated(self) -> bool:
+        """Our MTA vouches for the From domain (DMARC, aligned DKIM or SPF pass)."""
+        ...
 
 
 # Reads raw bytes (and the envelope sender); raises when the mail cannot be read safely.
@@ -134,6 +158,17 @@ class InboundConfig:
     inline_document_min_bytes: int = INLINE_DOCUMENT_MIN_BYTES
     max_attempts: int = MAX_ATTEMPTS
     lease: timedelta = LEASE
+    # Domains an unauthenticated staff reply may link to; empty: ours and the staff's.
+    allowed_link_domains: tuple[str, ...] = ()
+    # Attachments of a parent's mail considered at most (the rest refused and counted), and
+    # how long a mail not authenticated waits for the parent's confirmation.
+    max_attachments: int = MAX_ATTACHMENTS
+    confirm_period: timedelta = CONFIRM_PERIOD
+
+    @property
+    def link_domains(self) -> tuple[str, ...]:
+        """The domains (and their subdomains) a staff reply may link to unchecked."""
+        return self.allowed_link_domains or (self.mail_domain, *self.staff_allowed_domains)
 
     @classmethod
     def from_settings(cls, settings: Any) -> InboundConfig:
@@ -143,10 +178,18 @@ class InboundConfig:
         allowed = settings.staff_allowed_domains
         if isinstance(allowed, str):
             allowed = allowed.split(",")
+        links = getattr(settings, "mail_allowed_link_domains", "") or ""
+        if isinstance(links, str):
+            links = links.split(",")
         return cls(
             mail_domain=domain,
             documents_address=documents.strip().lower(),
             staff_allowed_domains=tuple(d.strip().lower() for d in allowed if d.strip()),
+            allowed_link_domains=tuple(d.strip().lower() for d in links if d.strip()),
+            max_attachments=int(getattr(settings, "mail_max_attachments", MAX_ATTACHMENTS)),
+            confirm_period=timedelta(
+                days=int(getattr(settings, "mail_confirm_days", CONFIRM_PERIOD.days))
+            ),
         )
 
 
@@ -198,10 +241,12 @@ def route_of(address: str, config: InboundConfig) -> Route | None:
 
 @dataclass(frozen=True)
 class Accepted:
-    """A mail committed to the store; `duplicate` when its Message-ID was already there."""
+    """A mail committed to the store; `duplicate` when its Message-ID was already there;
+    `over_limit` when it was not kept: a sender had its count for the hour (`mail_id` 0)."""
 
     mail_id: int
     duplicate: bool
+    over_limit: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,6 +265,8 @@ class InboundView:
     reason: str | None
     family_id: int | None
     outcome: dict[str, Any] | None
+    # When its bytes were emptied, past their retention (`store.mail_retention`).
+    raw_deleted_at: datetime | None = None
 
 
 class StaffReplies(Protocol):
@@ -237,6 +284,23 @@ class StaffReplies(Protocol):
     ) -> Any: ...
 
 
+class NotReleasable(StoreError):
+    """A mail set aside that cannot be released as asked, and why."""
+
+
+class _ReleasedMail:
+    """A mail released by staff to a family: read as if its (authenticated) sender were one
+    of the family's guardians."""
+
+    def __init__(self, mail: ReadMail, from_address: str):
+        self._mail = mail
+        self.from_address = from_address
+        self.authenticated = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mail, name)
+
+
 @dataclass
 class _Decision:
     status: InboundStatus
@@ -244,6 +308,14 @@ class _Decision:
     family_id: int | None = None
     outcome: dict[str, Any] | None = None
     notice: dict[str, Any] | None = None
+    # Why the sender is told their mail was not (wholly) taken: a reason code, rate-limited
+    # and never sent to an automatic sender (see `_finish`); None: the sender is not told.
+    sender_notice: str | None = None
+    sender_details: dict[str, Any] | None = None
+    # A staff reply held for the service to release: what its email says (see `_finish`).
+    service_notice: dict[str, Any] | None = None
+    # The family's notice kind: what was filed, or the question asked before filing.
+    notice_kind: str = DOCUMENTS_RECEIVED
 
 
 class InboundMailService:
@@ -267,13 +339,35 @@ class InboundMailService:
         self._messaging = messaging
         self._reply_max_chars = reply_max_chars
         self.worker_id = worker_name()
+        self.mail_documents = MailDocuments(
+            sessions,
+            documents,
+            absences,
+            max_attachments=config.max_attachments,
+            inline_document_min_bytes=config.inline_document_min_bytes,
+            confirm_period=config.confirm_period,
+        )
 
     # Accepting ----------------------------------------------------------------------------
 
     async def accept_raw(
-        self, mail_from: str, rcpt_tos: Sequence[str], raw: bytes, message_id: str | None
+        self,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        raw: bytes,
+        message_id: str | None,
+        header_from: str | None = None,
+        *,
+        limits: Mapping[str, int] | None = None,
+        since: datetime | None = None,
     ) -> Accepted:
-        """Commit a mail as received (before the SMTP server says 250); once per Message-ID."""
+        """Commit a mail as received (before the SMTP server says 250); once per Message-ID.
+
+        `header_from`: the address of its From header, read from the headers alone, kept at
+        once so that the next mails from it are counted. `limits`: at most so many mails from
+        each of these senders since `since` (the envelope sender or the From header, any
+        case); when one had its count, nothing is kept (`over_limit`). Counted in the
+        insert's transaction: every worker's mails, and no round trip more."""
         key = (message_id or "").strip()[:255] or "sha256:" + hashlib.sha256(raw).hexdigest()
         # One short transaction and, unless the mail is known, one statement: the SMTP client
         # waits for it, and on SQLite the mail worker waits behind it.
@@ -281,6 +375,7 @@ class InboundMailService:
             "message_id": key,
             "mail_from": (mail_from or "")[:254],
             "rcpt_to": [r[:254] for r in rcpt_tos],
+            "header_from": (header_from or "").strip().lower()[:254] or None,
             "size": len(raw),
             "raw": raw,
             "status": InboundStatus.RECEIVED,
@@ -290,6 +385,10 @@ class InboundMailService:
             # Core statements on the session's connection: no ORM object, no flush.
             connection = await session.connection()
             dialect = connection.dialect.name
+            for address, limit in (limits or {}).items():
+                counted = await connection.scalar(_count_from(address, since or utcnow()))
+                if (counted or 0) >= limit:
+                    return Accepted(0, duplicate=False, over_limit=True)
             mail_id = await connection.scalar(_insert_mail(dialect, values))
             if mail_id is not None and dialect != "postgresql" and len(raw) > KEEP_BOUND_BYTES:
                 # Python's sqlite3 keeps a statement's parameters (its own copy of the bytes)
@@ -315,6 +414,32 @@ class InboundMailService:
                 .order_by(InboundMail.id)
             )
             return list(rows)
+
+    async def is_staff_address(self, address: str) -> bool:
+        """A staff member's own address, or one of the domains allowed to answer parents."""
+        local, domain = address_parts(address)
+        if not local:
+            return False
+        if domain in self.config.staff_allowed_domains:
+            return True
+        async with self._sessions() as session:
+            staff_id = await session.scalar(
+                select(StaffMember.id).where(
+                    func.lower(StaffMember.email) == f"{local}@{domain}".lower()
+                )
+            )
+        return staff_id is not None
+
+    async def purge_raw(self, now: datetime, retention: Retention) -> int:
+        """Empty the bytes of the mails past their retention (see `store.mail_retention`).
+
+        Held parents' mails never confirmed in time are thrown away on the same round
+        (`MailDocuments.expire_unconfirmed`)."""
+        try:
+            await self.mail_documents.expire_unconfirmed(now)
+        except Exception:
+            logger.exception("could not expire the mails awaiting a parent's confirmation")
+        return await purge_raw(self._sessions, now, retention)
 
     # Processing ---------------------------------------------------------------------------
 
@@ -420,129 +545,55 @@ class InboundMailService:
         routes = {route_of(address, self.config) for address in rcpts}
         if mail.automatic:
             return _Decision(InboundStatus.IGNORED, f"automatic: {mail.automatic}")
+        # A staff member answering with the documents address in copy (or the other way
+        # round) is answering the family: a reply address among the recipients wins, unless
+        # the sender may not answer families and the documents address is there too.
+        staff_reply = Route.STAFF_REPLY in routes and (
+            Route.DOCUMENTS not in routes or await self.is_staff_address(mail.from_address or "")
+        )
+        if staff_reply:
+            return await self._relay_staff_reply(mail_id, mail, self._token(rcpts), received_at)
         if Route.DOCUMENTS in routes:
-            return await self._file_documents(mail, received_at)
-        if Route.STAFF_REPLY in routes:
-            tokens = [reply_token(a, self.config.mail_domain) for a in rcpts]
-            token = next(t for t in tokens if t)
-            return await self._relay_staff_reply(mail_id, mail, token, received_at)
+            return await self._file_documents(mail, received_at, mail_id)
         if Route.POSTMASTER in routes:
             return _Decision(InboundStatus.QUARANTINED, "mail to postmaster")
         return _Decision(InboundStatus.QUARANTINED, "no recipient of ours")
 
-    async def _file_documents(self, mail: ReadMail, received_at: datetime) -> _Decision:
-        async with self._sessions() as session:
-            guardian = await session.scalar(
-                select(Guardian).where(func.lower(Guardian.email) == mail.from_address)
-            )
-        if guardian is None:
-            return _Decision(InboundStatus.QUARANTINED, "documents from an unknown sender")
-        family_id = guardian.family_id
-        actor = Actor.guardian(guardian.id, family_id)
-        absence = None
-        if mail.absence_reference:
-            try:
-                absence = await self._absences.find_by_reference(actor, mail.absence_reference)
-            except AccessDenied:
-                absence = None  # another family's reference: said unknown, never revealed
-        received: list[dict[str, Any]] = []
-        refused: list[dict[str, Any]] = []
-        skipped = 0
-        certificate: DocumentView | None = None
-        for attachment in mail.attachments:
-            if attachment.inline and attachment.size < self.config.inline_document_min_bytes:
-                skipped += 1
-                continue
-            doc_type = attachment.guessed_type
-            if absence is not None and doc_type in (
-                DocumentType.TO_CLASSIFY,
-                DocumentType.MEDICAL_CERTIFICATE,
-            ):
-                doc_type = DocumentType.MEDICAL_CERTIFICATE
-            name = display_label(attachment.filename)  # shown to the parent, never a file name
-            try:
-                # Too large is known from the size alone (the reader may not have decoded it).
-                self._documents.check_size(attachment.size)
-                view = await self._already_filed(family_id, attachment.content, received_at)
-                if view is None:
-                    view = await self._documents.add(
-                        actor,
-                        family_id,
-                        doc_type,
-                        attachment.content,
-                        original_name=name,
-                        source=DocumentSource.EMAIL,
-                    )
-            except DocumentRejected as error:
-                refused.append(
-                    {
-                        "name": name,
-                        "reason": error.reason.value,
-                        "size": attachment.size,
-                        "limit": error.limit_bytes,
-                    }
-                )
-                continue
-            received.append(
-                {"name": name, "type": view.doc_type.value, "size": view.size, "id": view.id}
-            )
-            if certificate is None and view.doc_type is DocumentType.MEDICAL_CERTIFICATE:
-                certificate = view
-        attached_to = None
-        if absence is not None and certificate is not None:
-            try:
-                await self._absences.attach_certificate(actor, absence.id, certificate.id)
-                attached_to = absence.reference
-            except (InvalidAbsence, AccessDenied, NotFound) as error:
-                logger.warning("certificate not attached to absence %s: %s", absence.id, error)
-        notice = {
-            "subject": mail.subject[:120],
-            "received": [{k: v for k, v in r.items() if k != "id"} for r in received],
-            "refused": refused,
-            "certificate_for": attached_to,
-            "unknown_reference": mail.absence_reference if absence is None else None,
-        }
-        reason = f"{len(received)} filed, {len(refused)} refused"
-        if not received and not refused:
-            reason = "no attachment"
-        outcome = {
-            "documents": [r["id"] for r in received],
-            "refused": refused,
-            "skipped_body_images": skipped,
-            "absence": attached_to,
-        }
-        return _Decision(InboundStatus.FILED, reason, family_id, outcome, notice)
+    async def _file_documents(
+        self, mail: ReadMail, received_at: datetime, mail_id: int
+    ) -> _Decision:
+        """A mail to the documents address: filed, held for the parent's confirmation, or set
+        aside (`store.mail_documents`)."""
+        with contextlib.suppress(Exception):  # a failed sweep never keeps a mail from filing
+            await self.mail_documents.expire_unconfirmed(utcnow())
+        decided = await self.mail_documents.decide(mail_id, mail, received_at)
+        return _Decision(
+            decided.status,
+            decided.reason,
+            decided.family_id,
+            decided.outcome,
+            decided.notice,
+            sender_notice=decided.sender_notice,
+            sender_details=decided.sender_details,
+            notice_kind=decided.notice_kind,
+        )
 
     async def _already_filed(
         self, family_id: int, content: bytes, since: datetime
     ) -> DocumentView | None:
         """The document a previous, interrupted run made from these bytes, if any."""
-        digest = hashlib.sha256(content).hexdigest()
-        async with self._sessions() as session:
-            document_id = await session.scalar(
-                select(Document.id).where(
-                    Document.family_id == family_id,
-                    Document.sha256 == digest,
-                    Document.source == DocumentSource.EMAIL,
-                    Document.created_at >= since,
-                )
-            )
-        if document_id is None:
-            return None
-        view, _ = await self._documents.read(Actor.system(), document_id)
-        return view
+        return await self.mail_documents.already_filed(family_id, content, since)
 
     async def _file_staff_attachments(
         self, mail: ReadMail, family_id: int, received_at: datetime
-    ) -> tuple[list[int], int]:
-        """File the staff's attachments for the family (not signature images); ids and refused.
+    ) -> tuple[list[int], list[str]]:
+        """File the staff's attachments for the family (not signature images): the documents'
+        ids, and the reason each refused file was refused (`too_large`, `wrong_type`…).
 
         An attachment an interrupted attempt already filed is not filed again."""
         forwarded: list[int] = []
-        refused = 0
-        for attachment in mail.attachments:
-            if attachment.inline and attachment.size < self.config.inline_document_min_bytes:
-                continue
+        refused: list[str] = []
+        for attachment in self._staff_files(mail):
             try:
                 self._documents.check_size(attachment.size)
                 view = await self._already_filed(family_id, attachment.content, received_at)
@@ -557,15 +608,43 @@ class InboundMailService:
                     original_name=display_label(attachment.filename),
                     source=DocumentSource.EMAIL,
                 )
-            except DocumentRejected:
-                refused += 1
+            except DocumentRejected as error:
+                refused.append(error.reason.value)
                 continue
             forwarded.append(view.id)
         return forwarded, refused
 
+    def _staff_files(self, mail: ReadMail) -> list[MailFile]:
+        """The files of a staff reply worth sending on: not its signature logos and icons."""
+        return [
+            attachment
+            for attachment in mail.attachments
+            if not (attachment.inline and attachment.size < self.config.inline_document_min_bytes)
+        ]
+
+    def _token(self, rcpts: Sequence[str]) -> str:
+        """The reply token of the first reply address among the recipients."""
+        tokens = [reply_token(address, self.config.mail_domain) for address in rcpts]
+        return next(token for token in tokens if token)
+
     async def _relay_staff_reply(
-        self, mail_id: int, mail: ReadMail, token: str, received_at: datetime
+        self,
+        mail_id: int,
+        mail: ReadMail,
+        token: str,
+        received_at: datetime,
+        *,
+        released_by: Actor | None = None,
     ) -> _Decision:
+        """Relay a staff reply to the family of its thread, or set it aside, and why.
+
+        What reaches the family is the new text (cut where it repeats what we sent), with the
+        files; a reply of files only (its text was a signature or quoted history) reaches the
+        family as the files, said sent by the service. Set aside: a sender not allowed, a token
+        of no thread, nothing at all to relay (the sender is told), and a reply that is not
+        authenticated with links outside the allowed domains (held: the service is told and
+        may release it). `released_by`: a staff member releasing it; the sender's address and
+        its links are then taken as they are."""
         if self._messaging is None:
             return _Decision(InboundStatus.QUARANTINED, "staff replies not wired yet")
         sender = mail.from_address or ""
@@ -574,23 +653,67 @@ class InboundMailService:
                 select(StaffMember.id).where(func.lower(StaffMember.email) == sender)
             )
         _, domain = address_parts(sender)
-        if staff_id is None and domain not in self.config.staff_allowed_domains:
-            return _Decision(InboundStatus.QUARANTINED, "sender not allowed for staff replies")
+        if (
+            released_by is None
+            and staff_id is None
+            and (domain not in self.config.staff_allowed_domains)
+        ):
+            return _Decision(
+                InboundStatus.QUARANTINED,
+                "sender not allowed for staff replies",
+                sender_notice=Reason.SENDER_NOT_ALLOWED,
+            )
         thread = await self._messaging.thread_for_reply_token(token)
         if thread is None:
-            return _Decision(InboundStatus.QUARANTINED, "unknown or expired reply token")
+            return _Decision(
+                InboundStatus.QUARANTINED,
+                "unknown or expired reply token",
+                sender_notice=Reason.UNKNOWN_TOKEN,
+            )
         # Cut where the reply repeats what our notification said, or shows our address.
         sent = await notified_texts(self._sessions, thread.id)
         address = f"{REPLY_PREFIX}{token}@{self.config.mail_domain}"
         body = mail.reply_knowing(sent.written, sent.names, [address]).strip()
-        if not body:
-            return _Decision(InboundStatus.QUARANTINED, "empty reply", thread.family_id)
+        files = self._staff_files(mail)
+        held = {"thread_id": thread.id}
+        if not body and not files:
+            return _Decision(
+                InboundStatus.QUARANTINED,
+                "empty reply",
+                thread.family_id,
+                held,
+                sender_notice=Reason.EMPTY_REPLY,
+            )
+        hosts = outside_hosts(body, self.config.link_domains)
+        if hosts and released_by is None and not getattr(mail, "authenticated", False):
+            return _Decision(
+                InboundStatus.QUARANTINED,
+                HELD_FOR_LINKS,
+                thread.family_id,
+                {**held, "hosts": hosts[:10]},
+                sender_notice=Reason.LINKS_HELD,
+                service_notice={
+                    "service_code": thread.service_code,
+                    "thread_id": thread.id,
+                    "hosts": hosts[:10],
+                },
+            )
         if len(body) > self._reply_max_chars:
             body = body[: self._reply_max_chars - 1].rstrip() + "…"
-        actor = Actor.staff(staff_id) if staff_id is not None else Actor.system()
+        actor = Actor.staff(staff_id) if staff_id is not None else released_by or Actor.system()
         forwarded, refused = await self._file_staff_attachments(
             mail, thread.family_id, received_at
         )
+        notice, details = _refused_files_notice(refused, self._documents.max_bytes)
+        if not body and not forwarded:
+            return _Decision(
+                InboundStatus.QUARANTINED,
+                "nothing to relay: every attachment refused",
+                thread.family_id,
+                held,
+                sender_notice=notice,
+                sender_details={**details, "relayed": False},
+            )
         try:
             # Keyed on the mail: relayed once, however many workers or attempts get this far.
             message = await self._messaging.staff_reply(
@@ -602,47 +725,112 @@ class InboundMailService:
             "thread_id": thread.id,
             "message_id": getattr(message, "id", None),
             "attachments_forwarded": len(forwarded),
-            "attachments_not_forwarded": refused,
+            "attachments_not_forwarded": len(refused),
         }
-        return _Decision(InboundStatus.RELAYED, "relayed to the family", thread.family_id, outcome)
+        reason = "relayed to the family" if body else "attachments relayed to the family"
+        return _Decision(
+            InboundStatus.RELAYED,
+            reason,
+            thread.family_id,
+            outcome,
+            sender_notice=notice,
+            sender_details={**details, "relayed": True} if notice else None,
+        )
 
     async def _finish(
-        self, mail_id: int, decision: _Decision, mail: ReadMail | None
+        self,
+        mail_id: int,
+        decision: _Decision,
+        mail: ReadMail | None,
+        *,
+        released_by: Actor | None = None,
     ) -> InboundView:
-        """Record the decision, and queue the parent's notice in the same transaction."""
+        """Record the decision, and queue in the same transaction the parent's notice, the
+        sender's (why their mail was set aside, see `store.sender_notices`) and the service's
+        (a reply held).
+
+        `released_by`: a staff member released the mail from quarantine; the decision is then
+        recorded only if the mail is still set aside (a mail released twice is acted on once),
+        and no one but the family is told."""
+        expected = InboundStatus.QUARANTINED if released_by else InboundStatus.RECEIVED
         async with self._sessions.begin() as session:
             row = await session.get(InboundMail, mail_id, with_for_update=True)
             assert row is not None
-            if row.status is not InboundStatus.RECEIVED:
-                return _view(row)  # taken over after our lease expired, and done meanwhile
+            if row.status is not expected:
+                # Taken over after our lease expired, and done meanwhile; or released already.
+                return _view(row)
             row.status = decision.status
             row.lease_owner = None
             row.lease_until = None
             row.reason = decision.reason[:REASON_MAX_CHARS]
             row.family_id = decision.family_id
-            row.outcome = decision.outcome
+            outcome = dict(decision.outcome or {})
             row.processed_at = utcnow()
             if mail is not None:
                 row.header_from = (mail.from_address or "")[:254] or None
                 row.subject = mail.subject[:255] or None
-            record(
-                session,
-                Actor.system(),
-                "inbound_mail",
-                "inbound_mail",
-                mail_id,
-                status=decision.status.value,
-            )
+            if released_by is not None:
+                outcome["released_by"] = released_by.label
+                record(
+                    session,
+                    released_by,
+                    "inbound_mail_release",
+                    "inbound_mail",
+                    mail_id,
+                    status=decision.status.value,
+                    family=decision.family_id,
+                )
+            else:
+                record(
+                    session,
+                    Actor.system(),
+                    "inbound_mail",
+                    "inbound_mail",
+                    mail_id,
+                    status=decision.status.value,
+                )
             if decision.notice is not None and decision.family_id is not None:
+                what = "documents" if decision.notice_kind == DOCUMENTS_RECEIVED else "confirm"
                 await notify_family(
                     session,
                     decision.family_id,
-                    "documents_received",
+                    decision.notice_kind,
                     decision.notice,
-                    event_key=f"inbound:{mail_id}:documents",
+                    event_key=f"inbound:{mail_id}:{what}",
                 )
+            if decision.sender_notice and mail is not None and released_by is None:
+                told = await queue_sender_notice(
+                    session,
+                    mail_id=mail_id,
+                    reason=decision.sender_notice,
+                    details=decision.sender_details,
+                    envelope_sender=row.mail_from,
+                    automatic=mail.automatic,
+                    own_domains=(
+                        self.config.mail_domain,
+                        address_parts(self.config.documents_address)[1],
+                    ),
+                    message_id=row.message_id,
+                    received_at=row.received_at,
+                    now=utcnow(),
+                    earlier=getattr(mail, "in_reply_to", None),
+                )
+                outcome["sender_notice"] = {"reason": decision.sender_notice, **told.as_dict()}
+            if decision.service_notice is not None and released_by is None:
+                held = decision.service_notice
+                await notify_service(
+                    session,
+                    await service_recipient(session, code=held["service_code"]),
+                    HELD_REPLY_MAIL,
+                    {"mail_id": mail_id, "thread_id": held["thread_id"], "hosts": held["hosts"]},
+                    f"inbound:{mail_id}:held",
+                )
+            row.outcome = outcome or None
             await session.flush()
-            return _view(row)
+            view = _view(row)
+        # Logged by the worker that decided, once committed (never the mail's text).
+        logger.info("inbound mail %s: %s (%s)", mail_id, view.status, view.reason)
+        return view
 
     # Staff --------------------------------------------------------------------------------
 
@@ -674,6 +862,81 @@ class InboundMailService:
             )
             return [_view(mail) for mail in rows]
 
+    async def read_kept(self, actor: Actor, mail_id: int) -> tuple[InboundView, ReadMail | None]:
+        """A kept mail and what its reader makes of it (None when its bytes were deleted or
+        cannot be read), for staff."""
+        actor.check_staff()
+        async with self._sessions() as session:
+            row = await session.get(InboundMail, mail_id)
+            if row is None:
+                raise NotFound("unknown inbound mail")
+            view = _view(row)
+            raw = await session.scalar(select(InboundMail.raw).where(InboundMail.id == mail_id))
+        if not raw:
+            return view, None
+        try:
+            return view, await asyncio.to_thread(self._read, raw, view.mail_from)
+        except Exception:
+            return view, None
+
+    async def reduced_text(self, mail: ReadMail, rcpts: Sequence[str]) -> str:
+        """The text a family would read of a mail: a staff reply cut knowing what its thread's
+        notifications said, anything else reduced by its markers."""
+        token = next(
+            (t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t), None
+        )
+        if token is not None and self._messaging is not None:
+            thread = await self._messaging.thread_for_reply_token(token)
+            if thread is not None:
+                sent = await notified_texts(self._sessions, thread.id)
+                address = f"{REPLY_PREFIX}{token}@{self.config.mail_domain}"
+                return mail.reply_knowing(sent.written, sent.names, [address]).strip()
+        return mail.reply_text.strip()
+
+    async def release(
+        self, actor: Actor, mail_id: int, family_id: int | None = None
+    ) -> InboundView:
+        """Act on a mail set aside as if it had been allowed, for a staff member.
+
+        A staff reply (held for its links, or from an address not allowed) is relayed to its
+        thread's family; documents to the documents address are filed for `family_id` (which
+        must then be given). Recorded in the audit log with who released it. A mail released
+        twice (one after the other, or at once) is acted on once: the relay is keyed on the
+        mail, and the second release finds it no longer set aside."""
+        actor.check_staff()
+        view, mail = await self.read_kept(actor, mail_id)
+        if view.status is not InboundStatus.QUARANTINED:
+            raise NotReleasable(f"mail {mail_id} is not set aside (it is {view.status.value})")
+        if mail is None:
+            raise NotReleasable(f"mail {mail_id} can no longer be read (its bytes are gone)")
+        routes = {route_of(address, self.config) for address in view.rcpt_to}
+        if Route.STAFF_REPLY in routes and family_id is None:
+            decision = await self._relay_staff_reply(
+                mail_id, mail, self._token(view.rcpt_to), view.received_at, released_by=actor
+            )
+        elif Route.DOCUMENTS in routes or family_id is not None:
+            if family_id is None:
+                raise NotReleasable(
+                    "documents from an unknown sender: name the family to file them for"
+                )
+            async with self._sessions() as session:
+                guardian_email = await session.scalar(
+                    select(Guardian.email)
+                    .where(Guardian.family_id == family_id, Guardian.email.is_not(None))
+                    .order_by(Guardian.id)
+                    .limit(1)
+                )
+            if not guardian_email:
+                raise NotReleasable(f"family {family_id} has no guardian with an email")
+            decision = await self._file_documents(
+                _ReleasedMail(mail, guardian_email.strip().lower()), view.received_at, mail_id
+            )
+        else:
+            raise NotReleasable("this mail was for no one: there is nothing to release it to")
+        if decision.status is InboundStatus.QUARANTINED:
+            raise NotReleasable(f"mail {mail_id} cannot be released: {decision.reason}")
+        return await self._finish(mail_id, decision, mail, released_by=actor)
+
     async def raw(self, actor: Actor, mail_id: int) -> bytes:
         """The bytes of an inbound mail, for staff."""
         actor.check_staff()
@@ -682,6 +945,32 @@ class InboundMailService:
         if raw is None:
             raise NotFound("unknown inbound mail")
         return raw
+
+
+def _refused_files_notice(
+    refused: Sequence[str], limit_bytes: int
+) -> tuple[Reason | None, dict[str, Any]]:
+    """What to tell a staff sender about the files of their reply that were refused."""
+    if not refused:
+        return None, {}
+    too_large = sum(reason == "too_large" for reason in refused)
+    if too_large:
+        return Reason.ATTACHMENT_TOO_LARGE, {"count": too_large, "limit_bytes": limit_bytes}
+    return Reason.ATTACHMENT_REFUSED, {"count": len(refused)}
+
+
+def _count_from(address: str, since: datetime) -> Any:
+    """SELECT the number of mails since `since` with this address as the envelope sender or
+    in the From header (a union, not an OR: each half is served by its own expression
+    index)."""
+    address = address.strip().lower()
+    counted = [
+        select(InboundMail.id).where(
+            func.lower(column) == address, InboundMail.received_at >= since
+        )
+        for column in (InboundMail.mail_from, InboundMail.header_from)
+    ]
+    return select(func.count()).select_from(union(*counted).subquery())
 
 
 def _insert_mail(dialect: str, values: dict[str, Any]) -> Any:
@@ -708,4 +997,5 @@ def _view(mail: InboundMail) -> InboundView:
         reason=mail.reason,
         family_id=mail.family_id,
         outcome=mail.outcome,
+        raw_deleted_at=mail.raw_deleted_at,
     )

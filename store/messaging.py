@@ -27,6 +27,7 @@ from store.models import (
     Family,
     Message,
     MessageAttachment,
+    ReplyToken,
     Service,
     Thread,
 )
@@ -211,12 +212,14 @@ class MessagingService:
         """Staff answer a thread; the family's linked Telegram chats are notified.
 
         `attachments` are documents already filed for the thread's family; each one reaches
-        the chat as a document of its own, after the reply. `external_id` (unique among
-        messages) makes the reply idempotent: given again, by a retry or by another worker at
-        the same moment, it returns the message stored the first time and notifies no one.
+        the chat as a document of its own, after the reply. A reply of files only (an empty
+        body with attachments) is a message of its own, which the chat shows as the files the
+        service sent. `external_id` (unique among messages) makes the reply idempotent: given
+        again, by a retry or by another worker at the same moment, it returns the message
+        stored the first time and notifies no one.
         """
         actor.check_staff()
-        cleaned = clean_body(body)
+        cleaned = "" if attachments and not (body or "").strip() else clean_body(body)
         if external_id is not None:
             known = await self._message_by_external_id(external_id)
             if known is not None:
@@ -362,24 +365,36 @@ class MessagingService:
     async def new_reply_token(self, thread_id: int) -> str:
         """A new unguessable token to answer a thread by email; only its hash is kept.
 
-        A thread holds one token at a time: a new one replaces the previous one.
+        Each notification of a thread carries a token of its own, and every token made for a
+        thread stays valid as long as the thread exists: a staff member answering an older
+        notification of the thread reaches the family all the same.
         """
         token = secrets.token_urlsafe(REPLY_TOKEN_BYTES)
         async with self._sessions.begin() as session:
-            thread = await session.get(Thread, thread_id, with_for_update=True)
+            thread = await session.get(Thread, thread_id)
             if thread is None:
                 raise NotFound("unknown thread")
-            thread.reply_token_hash = hash_token(token)
+            session.add(
+                ReplyToken(
+                    thread_id=thread.id, token_hash=hash_token(token), created_at=self._clock()
+                )
+            )
         return token
 
     async def thread_for_reply_token(self, token: str) -> ThreadView | None:
-        """The thread a reply token was made for, or None for an unknown token."""
+        """The thread a reply token was made for (any of the thread's tokens), or None for an
+        unknown token or a thread that no longer exists."""
         if not token or len(token) > REPLY_TOKEN_MAX_CHARS:
             return None
+        digest = hash_token(token)
         async with self._sessions() as session:
             thread_id = await session.scalar(
-                select(Thread.id).where(Thread.reply_token_hash == hash_token(token))
+                select(ReplyToken.thread_id).where(ReplyToken.token_hash == digest)
             )
+            if thread_id is None:  # a token kept on the thread itself (before per-token rows)
+                thread_id = await session.scalar(
+                    select(Thread.id).where(Thread.reply_token_hash == digest)
+                )
             if thread_id is None:
                 return None
             return await _thread_view(session, thread_id)

@@ -11,6 +11,10 @@ is queued once and only if the change is committed:
 - `document_to_review`: a family sent a document, for the family file service
   (`store.documents`); held back a moment, since a certificate attached to an absence or a file
   sent with a message moments later is announced by that notification instead;
+- `documents_to_review`: the documents filed from one parent's email, in one notification for
+  the family file service (`store.mail_documents`), held back as `document_to_review` is;
+- `mail_disowned`: a parent said in the chat they did not send an email that carried documents
+  in their name (`store.mail_documents`): a forged mail attempt, for the family file service;
 - `booking_to_validate`: bookings wait for the validation of the activity's service
   (`store.bookings`, `store.capacity`).
 
@@ -41,6 +45,7 @@ from store.models import (
     Facility,
     Family,
     Guardian,
+    InboundMail,
     Message,
     MessageAttachment,
     Service,
@@ -130,6 +135,34 @@ async def notify_document_to_review(
         {"document_id": document.id},
         f"document:{document.id}:staff",
         not_before=received_at + DOCUMENT_NOTICE_DELAY,
+    )
+
+
+async def notify_documents_to_review(
+    session: AsyncSession, mail_id: int, document_ids: Sequence[int], received_at: datetime
+) -> bool:
+    """Queue one 'documents to review' email for the documents filed from one inbound mail
+    (once per mail, whatever the attempts), a moment from now."""
+    if not document_ids:
+        return False
+    return await notify_service(
+        session,
+        await service_recipient(session, code=FAMILY_FILE_SERVICE),
+        "documents_to_review",
+        {"mail_id": mail_id, "document_ids": sorted(document_ids)},
+        f"inbound:{mail_id}:review",
+        not_before=received_at + DOCUMENT_NOTICE_DELAY,
+    )
+
+
+async def notify_mail_disowned(session: AsyncSession, mail_id: int) -> bool:
+    """Queue 'a parent did not send this mail' for the family file service (once per mail)."""
+    return await notify_service(
+        session,
+        await service_recipient(session, code=FAMILY_FILE_SERVICE),
+        "mail_disowned",
+        {"mail_id": mail_id},
+        f"inbound:{mail_id}:disowned",
     )
 
 
@@ -255,6 +288,31 @@ class DocumentReviewFacts:
     file: AttachedFile
     # "absence" (a certificate of an absence), "message" (sent with a message) or None.
     carried_by: str | None
+
+
+@dataclass(frozen=True)
+class MailDocumentsFacts:
+    """The documents filed from one parent's email, still to announce (those an absence
+    carries are announced with it)."""
+
+    family: FamilyFacts
+    created_at: datetime
+    # (file, type) of each document, in the mail's order.
+    files: tuple[tuple[AttachedFile, DocumentType], ...]
+
+
+@dataclass(frozen=True)
+class DisownedMailFacts:
+    """An email in a family's name that its guardian said they did not send."""
+
+    mail_id: int
+    family: FamilyFacts
+    header_from: str | None
+    envelope_from: str
+    subject: str | None
+    received_at: datetime
+    files: int
+    answered_by: str | None
 
 
 @dataclass(frozen=True)
@@ -561,4 +619,60 @@ async def bookings_to_validate_facts(
                 )
                 for booking, first_name, last_name, _, _ in rows
             ),
+        )
+
+
+async def mail_documents_facts(
+    sessions: async_sessionmaker[AsyncSession], document_ids: Sequence[int]
+) -> MailDocumentsFacts | None:
+    """The documents of one mail, less those an absence carries; None when none is left."""
+    async with sessions() as session:
+        documents = list(
+            await session.scalars(
+                select(Document).where(Document.id.in_(list(document_ids))).order_by(Document.id)
+            )
+        )
+        carried = set(
+            await session.scalars(
+                select(Absence.certificate_id).where(
+                    Absence.certificate_id.in_([d.id for d in documents])
+                )
+            )
+        )
+        kept = [d for d in documents if d.id not in carried]
+        if not kept:
+            return None
+        family = await _family_facts(session, kept[0].family_id)
+        assert family is not None
+        return MailDocumentsFacts(
+            family=family,
+            created_at=kept[0].created_at,
+            files=tuple(
+                (AttachedFile(d.id, d.original_name, d.content_type, d.size), d.doc_type)
+                for d in kept
+            ),
+        )
+
+
+async def disowned_mail_facts(
+    sessions: async_sessionmaker[AsyncSession], mail_id: int
+) -> DisownedMailFacts | None:
+    """A mail a guardian disowned: who it claimed to be from, when, how many files (never
+    its text nor its files)."""
+    async with sessions() as session:
+        mail = await session.get(InboundMail, mail_id)
+        if mail is None or mail.family_id is None:
+            return None
+        family = await _family_facts(session, mail.family_id)
+        assert family is not None
+        outcome = mail.outcome or {}
+        return DisownedMailFacts(
+            mail_id=mail.id,
+            family=family,
+            header_from=mail.header_from,
+            envelope_from=mail.mail_from,
+            subject=mail.subject,
+            received_at=mail.received_at,
+            files=len(outcome.get("held") or []),
+            answered_by=await _author(session, str(outcome.get("answered_by") or "")),
         )

@@ -26,6 +26,7 @@ from store import migrate
 from store.database import create_engine, create_sessionmaker
 from store.models import Base
 from tests.helpers import FakeClock
+from tests.mail_helpers import MTA_AUTHSERV_ID
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 # Property tests draw the same examples on every run, so a CI result can be reproduced;
@@ -127,6 +128,7 @@ async def portal(
         smtp_host="127.0.0.1",
         smtp_port=smtp_sink.port,
         documents_dir=tmp_path / "documents",
+        mail_authserv_id=MTA_AUTHSERV_ID,
         _env_file=None,
     )
     portal = Portal.from_settings(settings, clock)

@@ -1,4 +1,4 @@
-"""Date understanding (bot.dates): the phrase set, read-back formatting and the CLI helper."""
+"""Date understanding (dates): the phrase set, read-back formatting and the CLI helper."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.dates import (
+from bot.dates_cli import add_dates_command
+from dates import (
     MAX_DAYS,
     AskBack,
     Intent,
@@ -22,7 +23,6 @@ from bot.dates import (
     understand,
     warm_up,
 )
-from bot.dates_cli import add_dates_command
 
 PHRASES_FILE = Path(__file__).parent / "data" / "date_phrases.yaml"
 

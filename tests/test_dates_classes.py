@@ -1,4 +1,4 @@
-"""Date understanding (bot.dates): the classes of phrases a held-out set found silently wrong.
+"""Date understanding (dates): the classes of phrases a held-out set found silently wrong.
 
 The phrases live in `tests/data/date_phrases_classes.yaml`, written by hand with their exact
 expected days (or the reason of the question asked back), under several "today"s: a Friday,
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.dates import MAX_DAYS, AskBack, Intent, Understood, understand, warm_up
+from dates import MAX_DAYS, AskBack, Intent, Understood, understand, warm_up
 
 PHRASES_FILE = Path(__file__).parent / "data" / "date_phrases_classes.yaml"
 CLASSES = (

@@ -30,6 +30,7 @@ from store.models.inbound import InboundStatus
 from tests.chat_helpers import linked_parent
 from tests.family_file_helpers import pdf_of_size
 from tests.helpers import build_town
+from tests.mail_helpers import vouched
 from tests.messaging_helpers import add_services
 from tests.test_inbound_email import (
     DOCUMENTS,
@@ -219,7 +220,7 @@ async def worker_timing(
 
 async def hand_over_a_mail(server: InboundMailServer) -> None:
     """A parent's vaccination record accepted, and handed to the worker as after its 250."""
-    raw = mail("vaccins", ("v.pdf", pdf(500), "application/pdf"))
+    raw = vouched(mail("vaccins", ("v.pdf", pdf(500), "application/pdf")))
     accepted = await server.service.accept_raw(PARENT, [DOCUMENTS], raw, None)
     server._accept(accepted.mail_id, raw)
 
@@ -288,8 +289,8 @@ async def test_the_worker_gets_a_mail_just_accepted_with_its_bytes(portal, limit
         return await process(mail_id, raw)
 
     monkeypatch.setattr(limited.service, "process", spy)
-    raw = mail("vaccins", ("vaccins.pdf", pdf(500), "application/pdf"))
-    await send(limited, raw)
+    raw = vouched(mail("vaccins", ("vaccins.pdf", pdf(500), "application/pdf")))
+    await send(limited, raw, vouch=False)
     assert given == [on_the_wire(raw)]  # not read again from the store
     assert not limited._held
     [row] = await inbound_rows(portal)

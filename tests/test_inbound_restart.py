@@ -23,6 +23,7 @@ from store.models import Document, InboundMail
 from store.models.inbound import InboundStatus
 from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town
+from tests.mail_helpers import MTA_AUTHSERV_ID, vouched
 
 ROOT = Path(__file__).resolve().parent.parent
 DOMAIN = "portail-famille.example"
@@ -51,6 +52,7 @@ async def start_smtp(
         "SMTP_LISTEN_PORT": str(port),
         "DOCUMENTS_DIR": str(documents_dir),
         "MAIL_DOMAIN": DOMAIN,
+        "MAIL_AUTHSERV_ID": MTA_AUTHSERV_ID,
         "LOG_LEVEL": "WARNING",
     }
     log = cwd / f"{name}.log"
@@ -99,7 +101,7 @@ def parents_mail() -> bytes:
     message["Message-ID"] = "<killed-after-250@exemple.fr>"
     message.set_content("Bonjour, voici l'attestation.")
     message.add_attachment(PDF, maintype="application", subtype="pdf", filename="assurance.pdf")
-    return message.as_bytes(policy=SMTP_POLICY)
+    return vouched(message.as_bytes(policy=SMTP_POLICY))
 
 
 async def inbound_status(sessions) -> list[InboundStatus]:

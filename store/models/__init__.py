@@ -18,6 +18,7 @@ from store.models.document import Document
 from store.models.family import Child, Family, Guardian
 from store.models.inbound import InboundMail
 from store.models.link_request import LinkCodeRequest
+from store.models.mail_replies import ReplyToken, SenderNotice
 from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
 
@@ -47,7 +48,9 @@ __all__ = [
     "OpeningDay",
     "OutboxItem",
     "Payment",
+    "ReplyToken",
     "SchoolHoliday",
+    "SenderNotice",
     "Service",
     "StaffMember",
     "Thread",

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base, str_enum, utcnow
@@ -30,6 +30,11 @@ class InboundStatus(StrEnum):
     QUARANTINED = "quarantined"
     IGNORED = "ignored"
     MALFORMED = "malformed"
+    # A parent's documents from a mail our MTA did not authenticate: checked and held until
+    # the parent confirms in the chat that they sent it (`store.mail_documents`).
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    # Held documents thrown away: the parent said they did not send it, or never answered.
+    DISCARDED = "discarded"
 
 
 class InboundMail(Base):
@@ -42,9 +47,19 @@ class InboundMail(Base):
     A worker processes a mail under a lease: `lease_owner` (the worker's id) holds it until
     `lease_until`; the lease is cleared when the mail is done or the attempt failed, and a mail
     whose lease expired (its worker died) is taken over by another worker.
+
+    `raw` is emptied (and `raw_deleted_at` set) once the retention period after processing is
+    over (`store.mail_retention`); the rest of the row stays. The mails of the last hour are
+    counted per sender (`mail_from`, and `header_from` read at acceptance), case-insensitively,
+    through the two expression indexes.
     """
 
     __tablename__ = "inbound_mail"
+    __table_args__ = (
+        Index("ix_inbound_mail_mail_from_lower", func.lower(text("mail_from")), "received_at"),
+        Index("ix_inbound_mail_header_from_lower", func.lower(text("header_from")), "received_at"),
+        Index("ix_inbound_mail_processed_at", "processed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
@@ -65,3 +80,4 @@ class InboundMail(Base):
     lease_until: Mapped[datetime | None]
     processed_at: Mapped[datetime | None]
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    raw_deleted_at: Mapped[datetime | None]

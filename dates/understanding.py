@@ -4,7 +4,7 @@
 (`Understood`) or a question to ask back (`AskBack`): the chat never guesses silently.
 `format_days` reads days back ("mer. 9 déc., jeu. 10 déc."); `warm_up` loads dateparser.
 
-A small grammar (`bot.dates_lexicon`, `bot.dates_grammar`) reads the message; dateparser
+A small grammar (`dates.lexicon`, `dates.grammar`) reads the message; dateparser
 (DMY, Europe/Paris, RELATIVE_BASE = today) only reads complete dates the grammar does not
 know ("2026.12.09", "9 12 2026", "2 days from now").
 
@@ -73,8 +73,8 @@ from enum import StrEnum
 from babel import Locale
 from babel.dates import format_date
 
-from bot.dates_grammar import Every, Item, Parsed, Period, Point, Range, Span, parse
-from bot.dates_lexicon import normalise, tokenize
+from dates.grammar import Every, Item, Parsed, Period, Point, Range, Span, parse
+from dates.lexicon import normalise, tokenize
 
 __all__ = [
     "MAX_DAYS",

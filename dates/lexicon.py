@@ -1,4 +1,4 @@
-"""Words and tokens for the date understanding of `bot.dates`.
+"""Words and tokens for the date understanding of `dates`.
 
 The text a parent types is normalised (lower case, no accents, fixed spellings of
 "aujourd'hui", "après-demain", ...), cut into tokens, and every word is looked up in a

@@ -1,7 +1,7 @@
-"""Grammar of date phrases for `bot.dates`: tokens become points, ranges, periods, recurrences.
+"""Grammar of date phrases for `dates`: tokens become points, ranges, periods, recurrences.
 
 Nothing here knows today's date: the items keep what the parent wrote ("le 12", "mercredi
-prochain", "du 21 au 24 décembre") and `bot.dates` resolves them against `today`.
+prochain", "du 21 au 24 décembre") and `dates` resolves them against `today`.
 Unknown words are skipped, so whole sentences work; the link between two items is kept
 (`Placed.glue`) so that "les 3, 10 et 17 décembre" lends the month to 3 and 10, and
 "lundi et mardi de la semaine prochaine" puts both days in that week. An item may refer to
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from bot.dates_lexicon import (
+from dates.lexicon import (
     DURATION_WORDS,
     FUTURE_MARKERS,
     PAST_MARKERS,
@@ -473,16 +473,18 @@ class _Parser:
         start = self.point(j, loose=loose)
         if start is None:
             start = self.period_edge(j, "start")  # "de janvier à mars"
-        if start is None or not isinstance(start[0], Point):
+        if start is None:
             return None
         first, k = start
+        if not isinstance(first, Point):
+            return None
         joined = self.range_to(k) or (starter == "between" and self.word(k, "and"))
         if first.edge is not None and not joined:
             return None  # a month alone: see `period`
         if joined:
             end = self.point(k + 1, loose=True) or self.period_edge(k + 1, "end")
-            if end is not None and isinstance(end[0], Point):
-                last = end[0]
+            last = end[0] if end is not None else None
+            if end is not None and isinstance(last, Point):
                 if first.bare_day and last.month is not None and last.day is not None:
                     first = _lend_month(first, last.month, last.year, last.day)
                 return Range(first, last), end[1]
@@ -660,19 +662,22 @@ class _Parser:
             j += 1
             while self.word(j, "de", "du", "the"):
                 j += 1
-        start = self.point(j, loose=j > index)
-        if start is None or not isinstance(start[0], Point):
+        begun = self.point(j, loose=j > index)
+        if begun is None:
             return None
-        k = start[1] + (1 if self.punct(start[1], ",") else 0)
-        lead = self.tok(k)
-        if lead is None or lead.text not in _COUNT_LEADS:
+        first, after_first = begun
+        if not isinstance(first, Point):
+            return None
+        k = after_first + (1 if self.punct(after_first, ",") else 0)
+        count_lead = self.tok(k)
+        if count_lead is None or count_lead.text not in _COUNT_LEADS:
             return None  # "jeudi, 2 jours" is a day and a count
         counted = self.counted(k)
         if counted is None:
             return None
         count, unit, end = counted
         since = starter.text in ("depuis", "dps")
-        return Span(start[0], count, unit, since), end
+        return Span(first, count, unit, since), end
 
     def relative_to_previous(self, index: int, previous: Placed | None) -> tuple[Item, int] | None:
         """ "le lendemain", "le jour d'après", "the day after", "la suivante", "celle d'après",
@@ -899,8 +904,9 @@ class _Parser:
             token = self.tokens[index]
             previous = parsed.placed[-1] if parsed.placed else None
             early = self.relative_to_previous(index, previous) or self.span(index)
-            if early is not None and isinstance(early[0], Count):
-                counted, index = early
+            counted = early[0] if early is not None else None
+            if early is not None and isinstance(counted, Count):
+                index = early[1]
                 if counted.unit == "day":
                     parsed.counts.append(counted.count)
                     parsed.vague.append("duration")
