@@ -39,8 +39,8 @@ from bench.common import (
     percentile,
 )
 from bench.town import Parent
-from bot.formatting import day_label
-from bot.texts import text
+from conversations.kit.formatting import day_label
+from conversations.kit.texts import text
 from fake_telegram import DEFAULT_TOKEN, ChatMessage, FakeTelegram, FakeUser
 
 STEP_TIMEOUT = 20.0

@@ -29,7 +29,7 @@ from bench.mail import _processed as processed
 
 CLIENTS = 10
 DEFAULT_CAP = 4
-# The memory bound stated in `handlers/inbound_email.py`: peak growth over the idle server
+# The memory bound stated in `mail/inbound.py`: peak growth over the idle server
 # ≤ (PER_MESSAGE × MAIL_MAX_CONCURRENT_DATA + FIXED) × MAX_MAIL_BYTES.
 PER_MESSAGE = 2
 FIXED = 10
@@ -219,7 +219,7 @@ async def measure() -> Section:
         bound = (PER_MESSAGE * cap + FIXED) * size
         section.goal(
             f"cap {cap}: peak growth ≤ ({PER_MESSAGE} × cap + {FIXED}) × 25 MiB = "
-            f"{bound:.0f} MiB (the bound stated in `handlers/inbound_email.py`)",
+            f"{bound:.0f} MiB (the bound stated in `mail/inbound.py`)",
             f"+{outcome.growth:.0f} MiB",
             outcome.growth <= bound,
         )

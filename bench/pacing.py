@@ -4,9 +4,9 @@ limits.
 The local Bot API enforces Telegram's limits (`RateLimits(global_max=30, per_chat_max=1)`:
 30 sends per sliding second overall, 1 per chat). One notice per linked guardian is queued with
 `store.outbox.notify_family` (a kind rendered by this module, registered with
-`bot.delivery.renders` like any flow's notice: "bookings for January close on the 20th"), then
-delivered by the product's loop `bot.delivery.run_delivery` → `deliver_due`, with a plain
-python-telegram-bot `Bot` on the fake. The fake and the delivery share this process: sending
+`conversations.kit.notices.renders` like any flow's notice: "bookings for January close on the
+20th"), then delivered by the product's loop `bot.delivery.run_delivery` → `deliver_due`, with a
+plain python-telegram-bot `Bot` on the fake. The fake and the delivery share this process: sending
 is bounded by waits, not CPU. Each send attempt is timestamped by the fake (a subclass that
 records `sendMessage` outcomes).
 
@@ -35,6 +35,7 @@ from bench.common import Section, own_vm_hwm_mb, reset_own_peak_rss
 from bot import delivery
 from bot.portal import Portal
 from bot.settings import Settings
+from conversations.kit import notices
 from fake_telegram import ApiError, FakeTelegram, RateLimits
 from store.models import Guardian
 from store.outbox import notify_family
@@ -43,7 +44,7 @@ KIND = "bench_deadline_reminder"
 RETRY_AFTER = 2
 
 
-@delivery.renders(KIND)
+@notices.renders(KIND)
 async def _reminder(portal: Portal, payload: dict[str, Any], language: str) -> str | None:
     """The broadcast this benchmark sends (a text like a real reminder, no store lookup)."""
     if language == "en":

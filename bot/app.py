@@ -26,14 +26,15 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.context import PortalContext
 from bot.http_transport import AiohttpRequest
 from bot.persistence import PortalApplication, StorePersistence, flush_after_update
 from bot.polling import TolerantBot
 from bot.portal import Portal
-from bot.texts import LANGUAGES, text
 from bot.update_order import OnePersonAtATime
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
+from conversations.kit.common import stale_button
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
@@ -124,7 +125,7 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers([*booking.REPLAYS, *cancelling.REPLAYS, *absence.REPLAYS])
     application.add_handlers(documents.HANDLERS)
     application.add_handlers(Inputs(desk).handlers())
-    application.add_handler(CallbackQueryHandler(start.stale_button))
+    application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)
     application.add_error_handler(start.on_error)
     return application

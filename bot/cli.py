@@ -105,7 +105,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         print(NO_TOKEN, file=sys.stderr)
         return 2
     from bot.runner import serve
-    from handlers.inbound_email import CannotListen
+    from mail.inbound import CannotListen
 
     try:
         asyncio.run(serve(settings, smtp=args.command == "run"))
@@ -116,7 +116,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_smtp(settings: Settings, args: argparse.Namespace) -> int:
-    from handlers.inbound_email import CannotListen, serve_smtp
+    from bot.smtp import serve_smtp
+    from mail.inbound import CannotListen
 
     try:
         asyncio.run(serve_smtp(settings))

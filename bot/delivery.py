@@ -16,28 +16,25 @@ import html
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
-from bot.formatting import day_label
 from bot.portal import Portal
-from bot.texts import text
+from conversations.kit.formatting import day_label
+from conversations.kit.notices import AFTER_SENT, Notice, backoff, render, renders
+from conversations.kit.texts import text
 from store.models import Guardian
 from store.models.enums import Channel
-from store.outbox import Delivery, claim_due, mark_failed, mark_sent, postpone
+from store.outbox import claim_due, mark_failed, mark_sent, postpone
 from store.planning import booking_facts
 
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
-FIRST_BACKOFF = timedelta(seconds=5)
-MAX_BACKOFF = timedelta(hours=1)
 GIVE_UP_AFTER_ATTEMPTS = 20
 POLL_SECONDS = 1.0
 # Telegram allows a bot about 30 messages a second in all and 1 a second per chat.
@@ -45,54 +42,6 @@ GLOBAL_PER_SECOND = 28.0
 CHAT_SPACING = 1.0
 CHAT_MEMORY = 10_000
 BATCH = 50
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A notification with buttons under it; a renderer returns one, or just its text."""
-
-    text: str
-    keyboard: InlineKeyboardMarkup | None = None
-    # A file sent as a document, `text` being its caption: (file name, bytes).
-    document: tuple[str, bytes] | None = None
-
-
-Renderer = Callable[[Portal, dict[str, Any], str], Awaitable[str | Notice | None]]
-# What each kind of notification says; flows of the product add their own kinds here.
-RENDERERS: dict[str, Renderer] = {}
-AfterSent = Callable[[Portal, Delivery, Message], Awaitable[None]]
-# What to remember once a notification reached a chat (e.g. its Telegram message id).
-AFTER_SENT: dict[str, AfterSent] = {}
-
-
-def renders(*kinds: str) -> Callable[[Renderer], Renderer]:
-    """Register the function that writes the text of these notification kinds."""
-
-    def register(function: Renderer) -> Renderer:
-        for kind in kinds:
-            RENDERERS[kind] = function
-        return function
-
-    return register
-
-
-def after_sent(*kinds: str) -> Callable[[AfterSent], AfterSent]:
-    """Register what to do once a notification of these kinds was sent."""
-
-    def register(function: AfterSent) -> AfterSent:
-        for kind in kinds:
-            AFTER_SENT[kind] = function
-        return function
-
-    return register
-
-
-async def render(portal: Portal, delivery: Delivery, language: str) -> str | Notice | None:
-    """The text (and buttons) of a notification, or None when its kind or subject is unknown."""
-    renderer = RENDERERS.get(delivery.kind)
-    if renderer is None:
-        return None
-    return await renderer(portal, {**delivery.payload, "kind": delivery.kind}, language)
 
 
 @renders("waitlist_promoted", "booking_validated", "booking_refused")
@@ -164,11 +113,6 @@ async def _send(bot: Bot, chat_id: int, notice: Notice) -> Message:
             raise
         logger.warning("a notice's HTML was refused (%s); sent as plain text", error.message)
     return await send_notice(bot, chat_id, notice, plain=True)
-
-
-def backoff(attempts: int) -> timedelta:
-    """5 s, 10 s, 20 s... up to an hour."""
-    return min(FIRST_BACKOFF * (2**attempts), MAX_BACKOFF)
 
 
 class Pacer:

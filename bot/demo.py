@@ -53,7 +53,7 @@ from bot.runner import running_bot
 from bot.settings import Settings, get_settings
 from dates import warm_up
 from fake_telegram import CallbackAnswer, ChatMessage, FakeTelegram, FakeUser
-from handlers.inbound_email import InboundMailServer, running_smtp
+from mail.inbound import InboundMailServer, running_smtp
 from store import migrate
 from store.actors import NotFound
 from store.clock import Clock, system_clock
@@ -64,7 +64,8 @@ from store.staff_notices import reply_senders
 
 logger = logging.getLogger(__name__)
 
-DEMO_DATA = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
+# Package data (`examples/demo.yaml` links to it): the demo runs from an installed wheel too.
+DEMO_DATA = Path(__file__).resolve().parent / "demo_town.yaml"
 DEFAULT_EMAIL = "camille.martin@exemple.fr"
 DEFAULT_LOG = Path("var/demo.log")
 # Where the files the bot sends (invoice PDFs) are saved, next to the documents folder.
@@ -188,9 +189,12 @@ class LogNotices(logging.Handler):
 
     def drain(self) -> list[str]:
         """The lines logged since the last call."""
-        with self.lock:
+        self.acquire()  # the handler's own lock, as `emit` holds it
+        try:
             lines = list(self._lines)
             self._lines.clear()
+        finally:
+            self.release()
         return lines
 
 

@@ -93,4 +93,4 @@ class AiohttpRequest(BaseRequest):
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
     """A timeout passed for one call, or the default (None means: wait as long as needed)."""
-    return default if isinstance(value, DefaultValue) else value  # type: ignore[return-value]
+    return default if isinstance(value, DefaultValue) else value

@@ -114,7 +114,7 @@ class StorePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str,
         await self.write_pending()
 
 
-class PortalApplication(Application):  # type: ignore[type-arg]
+class PortalApplication(Application):
     """PTB's application, writing its persistence in one transaction per round."""
 
     async def update_persistence(self) -> None:

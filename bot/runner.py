@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application
@@ -17,10 +18,10 @@ from bot.delivery import run_delivery
 from bot.portal import Portal
 from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
-from bot.staff_mail import run_email_delivery
 from dates import warm_up
-from handlers.inbound_email import running_smtp
 from handlers.update_kinds import ALLOWED_UPDATES
+from mail.inbound import running_smtp
+from mail.staff_mail import run_email_delivery
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ async def running_bot(
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(
-        timeout=poll_timeout, poll_interval=poll_interval, allowed_updates=list(ALLOWED_UPDATES)
+        timeout=timedelta(seconds=poll_timeout),
+        poll_interval=poll_interval,
+        allowed_updates=list(ALLOWED_UPDATES),
     )
     delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
     emails = asyncio.create_task(run_email_delivery(portal, stop))

@@ -35,8 +35,8 @@ from datetime import date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from bot.texts import CATALOG
-from handlers.email_parsing import parse_mail
+from conversations.kit.texts import CATALOG
+from mail.parsing import parse_mail
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import Actor, NotFound
 from store.bookings import BookingService, ReasonRequired

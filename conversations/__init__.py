@@ -1,0 +1,1 @@
+"""The multi-step chat flows, one per module, standing on their shared kit (`.kit`)."""

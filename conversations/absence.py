@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import date
 from html import escape
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -32,16 +32,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.delivery import renders
-from bot.formatting import day_label, format_moment
-from bot.portal import Portal
-from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import Replays, child_names, recalled, tell
-from dates import AskBack, Intent, understand
-from handlers.callback_data import choice
-from handlers.common import (
+from conversations.kit.callback_data import choice
+from conversations.kit.common import (
+    FILE_AS_CERTIFICATE,
     MENU_ABSENCE,
     MENU_CANCEL,
     MENU_MY_ABSENCES,
@@ -67,8 +61,12 @@ from handlers.common import (
     typed_text,
     who,
 )
-from handlers.inputs import FILE_AS_CERTIFICATE
-from handlers.uploads import (
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.formatting import day_label, format_moment
+from conversations.kit.notices import renders
+from conversations.kit.texts import text
+from conversations.kit.uploads import (
     FILES,
     absence_service,
     certificates_email,
@@ -81,6 +79,8 @@ from handlers.uploads import (
     refusal_text,
     upload_limit,
 )
+from conversations.receipts import Replays, child_names, recalled, tell
+from dates import AskBack, Intent, understand
 from store.absences import AbsenceView, ReportChange
 from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
@@ -89,6 +89,9 @@ from store.family_file import absence_facts
 from store.idempotency import decode, new_key, step_key
 from store.models.enums import AbsenceReason, BookingState, DocumentSource, DocumentType
 from store.planning import UpcomingBooking, upcoming_bookings
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 CHOOSE_CHILD, CHOOSE_DAYS, CHOOSE_REASON, ASK_CERTIFICATE, REVIEW = (
     "absence:child",
@@ -721,7 +724,7 @@ def _draft_period(draft: AbsenceDraft, language: str) -> str:
     )
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The absence flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
     again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)

@@ -22,11 +22,19 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.context import PortalContext
-from bot.formatting import amount, day_label, month_title
-from bot.texts import text
-from handlers.callback_data import with_record_id
-from handlers.common import MENU_BALANCE, Who, answer, menu_button, show, tapped_record, who
+from conversations.kit.callback_data import with_record_id
+from conversations.kit.common import (
+    MENU_BALANCE,
+    Who,
+    answer,
+    menu_button,
+    show,
+    tapped_record,
+    who,
+)
+from conversations.kit.context import PortalContext
+from conversations.kit.formatting import amount, day_label, month_title
+from conversations.kit.texts import text
 from store.actors import AccessDenied, NotFound
 from store.billing import (
     Balance,

@@ -35,13 +35,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.formatting import amount, day_label, format_moment, month_title
-from bot.texts import text
 from conversations import callbacks
-from conversations.receipts import Replays, child_names, recalled, tell
-from dates import AskBack, Intent, understand
-from handlers.common import (
+from conversations.kit.common import (
     LIVE_MESSAGE,
     MENU_BOOK,
     Drafts,
@@ -63,6 +58,12 @@ from handlers.common import (
     typed_text,
     who,
 )
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.formatting import amount, day_label, format_moment, month_title
+from conversations.kit.texts import text
+from conversations.receipts import Replays, child_names, recalled, tell
+from dates import AskBack, Intent, understand
 from store.bookings import BookingOutcome, Outcome, Refusal
 from store.idempotency import decode, new_key
 from store.planning import DayState, PlanningDay, enrolled_activities
@@ -740,7 +741,7 @@ async def _first_month_with_bookable_days(
     return first
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The booking flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
     again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)

@@ -1,5 +1,5 @@
 """Reading what a tapped button says, for the booking, cancelling and absence flows: days,
-months, confirm keys, and ids (`handlers.callback_data.record_id`).
+months, confirm keys, and ids (`conversations.kit.callback_data.record_id`).
 
 A button only names a choice, and a forged one may name anything: a 13th month, the 30th of
 February, an id longer than any in the store, a negative number, digits of another script, a
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from handlers.callback_data import record_id
+from conversations.kit.callback_data import record_id
 from store.idempotency import KEY_PATTERN, is_key
 
 # The shapes the flows' patterns accept (ASCII digits only: `\d` takes other scripts' too);

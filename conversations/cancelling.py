@@ -21,13 +21,9 @@ from telegram.ext import (
     ConversationHandler,
 )
 
-from bot.context import PortalContext
-from bot.formatting import amount, day_label, format_moment
-from bot.texts import text
 from conversations import callbacks
 from conversations.booking import DAY_MARKS
-from conversations.receipts import Replays, child_names, recalled, tell
-from handlers.common import (
+from conversations.kit.common import (
     MENU_CANCEL,
     Drafts,
     FamilyDraft,
@@ -47,6 +43,11 @@ from handlers.common import (
     show_step,
     who,
 )
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.formatting import amount, day_label, format_moment
+from conversations.kit.texts import text
+from conversations.receipts import Replays, child_names, recalled, tell
 from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
 from store.idempotency import decode, new_key
@@ -366,7 +367,7 @@ async def _replayed(
 AGAIN: Replays = Replays(lambda data: callbacks.key_of(data, CONFIRM), _replayed)
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The cancelling flow, with abort, timeout and stale-button fallbacks; a confirm of an
     older recap is answered in every step."""
     again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)

@@ -11,7 +11,7 @@ The staff's review reaches the parent through the outbox.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -23,13 +23,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.delivery import renders
-from bot.formatting import day_label
-from bot.portal import Portal
-from bot.texts import CATALOG, text
-from handlers.callback_data import choice, either, one_of, with_record_id
-from handlers.common import (
+from conversations.kit.callback_data import choice, either, one_of, with_record_id
+from conversations.kit.common import (
+    FILE_AS_DOCUMENT,
     MENU_DOCUMENTS,
     MENU_SHOW,
     Drafts,
@@ -49,8 +45,12 @@ from handlers.common import (
     show_step,
     who,
 )
-from handlers.inputs import FILE_AS_DOCUMENT
-from handlers.uploads import (
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.formatting import day_label
+from conversations.kit.notices import renders
+from conversations.kit.texts import CATALOG, text
+from conversations.kit.uploads import (
     FILES,
     document_service,
     download,
@@ -65,6 +65,9 @@ from store.deadlines import PARIS
 from store.documents import DocumentRejected
 from store.family_file import document_facts
 from store.models.enums import DocumentSource, DocumentType
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 CHOOSE_TYPE, CHOOSE_OWNER, UPLOAD = "documents:type", "documents:owner", "documents:upload"
 
@@ -376,7 +379,7 @@ def _owner_label(draft: DocumentsDraft, language: str) -> str:
     return draft["names"].get(owner, "")
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The sending flow, with abort, timeout and stale-button fallbacks."""
     types = one_of(TYPE, (doc_type.value for doc_type in DocumentType))
     owners = either(one_of(OWNER, [FAMILY]), with_record_id(OWNER))

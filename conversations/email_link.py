@@ -2,7 +2,7 @@
 
 Whether the address is known is never revealed: the answer is the same either way, also when
 the mail relay is down, since the code goes through the outbox like every other email
-(`store.linking.request_email_code`, sent by `bot.staff_mail`). Requests are limited per
+(`store.linking.request_email_code`, sent by `mail.staff_mail`). Requests are limited per
 account, per address and per hour (`EMAIL_CODES_PER_*`); beyond, one generic answer, "too
 many requests, try again later", for known and unknown addresses alike, and the flow stays
 open for a code received earlier.
@@ -11,6 +11,7 @@ open for a code received earlier.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import (
@@ -20,10 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.settings import Settings
-from bot.texts import text
-from handlers.common import (
+from conversations.kit.common import (
     Drafts,
     FlowDraft,
     State,
@@ -40,7 +38,13 @@ from handlers.common import (
     show,
     typed_text,
 )
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.texts import text
 from store.linking import EMAIL_CODE_MAX_TRIES, CodeLimits, CodeRequest, LinkStatus
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 ASK_EMAIL, ASK_CODE = "link:email", "link:code"
 LINK_BY_EMAIL = "link:email"
@@ -125,7 +129,7 @@ def code_limits(settings: Settings) -> CodeLimits:
     )
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The email linking flow."""
     return flow(
         DRAFTS,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -28,13 +28,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.delivery import Notice, after_sent, renders
-from bot.formatting import day_label
-from bot.portal import Portal
-from bot.texts import text
-from handlers.callback_data import choice, with_record_id
-from handlers.common import (
+from conversations.kit.callback_data import choice, with_record_id
+from conversations.kit.common import (
     LIVE_MESSAGE,
     MENU_MESSAGES,
     MENU_SHOW,
@@ -54,11 +49,16 @@ from handlers.common import (
     show_step,
     stale_in_flow,
     tapped_record,
+    text_outside,
     typed_text,
     who,
 )
-from handlers.inputs import free_text
-from handlers.uploads import (
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.formatting import day_label
+from conversations.kit.notices import Notice, after_sent, renders
+from conversations.kit.texts import text
+from conversations.kit.uploads import (
     document_service,
     download,
     file_label,
@@ -76,6 +76,9 @@ from store.messaging import (
 )
 from store.models.enums import DocumentSource, DocumentType, MessageDirection
 from store.outbox import Delivery
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 CHOOSE_SERVICE, WRITE, ATTACH = "msg:service", "msg:write", "msg:attach"
 
@@ -431,7 +434,7 @@ async def _lost(update: Update, context: PortalContext) -> int:
     if update.callback_query is not None:
         await stale_in_flow(update, context)
     else:
-        await free_text(update, context)
+        await text_outside(update, context)
     return ConversationHandler.END
 
 
@@ -573,7 +576,7 @@ EARLY_HANDLERS: list[BaseHandler[Update, PortalContext, Any]] = [
 ]
 
 
-def build(timeout_seconds: float) -> ConversationHandler:
+def build(timeout_seconds: float) -> Flow:
     """The writing flow, with abort, timeout and stale-button fallbacks."""
     writing = [
         MessageHandler(filters.TEXT & ~filters.COMMAND, got_text),

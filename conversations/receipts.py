@@ -17,19 +17,20 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.context import PortalContext
-from bot.delivery import Notice, renders
-from bot.portal import Portal
-from bot.texts import text
-from handlers.common import Who, answer_quietly, stale_in_flow, who
-from handlers.start import stale_button
+from conversations.kit.common import Who, answer_quietly, stale_button, stale_in_flow, who
+from conversations.kit.context import PortalContext
+from conversations.kit.notices import Notice, renders
+from conversations.kit.texts import text
 from store.idempotency import OUTCOME_MESSAGE, Recorded, queue_outcome_message, recall
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 logger = logging.getLogger(__name__)
 

@@ -649,12 +649,12 @@ class FakeTelegram:
                     return user
             raise bad_request("chat not found")
         try:
-            user = self.users.get(int(chat_id))
+            found = self.users.get(int(chat_id))
         except (TypeError, ValueError):
-            user = None
-        if user is None:
+            found = None
+        if found is None:
             raise bad_request("chat not found")
-        return user
+        return found
 
     def _check_send(self, method: str, user: FakeUser) -> None:
         """Blocked users, injected failures, then rate limits."""

@@ -11,17 +11,19 @@ the renderers are registered.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery import Notice, renders
-from bot.formatting import BABEL_LOCALES
-from bot.portal import Portal
-from bot.texts import text
+from conversations.kit.formatting import BABEL_LOCALES
+from conversations.kit.notices import Notice, renders
+from conversations.kit.texts import text
 from store.deadlines import format_moment
-from store.mail_documents import MAIL_TO_CONFIRM
+from store.mail_decision import MAIL_TO_CONFIRM
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 KILOBYTE = 1024
 MEGABYTE = 1024 * 1024

@@ -24,9 +24,7 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from bot.context import PortalContext
-from bot.texts import text
-from handlers.common import (
+from conversations.kit.common import (
     ABORT,
     LIVE_MESSAGE,
     MENU_PREFIX,
@@ -37,7 +35,9 @@ from handlers.common import (
     saved,
     show,
 )
-from handlers.flows import Flow
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.texts import text
 
 logger = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from bot.context import PortalContext
-from bot.texts import text
-from handlers.common import guess_language, menu_keyboard, reply
+from conversations.kit.common import guess_language, menu_keyboard, reply
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import text
 from store.messaging import MessagingService
 
 HELP_COMMANDS = ("aide", "help")

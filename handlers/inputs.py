@@ -18,13 +18,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from bot.context import PortalContext
-from bot.intents import Intent, intents_of
-from bot.texts import text
-from dates import AskBack, understand
-from dates import Intent as DateIntent
-from handlers.common import (
+from conversations.kit.common import (
     CARRIED,
+    FILE_AS_CERTIFICATE,
+    FILE_AS_DOCUMENT,
+    FILE_DROP,
     HELD_FILE,
     MENU_ABSENCE,
     MENU_BALANCE,
@@ -34,6 +32,7 @@ from handlers.common import (
     MENU_MESSAGES,
     MENU_SHOW,
     answer,
+    answers_text_outside,
     chat_language,
     menu_button,
     menu_keyboard,
@@ -43,14 +42,15 @@ from handlers.common import (
     typed_text,
     who,
 )
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import text
+from conversations.kit.uploads import FILES, receive
+from dates import AskBack, understand
+from dates import Intent as DateIntent
 from handlers.flow_desk import FlowDesk
 from handlers.help_page import send_help
-from handlers.uploads import FILES, receive
+from handlers.intents import Intent, intents_of
 
-# The buttons that open a flow with a file already received outside of it.
-FILE_AS_CERTIFICATE = "file:certificate"
-FILE_AS_DOCUMENT = "file:document"
-FILE_DROP = "file:drop"
 # What each intent opens: the menu button's label and data.
 OFFERS: dict[Intent, tuple[str, str]] = {
     Intent.ABSENCE: ("btn.absence", MENU_ABSENCE),
@@ -91,6 +91,7 @@ async def unknown_command(update: Update, context: PortalContext) -> None:
     await reply(update, message, menu_keyboard(parent.language))
 
 
+@answers_text_outside
 async def free_text(update: Update, context: PortalContext) -> None:
     """Text outside any flow: offer what it most likely asks for, or say it was not clear."""
     parent = await who(update, context)

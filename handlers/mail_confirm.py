@@ -10,23 +10,25 @@ whatever flow is open, and the flow goes on undisturbed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler
 
-from bot.context import PortalContext
-from bot.portal import Portal
-from bot.texts import text
-from handlers.callback_data import either, record_id, with_record_id
-from handlers.common import answer, reply, who
+from conversations.kit.callback_data import either, record_id, with_record_id
+from conversations.kit.common import answer, reply, who
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import text
 from handlers.email_notices import CONFIRM_NO, CONFIRM_YES
 from store.absences import AbsenceService
 from store.actors import AccessDenied, NotFound
 from store.documents import DocumentFolder, DocumentService
 from store.inbound import InboundConfig
 from store.mail_documents import Answer, MailDocuments
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 # What each outcome says: in the chat (a new message) for a first answer, as an alert for
 # an answer that changes nothing.

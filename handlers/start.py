@@ -8,11 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.context import PortalContext
-from bot.texts import LANGUAGES, text
 from conversations.email_link import LINK_BY_EMAIL
-from handlers.callback_data import choice, one_of
-from handlers.common import (
+from conversations.kit.callback_data import choice, one_of
+from conversations.kit.common import (
     MENU_SHOW,
     MENU_UNLINK,
     UNLINK_YES,
@@ -21,13 +19,14 @@ from handlers.common import (
     answer,
     guess_language,
     keep_language,
-    menu_button,
     menu_keyboard,
     reply,
     saved,
     show,
     who,
 )
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import LANGUAGES, text
 from store.linking import LinkStatus
 from store.models.enums import Language
 
@@ -137,20 +136,6 @@ async def unlink(update: Update, context: PortalContext) -> None:
     await context.portal.linking.unlink(parent.actor)
     saved(context).clear()
     await show(update, text("unlink.done", parent.language))
-
-
-async def stale_button(update: Update, context: PortalContext) -> None:
-    """Any button no flow is waiting for: answer it, and offer the menu."""
-    language = guess_language(update)
-    profile = (
-        await context.portal.families.profile(update.effective_user.id)
-        if update.effective_user
-        else None
-    )
-    if profile is not None:
-        language = profile.language.value
-    await answer(update)
-    await reply(update, text("stale", language), menu_button(language))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

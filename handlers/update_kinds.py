@@ -25,9 +25,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
-from bot.context import PortalContext
-from bot.texts import text
-from handlers.common import chat_language, guess_language, reply, toast
+from conversations.kit.common import chat_language, guess_language, reply, toast
+from conversations.kit.context import PortalContext
+from conversations.kit.texts import text
 from handlers.flow_desk import PredicateHandler
 
 logger = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
+from store.database import changed_rows
 from store.idempotency import decode, encode, run_once
 from store.models import Absence, Booking, Child, Document
 from store.models.enums import (
@@ -239,7 +240,8 @@ class AbsenceService:
                     )
                 )
                 for (absence_id,) in rows:
-                    counts[absence_id] = counts.get(absence_id, 0) + 1
+                    if absence_id is not None:  # always so: filtered by `in_` above
+                        counts[absence_id] = counts.get(absence_id, 0) + 1
             return [_view(a, counts.get(a.id, 0)) for a in absences]
 
     async def find_by_reference(self, actor: Actor, reference: str) -> AbsenceView | None:
@@ -256,7 +258,7 @@ class AbsenceService:
 
 async def notify_staff_of_certificate(session: AsyncSession, absence: Absence) -> None:
     """Queue the 'certificate to review' email to the family file service (sent by the mail
-    worker, `bot.staff_mail`)."""
+    worker, `mail.staff_mail`)."""
     await notify_certificate_to_review(session, absence)
 
 
@@ -353,7 +355,8 @@ async def _report_child(
         else:
             change = _extend(absence, first, last, reason, detail)
             action = f"{change.value}_absence"
-        marked = await session.execute(
+        marked = await changed_rows(
+            session,
             update(Booking)
             .where(
                 Booking.child_id == child.id,
@@ -363,13 +366,13 @@ async def _report_child(
                 Booking.absence_id.is_(None),
             )
             .values(attendance=Attendance.ABSENT, absence_id=absence.id)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if change is ReportChange.UNCHANGED and marked.rowcount:
+        if change is ReportChange.UNCHANGED and marked:
             change = ReportChange.UPDATED  # days booked since are marked absent too
         if change is not ReportChange.UNCHANGED:
             # The reason category is not health data; the free-text detail may be.
-            record(session, actor, action, "absence", absence.id, days=marked.rowcount)
+            record(session, actor, action, "absence", absence.id, days=marked)
         known = changes.get(absence.id)
         if known is None or known[1] is ReportChange.UNCHANGED:
             changes[absence.id] = (absence, change)

@@ -211,7 +211,7 @@ async def _paid_per_invoice(session: AsyncSession, invoice_ids: list[int]) -> di
         .where(Payment.invoice_id.in_(invoice_ids))
         .group_by(Payment.invoice_id)
     )
-    return {invoice_id: int(total) for invoice_id, total in rows}
+    return {invoice_id: int(total) for invoice_id, total in rows if invoice_id is not None}
 
 
 def _summary(invoice: Invoice, paid: int, today: date) -> InvoiceSummary:

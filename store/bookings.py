@@ -13,8 +13,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeGuard
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Delete, Update, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import deadlines
@@ -287,6 +288,7 @@ class BookingService:
             rules, booking.day, now, calendar, booking.price_cents
         )
         if decision.status is deadlines.CancellationStatus.REFUSED:
+            assert decision.reason is not None  # a refusal always says why
             return CancellationResult(
                 booking.id,
                 booking.day,
@@ -407,7 +409,7 @@ _TIME_REFUSALS = frozenset(
 )
 
 
-def _is_time_refusal(item: BookingOutcome | _Request) -> bool:
+def _is_time_refusal(item: BookingOutcome | _Request) -> TypeGuard[BookingOutcome]:
     return isinstance(item, BookingOutcome) and item.refusal in _TIME_REFUSALS
 
 
@@ -512,6 +514,7 @@ class _Terms:
             return refused(Refusal.NO_PRICE)
         decision = deadlines.evaluate_booking(self.rules, day, self.now, self.calendar, self.price)
         if decision.status is deadlines.BookingStatus.REFUSED:
+            assert decision.reason is not None  # a refusal always says why
             return refused(
                 Refusal(decision.reason), deadline=decision.deadline, opens_at=decision.opens_at
             )
@@ -633,6 +636,7 @@ async def _settle_unplaced(
     """Bookings inserted as placed that got no place: waitlisted, or removed (refused full)."""
     if not booking_ids:
         return
+    statement: Update | Delete
     if activity.waitlist_enabled:
         statement = (
             update(Booking)
@@ -746,4 +750,4 @@ class _ChildContext:
         """The first required document not accepted: one the family has yet to send, before
         one sent and awaiting validation."""
         to_send = [doc for doc in self.missing if doc not in self.pending]
-        return (to_send or self.missing or [None])[0]
+        return next(iter(to_send or self.missing), None)

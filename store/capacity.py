@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.database import changed_rows
 from store.models import Activity, Booking, OpeningDay
 from store.models.enums import BookingState
 from store.outbox import notify_family
@@ -21,7 +22,8 @@ from store.staff_notices import notify_bookings_to_validate
 
 async def take_place(session: AsyncSession, opening_day_id: int) -> bool:
     """Take one place of an open day if one is left; True when taken."""
-    result = await session.execute(
+    changed = await changed_rows(
+        session,
         update(OpeningDay)
         .where(
             OpeningDay.id == opening_day_id,
@@ -29,9 +31,9 @@ async def take_place(session: AsyncSession, opening_day_id: int) -> bool:
             OpeningDay.taken < OpeningDay.capacity,
         )
         .values(taken=OpeningDay.taken + 1)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
 async def take_places(session: AsyncSession, wanted: Mapping[int, int]) -> dict[int, int]:
@@ -53,13 +55,14 @@ async def take_places(session: AsyncSession, wanted: Mapping[int, int]) -> dict[
     if not taken:
         return {}
     places = case(taken, value=OpeningDay.id, else_=0)
-    result = await session.execute(
+    changed = await changed_rows(
+        session,
         update(OpeningDay)
         .where(OpeningDay.id.in_(taken), OpeningDay.taken + places <= OpeningDay.capacity)
         .values(taken=OpeningDay.taken + places)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if result.rowcount != len(taken):
+    if changed != len(taken):
         raise RuntimeError("opening days changed while locked")
     return taken
 
@@ -97,13 +100,14 @@ async def promote_waitlist(session: AsyncSession, opening_day_id: int) -> int | 
             select(Activity.requires_validation).where(Activity.id == activity_id)
         )
         new_state = BookingState.PENDING if needs_validation else BookingState.CONFIRMED
-        result = await session.execute(
+        changed = await changed_rows(
+            session,
             update(Booking)
             .where(Booking.id == booking_id, Booking.state == BookingState.WAITLISTED)
             .values(state=new_state)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-        if result.rowcount == 1:
+        if changed == 1:
             await notify_family(
                 session,
                 family_id,

@@ -275,17 +275,19 @@ class Importer:
             holidays_by_zone.setdefault(holiday.zone, []).append((holiday.start, holiday.end))
         services = {}
         for service in data.services:
-            row = await self._upsert(
+            service_row = await self._upsert(
                 Service, {"code": service.code}, {"name": service.name, "email": service.email}
             )
-            services[service.code] = row.id
+            services[service.code] = service_row.id
             for staff in service.staff:
                 await self._upsert(
-                    StaffMember, {"email": staff.email}, {"name": staff.name, "service_id": row.id}
+                    StaffMember,
+                    {"email": staff.email},
+                    {"name": staff.name, "service_id": service_row.id},
                 )
-        facilities = {}
+        facilities: dict[str, Facility] = {}
         for facility in data.facilities:
-            row = await self._upsert(
+            facilities[facility.code] = await self._upsert(
                 Facility,
                 {"code": facility.code},
                 {
@@ -294,15 +296,14 @@ class Importer:
                     "holiday_zone": facility.holiday_zone,
                 },
             )
-            facilities[facility.code] = row
         activities = {}
         for activity in data.activities:
-            facility = facilities[activity.facility]
-            zone_holidays = holidays_by_zone.get(facility.holiday_zone or "", [])
-            row = await self._import_activity(
-                activity, facility.id, services.get(activity.service or ""), zone_holidays
+            place = facilities[activity.facility]
+            zone_holidays = holidays_by_zone.get(place.holiday_zone or "", [])
+            activity_row = await self._import_activity(
+                activity, place.id, services.get(activity.service or ""), zone_holidays
             )
-            activities[activity.code] = row.id
+            activities[activity.code] = activity_row.id
         for family in data.families:
             await self._import_family(family, activities, data)
 

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -58,11 +58,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store.absences import AbsenceService
 from store.actors import Actor, NotFound, StoreError
 from store.audit import record
-from store.database import insert_for
+from store.database import changed_rows, insert_for
 from store.documents import DocumentRejected, DocumentService, DocumentView
+from store.mail_decision import DOCUMENTS_RECEIVED, MailDecision
 from store.mail_documents import (
     CONFIRM_PERIOD,
-    DOCUMENTS_RECEIVED,
     MAX_ATTACHMENTS,
     MailDocuments,
 )
@@ -301,23 +301,6 @@ class _ReleasedMail:
         return getattr(self._mail, name)
 
 
-@dataclass
-class _Decision:
-    status: InboundStatus
-    reason: str
-    family_id: int | None = None
-    outcome: dict[str, Any] | None = None
-    notice: dict[str, Any] | None = None
-    # Why the sender is told their mail was not (wholly) taken: a reason code, rate-limited
-    # and never sent to an automatic sender (see `_finish`); None: the sender is not told.
-    sender_notice: str | None = None
-    sender_details: dict[str, Any] | None = None
-    # A staff reply held for the service to release: what its email says (see `_finish`).
-    service_notice: dict[str, Any] | None = None
-    # The family's notice kind: what was filed, or the question asked before filing.
-    notice_kind: str = DOCUMENTS_RECEIVED
-
-
 class InboundMailService:
     """Keep inbound mail, then file, relay or set it aside."""
 
@@ -458,11 +441,11 @@ class InboundMailService:
             return await self.view(Actor.system(), mail_id)
         mail_from, rcpts, received_at, attempts, stored = claimed
         if raw is None:
-            raw = stored
+            raw = stored or b""
         del stored
         try:
             if attempts >= self.config.max_attempts:
-                decision = _Decision(InboundStatus.MALFORMED, "processing failed repeatedly")
+                decision = MailDecision(InboundStatus.MALFORMED, "processing failed repeatedly")
                 return await self._finish(mail_id, decision, None)
             try:
                 # In a worker thread: reading a large mail takes a while (0.3 s for 25 MB),
@@ -470,7 +453,7 @@ class InboundMailService:
                 mail_read = await asyncio.to_thread(self._read, raw, mail_from)
             except Exception as error:
                 reason = str(error) or type(error).__name__
-                decision = _Decision(InboundStatus.MALFORMED, reason)
+                decision = MailDecision(InboundStatus.MALFORMED, reason)
                 return await self._finish(mail_id, decision, None)
             del raw  # what is left of the mail is what was read from it
             decision = await self._decide(mail_id, mail_read, rcpts, received_at)
@@ -514,7 +497,8 @@ class InboundMailService:
             ).first()
             if row is None:
                 return None
-            claimed = await session.execute(
+            claimed = await changed_rows(
+                session,
                 update(InboundMail)
                 .where(*free)
                 .values(
@@ -522,12 +506,15 @@ class InboundMailService:
                     lease_until=now + self.config.lease,
                     attempts=InboundMail.attempts + 1,
                 )
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if claimed.rowcount != 1:
+            if claimed != 1:
                 return None
-        raw = row[4] if load_raw else None
-        return row[0], list(row[1]), row[2], row[3], raw
+        raw = cast(bytes, row[4]) if load_raw else None
+        mail_from, rcpts, received_at, attempts = cast(
+            tuple[str, list[str], datetime, int], row[:4]
+        )
+        return mail_from, list(rcpts), received_at, attempts, raw
 
     async def _release(self, mail_id: int) -> None:
         """Give back this worker's lease on a mail (its attempt failed)."""
@@ -541,10 +528,10 @@ class InboundMailService:
 
     async def _decide(
         self, mail_id: int, mail: ReadMail, rcpts: Sequence[str], received_at: datetime
-    ) -> _Decision:
+    ) -> MailDecision:
         routes = {route_of(address, self.config) for address in rcpts}
         if mail.automatic:
-            return _Decision(InboundStatus.IGNORED, f"automatic: {mail.automatic}")
+            return MailDecision(InboundStatus.IGNORED, f"automatic: {mail.automatic}")
         # A staff member answering with the documents address in copy (or the other way
         # round) is answering the family: a reply address among the recipients wins, unless
         # the sender may not answer families and the documents address is there too.
@@ -552,31 +539,23 @@ class InboundMailService:
             Route.DOCUMENTS not in routes or await self.is_staff_address(mail.from_address or "")
         )
         if staff_reply:
-            return await self._relay_staff_reply(mail_id, mail, self._token(rcpts), received_at)
+            return await self._relay_staff_reply(
+                mail_id, mail, await self._token(rcpts), received_at
+            )
         if Route.DOCUMENTS in routes:
             return await self._file_documents(mail, received_at, mail_id)
         if Route.POSTMASTER in routes:
-            return _Decision(InboundStatus.QUARANTINED, "mail to postmaster")
-        return _Decision(InboundStatus.QUARANTINED, "no recipient of ours")
+            return MailDecision(InboundStatus.QUARANTINED, "mail to postmaster")
+        return MailDecision(InboundStatus.QUARANTINED, "no recipient of ours")
 
     async def _file_documents(
         self, mail: ReadMail, received_at: datetime, mail_id: int
-    ) -> _Decision:
+    ) -> MailDecision:
         """A mail to the documents address: filed, held for the parent's confirmation, or set
         aside (`store.mail_documents`)."""
         with contextlib.suppress(Exception):  # a failed sweep never keeps a mail from filing
             await self.mail_documents.expire_unconfirmed(utcnow())
-        decided = await self.mail_documents.decide(mail_id, mail, received_at)
-        return _Decision(
-            decided.status,
-            decided.reason,
-            decided.family_id,
-            decided.outcome,
-            decided.notice,
-            sender_notice=decided.sender_notice,
-            sender_details=decided.sender_details,
-            notice_kind=decided.notice_kind,
-        )
+        return await self.mail_documents.decide(mail_id, mail, received_at)
 
     async def _already_filed(
         self, family_id: int, content: bytes, since: datetime
@@ -622,10 +601,15 @@ class InboundMailService:
             if not (attachment.inline and attachment.size < self.config.inline_document_min_bytes)
         ]
 
-    def _token(self, rcpts: Sequence[str]) -> str:
-        """The reply token of the first reply address among the recipients."""
-        tokens = [reply_token(address, self.config.mail_domain) for address in rcpts]
-        return next(token for token in tokens if token)
+    async def _token(self, rcpts: Sequence[str]) -> str:
+        """The token of the first reply address among the recipients that names a thread (a
+        reply to two notifications at once, one of them stale), else of the first one."""
+        tokens = [t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t]
+        if self._messaging is not None and len(tokens) > 1:
+            for token in tokens:
+                if await self._messaging.thread_for_reply_token(token) is not None:
+                    return token
+        return tokens[0]
 
     async def _relay_staff_reply(
         self,
@@ -635,7 +619,7 @@ class InboundMailService:
         received_at: datetime,
         *,
         released_by: Actor | None = None,
-    ) -> _Decision:
+    ) -> MailDecision:
         """Relay a staff reply to the family of its thread, or set it aside, and why.
 
         What reaches the family is the new text (cut where it repeats what we sent), with the
@@ -646,7 +630,7 @@ class InboundMailService:
         may release it). `released_by`: a staff member releasing it; the sender's address and
         its links are then taken as they are."""
         if self._messaging is None:
-            return _Decision(InboundStatus.QUARANTINED, "staff replies not wired yet")
+            return MailDecision(InboundStatus.QUARANTINED, "staff replies not wired yet")
         sender = mail.from_address or ""
         async with self._sessions() as session:
             staff_id = await session.scalar(
@@ -658,14 +642,14 @@ class InboundMailService:
             and staff_id is None
             and (domain not in self.config.staff_allowed_domains)
         ):
-            return _Decision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "sender not allowed for staff replies",
                 sender_notice=Reason.SENDER_NOT_ALLOWED,
             )
         thread = await self._messaging.thread_for_reply_token(token)
         if thread is None:
-            return _Decision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "unknown or expired reply token",
                 sender_notice=Reason.UNKNOWN_TOKEN,
@@ -677,7 +661,7 @@ class InboundMailService:
         files = self._staff_files(mail)
         held = {"thread_id": thread.id}
         if not body and not files:
-            return _Decision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "empty reply",
                 thread.family_id,
@@ -686,7 +670,7 @@ class InboundMailService:
             )
         hosts = outside_hosts(body, self.config.link_domains)
         if hosts and released_by is None and not getattr(mail, "authenticated", False):
-            return _Decision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 HELD_FOR_LINKS,
                 thread.family_id,
@@ -706,7 +690,7 @@ class InboundMailService:
         )
         notice, details = _refused_files_notice(refused, self._documents.max_bytes)
         if not body and not forwarded:
-            return _Decision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "nothing to relay: every attachment refused",
                 thread.family_id,
@@ -720,7 +704,9 @@ class InboundMailService:
                 actor, thread.id, body, forwarded, external_id=relay_key(mail_id)
             )
         except StoreError as error:
-            return _Decision(InboundStatus.QUARANTINED, f"not relayed: {error}", thread.family_id)
+            return MailDecision(
+                InboundStatus.QUARANTINED, f"not relayed: {error}", thread.family_id
+            )
         outcome = {
             "thread_id": thread.id,
             "message_id": getattr(message, "id", None),
@@ -728,7 +714,7 @@ class InboundMailService:
             "attachments_not_forwarded": len(refused),
         }
         reason = "relayed to the family" if body else "attachments relayed to the family"
-        return _Decision(
+        return MailDecision(
             InboundStatus.RELAYED,
             reason,
             thread.family_id,
@@ -740,7 +726,7 @@ class InboundMailService:
     async def _finish(
         self,
         mail_id: int,
-        decision: _Decision,
+        decision: MailDecision,
         mail: ReadMail | None,
         *,
         released_by: Actor | None = None,
@@ -882,9 +868,8 @@ class InboundMailService:
     async def reduced_text(self, mail: ReadMail, rcpts: Sequence[str]) -> str:
         """The text a family would read of a mail: a staff reply cut knowing what its thread's
         notifications said, anything else reduced by its markers."""
-        token = next(
-            (t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t), None
-        )
+        routed = {route_of(address, self.config) for address in rcpts}
+        token = await self._token(rcpts) if Route.STAFF_REPLY in routed else None
         if token is not None and self._messaging is not None:
             thread = await self._messaging.thread_for_reply_token(token)
             if thread is not None:
@@ -912,7 +897,7 @@ class InboundMailService:
         routes = {route_of(address, self.config) for address in view.rcpt_to}
         if Route.STAFF_REPLY in routes and family_id is None:
             decision = await self._relay_staff_reply(
-                mail_id, mail, self._token(view.rcpt_to), view.received_at, released_by=actor
+                mail_id, mail, await self._token(view.rcpt_to), view.received_at, released_by=actor
             )
         elif Route.DOCUMENTS in routes or family_id is not None:
             if family_id is None:

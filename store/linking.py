@@ -116,7 +116,7 @@ def _address_hash(email: str) -> str:
     return hash_token(f"address:{email.strip().lower()}")
 
 
-def _requests_since(moment: datetime) -> Select[tuple[int]]:
+def _requests_since(moment: datetime) -> Select[int]:
     """How many code requests were counted after `moment` (filter it further)."""
     return select(func.count(LinkCodeRequest.id)).where(LinkCodeRequest.requested_at > moment)
 
@@ -258,13 +258,16 @@ class LinkingService:
             )
             if repeated:
                 return CodeRequest.SENT
-            by_chat = await session.scalar(
-                counted.where(LinkCodeRequest.telegram_user_id == telegram_user_id)
+            by_chat = (
+                await session.scalar(
+                    counted.where(LinkCodeRequest.telegram_user_id == telegram_user_id)
+                )
+                or 0
             )
-            by_address = await session.scalar(
-                counted.where(LinkCodeRequest.address_hash == address)
+            by_address = (
+                await session.scalar(counted.where(LinkCodeRequest.address_hash == address)) or 0
             )
-            in_all = await session.scalar(counted)
+            in_all = await session.scalar(counted) or 0
             guardian = await _guardian_by_email(session, email)
             if guardian is not None and by_address + 1 >= max(limits.per_address, 2):
                 await self._warn(session, guardian, address, now)

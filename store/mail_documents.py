@@ -3,7 +3,7 @@ for the parent's word in the chat when not.
 
 Anyone can write a guardian's address in a `From:` header. So a mail to the documents address
 from a guardian's known address is filed straight away only when our MTA vouches for its From
-domain (`ReadMail.authenticated`, see `handlers.email_auth`). Otherwise its attachments are
+domain (`ReadMail.authenticated`, see `mail.auth`). Otherwise its attachments are
 checked as usual and held (written to the documents folder, listed in the mail's `outcome`,
 no document yet), the mail waits (`awaiting_confirmation`), and the family's linked chats are
 asked "did you send this by email?" — Telegram is the second factor:
@@ -47,6 +47,7 @@ from store.documents import (
     HeldFile,
     file_held,
 )
+from store.mail_decision import DOCUMENTS_RECEIVED, MAIL_TO_CONFIRM, MailDecision
 from store.models import Absence, Document, Guardian, InboundMail
 from store.models.base import utcnow
 from store.models.enums import ActorKind, DocumentSource, DocumentType
@@ -63,9 +64,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTACHMENTS = 10
 CONFIRM_PERIOD = timedelta(days=7)
 SUBJECT_CHARS = 120
-# The notices' kinds: what was filed, and the question asked before filing.
-DOCUMENTS_RECEIVED = "documents_received"
-MAIL_TO_CONFIRM = "mail_to_confirm"
 # Sender notice codes (sent, rate-limited, by `InboundMailService._finish`).
 UNKNOWN_SENDER = "unknown_sender"
 TOO_MANY_ATTACHMENTS = "too_many_attachments"
@@ -88,20 +86,6 @@ class Confirmation:
 
     answer: Answer
     files: int
-
-
-@dataclass
-class DocumentsDecision:
-    """What becomes of a mail to the documents address (recorded by the inbound service)."""
-
-    status: InboundStatus
-    reason: str
-    family_id: int | None = None
-    outcome: dict[str, Any] | None = None
-    notice: dict[str, Any] | None = None
-    notice_kind: str = DOCUMENTS_RECEIVED
-    sender_notice: str | None = None
-    sender_details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,16 +120,14 @@ class MailDocuments:
 
     # Deciding ------------------------------------------------------------------------------
 
-    async def decide(
-        self, mail_id: int, mail: ReadMail, received_at: datetime
-    ) -> DocumentsDecision:
+    async def decide(self, mail_id: int, mail: ReadMail, received_at: datetime) -> MailDecision:
         """File, hold for confirmation, or set aside a mail to the documents address."""
         async with self._sessions() as session:
             guardian = await session.scalar(
                 select(Guardian).where(func.lower(Guardian.email) == mail.from_address)
             )
         if guardian is None:
-            return DocumentsDecision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "documents from an unknown sender",
                 sender_notice=UNKNOWN_SENDER,
@@ -157,7 +139,7 @@ class MailDocuments:
         if mail.authenticated:
             return await self._file_now(mail_id, mail, actor, considered, absence, received_at)
         if not await self._has_chat(family_id):
-            return DocumentsDecision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "not authenticated, and no Telegram chat to confirm it",
                 family_id,
@@ -207,7 +189,7 @@ class MailDocuments:
         considered: _Considered,
         absence: AbsenceView | None,
         received_at: datetime,
-    ) -> DocumentsDecision:
+    ) -> MailDecision:
         """An authenticated mail: each considered attachment becomes a document."""
         family_id = actor.family_id
         assert family_id is not None
@@ -262,7 +244,7 @@ class MailDocuments:
             "authenticated": True,
         }
         code, details = self._sender_notice(considered, received, refused)
-        return DocumentsDecision(
+        return MailDecision(
             InboundStatus.FILED,
             reason,
             family_id,
@@ -280,7 +262,7 @@ class MailDocuments:
         considered: _Considered,
         absence: AbsenceView | None,
         received_at: datetime,
-    ) -> DocumentsDecision:
+    ) -> MailDecision:
         """A mail not authenticated: its files checked and held, the parent asked."""
         held: list[dict[str, Any]] = []
         refused: list[dict[str, Any]] = []
@@ -314,7 +296,7 @@ class MailDocuments:
         }
         if not held:
             # Nothing that could be filed: no question to ask (nor a chat to fill for a forger).
-            return DocumentsDecision(
+            return MailDecision(
                 InboundStatus.QUARANTINED,
                 "not authenticated, and nothing to file",
                 family_id,
@@ -340,7 +322,7 @@ class MailDocuments:
             "not_taken": considered.not_taken,
             "max_attachments": self.max_attachments,
         }
-        return DocumentsDecision(
+        return MailDecision(
             InboundStatus.AWAITING_CONFIRMATION,
             f"not authenticated: {len(held)} held for the parent's confirmation",
             family_id,

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.database import changed_rows
 from store.models import InboundMail
 from store.models.inbound import InboundStatus
 
@@ -69,5 +70,4 @@ async def purge_raw(
         .execution_options(synchronize_session=False)
     )
     async with sessions.begin() as session:
-        result = await session.execute(statement)
-    return int(result.rowcount or 0)
+        return await changed_rows(session, statement)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from store.database import changed_rows
 from store.models import Guardian, OutboxItem
 from store.models.enums import Channel, DeliveryState
 
@@ -122,7 +123,8 @@ async def claim_due(
             )
         ).all()
         for item_id, recipient, kind, payload, attempts in candidates:
-            result = await session.execute(
+            changed = await changed_rows(
+                session,
                 update(OutboxItem)
                 .where(
                     OutboxItem.id == item_id,
@@ -130,9 +132,9 @@ async def claim_due(
                     OutboxItem.next_attempt_at <= now,
                 )
                 .values(next_attempt_at=now + lease)
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            if result.rowcount == 1:
+            if changed == 1:
                 claimed.append(Delivery(item_id, recipient, kind, payload, attempts))
     return claimed
 

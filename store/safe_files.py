@@ -83,7 +83,7 @@ NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9]+")
 
 
 class RejectionReason(StrEnum):
-    """Why a file is refused (parents read it in their language, see `handlers.uploads`)."""
+    """Why a file is refused (parents read it in their language: `conversations.kit.uploads`)."""
 
     EMPTY = "empty"
     TOO_LARGE = "too_large"

@@ -16,7 +16,7 @@ Automatic Responses to Electronic Mail"):
   at once for the same address queue one notice between them.
 
 The email itself (its words, French first with a short English line) is written by
-`bot.sender_mail`; what it carries is minimal: the reason and counts, no name of a child, no
+`mail.sender_mail`; what it carries is minimal: the reason and counts, no name of a child, no
 text of the mail.
 """
 

@@ -169,7 +169,7 @@ async def _pending_certificates(session: AsyncSession) -> list[PendingCertificat
             Child.last_name,
             Absence.start,
             Absence.end,
-            Absence.certificate_id,
+            Document.id,
         )
         .join(Family, Family.id == Absence.family_id)
         .join(Child, Child.id == Absence.child_id)

@@ -27,7 +27,7 @@ MTA_AUTHSERV_ID = "mx.portail-test.example"
 
 def vouched(raw: bytes, authserv_id: str = MTA_AUTHSERV_ID) -> bytes:
     """`raw` as our MTA hands it on once DMARC passed for its From domain: its
-    Authentication-Results field on top (`handlers.email_auth`)."""
+    Authentication-Results field on top (`mail.auth`)."""
     _, address = parseaddr(str(BytesHeaderParser(policy=default).parsebytes(raw)["From"] or ""))
     domain = address.rpartition("@")[2] or "invalid.example"
     line_end = b"\r\n" if b"\r\n" in raw[:2000] else b"\n"

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from handlers.email_parsing import parse_mail
-from handlers.email_reply import Sent
+from mail.parsing import parse_mail
+from mail.reply import Sent
 from store.staff_notices import FamilyFacts, notice_texts
 
 CORPUS = Path(__file__).parent / "data" / "replies"

@@ -12,7 +12,7 @@ import logging
 
 import pytest
 
-from handlers.callback_data import MAX_RECORD_ID, choice, record_id
+from conversations.kit.callback_data import MAX_RECORD_ID, choice, record_id
 from tests.chat_helpers import forge_tap, linked_parent
 from tests.helpers import build_town
 from tests.messaging_helpers import add_services

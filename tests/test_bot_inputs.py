@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from bot.intents import Intent, intents_of
 from fake_telegram.models import ChatMessage
 from fake_telegram.users import OTHER_KINDS, FakeUser
+from handlers.intents import Intent, intents_of
 from store.models import Absence, Booking, Document
 from store.models.enums import AbsenceReason, DocumentType
 from tests.chat_helpers import linked_parent

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.texts import CATALOG, LOCALE_DIR, text
 from conversations.booking import refusal_text
+from conversations.kit.texts import CATALOG, LOCALE_DIR, text
 from store.bookings import BookingOutcome, Outcome, Refusal
 
 PARIS = ZoneInfo("Europe/Paris")

@@ -11,12 +11,12 @@ import asyncio
 from telegram import Update
 from telegram.ext import ExtBot
 
-from bot.texts import text
-from handlers.common import answer, toast
+from conversations.kit.common import answer, toast
+from conversations.kit.texts import text
 
 
 async def _answered(telegram, notice: str, *, alert: bool = False):
-    """What the phone shows when a tap is answered with `notice` by `handlers.common.answer`."""
+    """What the phone shows when a tap is answered with `notice` by the kit's `answer`."""
     user = telegram.add_user()
     query_id, answered = telegram.new_callback_query(user)
     raw = {

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.delivery import RENDERERS, Pacer, run_delivery
+from bot.delivery import Pacer, run_delivery
+from conversations.kit.notices import RENDERERS
 from store.models.enums import Channel
 from store.outbox import enqueue
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import delivery
 from bot.app import build_application
 from bot.delivery import GIVE_UP_AFTER_ATTEMPTS, deliver_due
+from conversations.kit import notices
 from store.models import OutboxItem
 from store.models.enums import Channel, DeliveryState
 from store.outbox import enqueue
@@ -40,7 +40,7 @@ def notice_text(monkeypatch) -> dict[str, str]:
     async def render(portal: Any, payload: dict[str, Any], language: str) -> str:
         return text["value"]
 
-    monkeypatch.setitem(delivery.RENDERERS, KIND, render)
+    monkeypatch.setitem(notices.RENDERERS, KIND, render)
     return text
 
 

@@ -17,8 +17,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from handlers.email_html import html_to_text
-from handlers.email_parsing import (
+from mail.html_text import html_to_text
+from mail.parsing import (
     MalformedMail,
     find_absence_reference,
     guess_document_type,
@@ -26,7 +26,7 @@ from handlers.email_parsing import (
     parse_mail,
     unflow,
 )
-from handlers.email_reply import reduce_reply
+from mail.reply import reduce_reply
 from store.models.enums import DocumentType
 
 CORPUS = Path(__file__).parent / "data" / "emails"

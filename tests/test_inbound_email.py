@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text, update
 
 import handlers.email_notices  # noqa: F401  (registers the documents_received renderer)
 from bot.runner import running_bot
-from handlers.inbound_email import InboundMailServer, inbound_service, running_smtp
+from mail.inbound import InboundMailServer, inbound_service, running_smtp
 from store.absences import AbsenceService
 from store.actors import Actor
 from store.inbound import InboundConfig, reply_token

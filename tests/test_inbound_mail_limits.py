@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 import handlers.email_notices  # noqa: F401  (registers the documents_received renderer)
-from handlers import email_parsing
-from handlers.email_parsing import encoded_size, message_id_of, parse_mail
-from handlers.inbound_email import InboundMailServer, inbound_service
+from mail import parsing as email_parsing
+from mail.inbound import InboundMailServer, inbound_service
+from mail.parsing import encoded_size, message_id_of, parse_mail
 from store.inbound import InboundConfig
 from store.messaging import MessagingService
 from store.models import Document

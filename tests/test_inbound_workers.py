@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.email_parsing import message_id_of, parse_mail
+from mail.parsing import message_id_of, parse_mail
 from store.absences import AbsenceService
 from store.database import create_engine, create_sessionmaker, is_sqlite
 from store.documents import DocumentFolder, DocumentService

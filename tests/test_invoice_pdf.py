@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from bot.texts import CATALOG as TEXTS
+from conversations.kit.texts import CATALOG as TEXTS
 from store.billing import InvoiceDetail, InvoiceLineView, InvoiceStatus, InvoiceSummary
 from store.invoice_pdf import (
     LABELS,

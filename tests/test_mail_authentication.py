@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.email_auth import authenticating_method, parse_field, strip_comments
-from handlers.email_parsing import parse_mail
+from mail.auth import authenticating_method, parse_field, strip_comments
+from mail.parsing import parse_mail
 
 OURS = "mx.ville.example"
 FROM = "anne.martin@famille-martin.fr"

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from fake_telegram.server import MAX_TEXT
 from handlers.email_notices import fit_list, telegram_length
-from handlers.inbound_email import InboundMailServer, inbound_service
+from mail.inbound import InboundMailServer, inbound_service
 from store.inbound import InboundConfig
 from store.mail_documents import ATTACHMENT_TOO_LARGE, TOO_MANY_ATTACHMENTS, UNKNOWN_SENDER
 from store.models import Document, OutboxItem, Service

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from handlers.inbound_email import (
+from mail.inbound import (
     TOO_MANY_AT_ONCE,
     InboundMailServer,
     SenderLimits,

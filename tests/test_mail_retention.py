@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from handlers.inbound_email import InboundMailServer, inbound_service
+from mail.inbound import InboundMailServer, inbound_service
 from store.actors import Actor
 from store.inbound import InboundConfig
 from store.mail_retention import Retention, purge_raw

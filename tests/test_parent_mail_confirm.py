@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from handlers.email_notices import mail_to_confirm
-from handlers.inbound_email import InboundMailServer, inbound_service
+from mail.inbound import InboundMailServer, inbound_service
 from store.absences import AbsenceService
 from store.inbound import InboundConfig
 from store.mail_retention import Retention

@@ -11,9 +11,9 @@ from collections import Counter
 
 import pytest
 
-from handlers.email_charset import decode_text
-from handlers.email_parsing import parse_mail
-from handlers.email_reply import Sent, reduce_reply
+from mail.charset import decode_text
+from mail.parsing import parse_mail
+from mail.reply import Sent, reduce_reply
 from tests.reply_corpus import DOMAIN, Reply, replies
 
 REPLIES = replies()

@@ -1,6 +1,6 @@
 """The reducer knows what the notification said: the store gives the thread's guardians'
 messages and the names around them, and a staff reply relayed through the inbound service is
-cut where it repeats the very notification `bot.staff_mail` wrote, in a client language we
+cut where it repeats the very notification `mail.staff_mail` wrote, in a client language we
 have no markers for, without our reply address ever reaching the parent."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from email.policy import SMTP as SMTP_POLICY
 
 from sqlalchemy import select
 
-from bot.staff_mail import StaffMail, parent_message
-from handlers.email_parsing import parse_mail
-from handlers.inbound_email import inbound_service
+from mail.inbound import inbound_service
+from mail.parsing import parse_mail
+from mail.staff_mail import StaffMail, parent_message
 from store.inbound import InboundConfig
 from store.messaging import MessagingService
 from store.models import Message

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.sender_mail import SENTENCES, notice_text
-from bot.staff_mail import deliver_due_emails
-from handlers.inbound_email import InboundMailServer, inbound_service
+from mail.inbound import InboundMailServer, inbound_service
+from mail.sender_mail import SENTENCES, notice_text
+from mail.staff_mail import deliver_due_emails
 from store.inbound import InboundConfig
 from store.messaging import MessagingService
 from store.models import OutboxItem, SenderNotice

@@ -16,9 +16,9 @@ import pytest
 from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
-from bot.mailer import is_loopback, starttls_required, tls_context
 from bot.settings import Settings
-from bot.staff_mail import deliver_due_emails
+from mail.mailer import is_loopback, starttls_required, tls_context
+from mail.staff_mail import deliver_due_emails
 from store.linking import LINK_CODE_MAIL
 from store.models import OutboxItem
 from store.models.enums import DeliveryState

@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 from sqlalchemy import update
 
-from bot.mailer import send_message
-from bot.staff_mail import StaffMail, build_message, deliver_due_emails, short_dates, words
-from bot.texts import CATALOG
+from conversations.kit.texts import CATALOG
+from mail.mailer import send_message
+from mail.staff_mail import StaffMail, build_message, deliver_due_emails, short_dates, words
 from store.bookings import BookingService
 from store.models import Activity
 from tests.helpers import build_town, paris

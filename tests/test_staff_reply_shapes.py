@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.staff_mail import deliver_due_emails
+from mail.staff_mail import deliver_due_emails
 from store.models.enums import Language
 from store.models.inbound import InboundStatus
 from tests.family_file_helpers import tiny_pdf
@@ -146,3 +146,23 @@ async def test_the_reply_address_works_in_to_cc_or_bcc(portal, telegram, smtp_si
     assert message.body == f"Bonjour, réponse en {where}."
     [notice] = await staff_reply_notices(portal)
     assert (notice.kind, notice.recipient) == ("staff_reply", str(CHAT_ID))
+
+
+async def test_a_reply_to_a_stale_and_a_live_address_goes_to_the_live_thread(
+    portal, telegram, smtp_sink
+):
+    """Two reply addresses among the recipients, the first naming no thread (mistyped, or of a
+    thread gone): the reply goes to the thread the other names, not aside."""
+    async with mail_stack(portal, telegram, smtp_sink, bot=False) as stack:
+        stale = f"reply+{'x' * 32}@{stack.reply_address.rpartition('@')[2]}"
+        raw = staff_mail(
+            "Bonjour, c'est noté.",
+            sender=stack.staff_email,
+            to=stale,
+            cc=stack.reply_address,
+        )
+        await stack.send(raw, [stale, stack.reply_address])
+    [row] = await inbound_rows(portal)
+    assert (row.status, row.family_id) == (InboundStatus.RELAYED, stack.town.family_id)
+    [message] = await replies_to_parent(portal)
+    assert message.body == "Bonjour, c'est noté."

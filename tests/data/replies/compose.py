@@ -3,7 +3,7 @@
 The corpus is the files beside this script (`*.eml`, `*.expected.txt`, `index.yaml`); this
 script wrote them and can write them again after a case is added to `CASES`. Each reply
 answers one of the notifications of `threads.yaml`, whose text is written by the product's own
-`bot.staff_mail` from the thread's facts, as the service received it. Each mail client quotes
+`mail.staff_mail` from the thread's facts, as the service received it. Each mail client quotes
 it its own way, in its own language (attribution, header block, separator, `>` quoting or
 none, line wrapping, HTML, mobile footer, charset and transfer encoding), from what these
 clients write; the staff member's words, in `CASES`, are the expected reduced text. A few
@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
-from bot.staff_mail import _join, channel_words, family_lines, words  # noqa: E402
+from mail.staff_mail import _join, channel_words, family_lines, words  # noqa: E402
 from store.deadlines import format_moment  # noqa: E402
 from store.messaging import _subject  # noqa: E402
 from store.models.enums import Channel  # noqa: E402

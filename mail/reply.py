@@ -202,7 +202,7 @@ def fixed_runs() -> tuple[frozenset[tuple[str, ...]], frozenset[tuple[str, ...]]
     """Runs of words of the sentences every notification carries (the staff emails' catalog
     entries, in French and English, without their placeholders), and their two-word pieces
     ("sur Telegram")."""
-    from bot.texts import CATALOG
+    from conversations.kit.texts import CATALOG
 
     runs: set[tuple[str, ...]] = set()
     pairs: set[tuple[str, ...]] = set()

@@ -24,10 +24,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import PortalContext
-from bot.texts import language_of, text
-from handlers.callback_data import record_id
-from handlers.flows import Flow
+from conversations.kit.callback_data import record_id
+from conversations.kit.context import PortalContext
+from conversations.kit.flows import Flow
+from conversations.kit.texts import language_of, text
 from store.actors import Actor
 from store.families import ChildView
 from store.models.enums import Language
@@ -45,6 +45,10 @@ MENU_MESSAGES = "menu:messages"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
+# The buttons that open a flow with a file already received outside of it (`handlers.inputs`).
+FILE_AS_CERTIFICATE = "file:certificate"
+FILE_AS_DOCUMENT = "file:document"
+FILE_DROP = "file:drop"
 # A tag of catalog text (what `text()` escapes never looks like one).
 _TAG = re.compile(r"<[^>]*>")
 
@@ -563,6 +567,38 @@ async def timed_out(update: Update, context: PortalContext, draft_key: str) -> N
     language = chat_language(context, update)
     saved(context).pop(draft_key, None)
     await reply(update, text("timed_out", language), menu_button(language))
+
+
+async def stale_button(update: Update, context: PortalContext) -> None:
+    """Any button no flow is waiting for: answer it, and offer the menu."""
+    language = guess_language(update)
+    profile = (
+        await context.portal.families.profile(update.effective_user.id)
+        if update.effective_user
+        else None
+    )
+    if profile is not None:
+        language = profile.language.value
+    await answer(update)
+    await reply(update, text("stale", language), menu_button(language))
+
+
+TextAnswer = Callable[[Update, PortalContext], Coroutine[Any, Any, None]]
+# The answer to text typed outside any flow (`handlers.inputs.free_text` registers itself): a
+# flow whose draft is gone hands such text over, so the parent gets the answer the menu gives.
+_TEXT_OUTSIDE: list[TextAnswer] = []
+
+
+def answers_text_outside(function: TextAnswer) -> TextAnswer:
+    """Register the answer to text typed outside any flow."""
+    _TEXT_OUTSIDE[:] = [function]
+    return function
+
+
+async def text_outside(update: Update, context: PortalContext) -> None:
+    """Answer text as if it was typed outside any flow (see `answers_text_outside`)."""
+    for function in _TEXT_OUTSIDE:
+        await function(update, context)
 
 
 async def stale_in_flow(update: Update, context: PortalContext) -> None:

@@ -1,7 +1,7 @@
 """The emails that tell a mail's sender it was set aside, and a service that a reply was held.
 
 Queued by the inbound mail service (`store.sender_notices`), delivered by the outbox's email
-worker (`bot.staff_mail`, where these writers register):
+worker (`mail.staff_mail`, where these writers register):
 
 - `sender_notice`: to the sender of a mail set aside (or taken in part), the reason in plain
   words, in French with a short English line (the sender may be a staff member or a parent).
@@ -17,13 +17,15 @@ worker (`bot.staff_mail`, where these writers register):
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.portal import Portal
-from bot.staff_mail import NotNeeded, StaffMail, message_id, writes
+from mail.staff_mail import NotNeeded, StaffMail, message_id, writes
 from store.deadlines import format_moment
 from store.quarantine import held_reply_facts
 from store.sender_notices import HELD_REPLY_MAIL, SENDER_NOTICE_MAIL, Reason, reason_of
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 FOOTER = (
     "— Portail Famille, message automatique : ne pas répondre / automatic message, do not reply"

@@ -8,7 +8,7 @@ bookings waiting for validation. This worker claims the due ones (a lease, so tw
 never send the same one), writes each email in French with the family, child and dates,
 attaches the certificate or documents (under a name we make,
 "certificat-medical-ABS-7KQ9M2.pdf", with the content type its bytes tell; the family's file
-name is only quoted, cleaned, in the text), sends it through the relay (`bot.mailer`) and
+name is only quoted, cleaned, in the text), sends it through the relay (`mail.mailer`) and
 marks it sent. An unreachable relay or a 4xx answer is retried later
 with backoff; a recipient refused for good (5xx) is given up.
 A crash between the relay's answer and `mark_sent` may send an email again after the lease:
@@ -38,16 +38,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from bot.delivery import backoff
-from bot.formatting import amount
-from bot.mailer import MAIL_POLICY, MailError, send_message
-from bot.portal import Portal
-from bot.texts import CATALOG
+from conversations.kit.formatting import amount
+from conversations.kit.notices import backoff
+from conversations.kit.texts import CATALOG
+from mail.mailer import MAIL_POLICY, MailError, send_message
 from store.actors import Actor, StoreError
 from store.deadlines import format_day, format_moment
 from store.documents import DocumentFolder, DocumentService, document_file_name
@@ -67,6 +66,9 @@ from store.staff_notices import (
     parent_message_facts,
     resolve_recipient,
 )
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +122,7 @@ class NotNeeded:
     reason: str
 
 
-Writer = Callable[[Portal, dict[str, Any]], Awaitable[StaffMail | NotNeeded]]
+Writer: TypeAlias = "Callable[[Portal, dict[str, Any]], Awaitable[StaffMail | NotNeeded]]"
 WRITERS: dict[str, Writer] = {}
 
 
@@ -641,4 +643,4 @@ async def run_email_delivery(
 
 # Writers of other modules register themselves (with `writes`) when imported: imported here, so
 # that whoever delivers the outbox's emails knows every kind.
-from bot import sender_mail  # noqa: E402, F401
+from mail import sender_mail  # noqa: E402, F401

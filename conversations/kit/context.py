@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from bot.portal import Portal
+if TYPE_CHECKING:
+    from bot.portal import Portal
+
 
 PORTAL_KEY = "portal"
 

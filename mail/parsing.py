@@ -2,7 +2,7 @@
 
 Pure functions over the raw bytes, no database: `parse_mail` gives a `ParsedMail` (or raises
 `MalformedMail` when the message cannot be trusted), with the body as text (HTML turned into
-text), the reply reduced to the new text (`handlers.email_reply`), the attachments, and whether
+text), the reply reduced to the new text (`mail.reply`), the attachments, and whether
 it is an automatic reply or a bounce — those never reach a parent.
 
 Attachments: a part attached (`Content-Disposition: attachment`), or carrying a file name, or
@@ -34,10 +34,10 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
-from handlers.email_auth import authenticating_method
-from handlers.email_charset import decode_text
-from handlers.email_html import html_to_text
-from handlers.email_reply import Sent, normalize, reduce_reply
+from mail.auth import authenticating_method
+from mail.charset import decode_text
+from mail.html_text import html_to_text
+from mail.reply import Sent, normalize, reduce_reply
 from store.absences import REFERENCE_ALPHABET
 from store.models.enums import DocumentType
 
@@ -144,12 +144,12 @@ class ParsedMail:
     absence_reference: str | None = None
     defects: tuple[str, ...] = field(default=())
     # The method (`dmarc`, `dkim`, `spf`) by which our MTA authenticated the From domain
-    # (`handlers.email_auth`), or None.
+    # (`mail.auth`), or None.
     authenticated_by: str | None = None
 
     @property
     def authenticated(self) -> bool:
-        """Whether our MTA vouches for the From domain (see `handlers.email_auth`)."""
+        """Whether our MTA vouches for the From domain (see `mail.auth`)."""
         return self.authenticated_by is not None
 
     @property
@@ -177,7 +177,7 @@ def parse_mail(
     An attachment larger than `max_attachment_bytes` (when given) is told by its size and
     never decoded (see `Attachment`). The sender is authenticated from the
     Authentication-Results fields of our MTA, whose id is `authserv_id` (empty: nothing is
-    authenticated; see `handlers.email_auth`)."""
+    authenticated; see `mail.auth`)."""
     try:
         message = _parse(raw)
         return _read(message, envelope_from, max_attachment_bytes, authserv_id)
@@ -380,7 +380,9 @@ def _body_parts(part: Message) -> Iterator[Message]:
     content_type = part.get_content_type()
     if part.is_multipart():
         payload = part.get_payload()
-        children: list[Message] = payload if isinstance(payload, list) else []
+        children = (
+            [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
+        )
         if content_type == "multipart/alternative":
             chosen = _choose_alternative(children)
             if chosen is not None:
@@ -464,7 +466,7 @@ def _quoted(depth: int, content: str) -> str:
     return ("> " * depth + content) if depth else content
 
 
-def _referenced_content_ids(html_parts: list[Message]) -> set[str]:
+def _referenced_content_ids(html_parts: Sequence[Message]) -> set[str]:
     """Content-IDs that HTML bodies show with `cid:`."""
     found: set[str] = set()
     for part in html_parts:
@@ -478,7 +480,7 @@ def _referenced_content_ids(html_parts: list[Message]) -> set[str]:
 def _filename(part: Message) -> str | None:
     """The part's file name, decoded (RFC 2231 and RFC 2047) and reduced to a safe base name."""
     try:
-        name = part.get_filename() or part.get_param("name")  # type: ignore[union-attr]
+        name = part.get_filename() or part.get_param("name")
     except Exception:
         return None
     if isinstance(name, tuple):  # an RFC 2231 value the compat API left encoded

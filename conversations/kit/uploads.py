@@ -14,20 +14,23 @@ services built from the portal, and the address certificates may be emailed to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from babel.numbers import format_decimal
 from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import filters
 
-from bot.context import PortalContext
-from bot.formatting import BABEL_LOCALES
-from bot.portal import Portal
-from bot.texts import text
-from handlers.common import reply
+from conversations.kit.common import reply
+from conversations.kit.context import PortalContext
+from conversations.kit.formatting import BABEL_LOCALES
+from conversations.kit.texts import text
 from store.absences import AbsenceService
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
 from store.safe_files import display_label
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 # What the Bot API lets a bot download (getFile); larger files cannot reach us at all.
 TELEGRAM_DOWNLOAD_LIMIT = 20 * 1024 * 1024

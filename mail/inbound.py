@@ -52,19 +52,16 @@ import functools
 import itertools
 import logging
 import math
-import signal
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import getaddresses
+from typing import TYPE_CHECKING
 
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
-from bot.portal import Portal
-from bot.process_memory import map_large_blocks, settle_memory
-from bot.settings import Settings
-from handlers.email_parsing import message_id_of, parse_mail, raw_headers
+from mail.parsing import message_id_of, parse_mail, raw_headers
 from store.absences import AbsenceService
 from store.clock import Clock, system_clock
 from store.documents import DocumentFolder, DocumentService
@@ -72,6 +69,9 @@ from store.inbound import InboundConfig, InboundMailService, Route, route_of
 from store.mail_retention import Retention
 from store.messaging import MessagingService
 from store.models.base import utcnow
+
+if TYPE_CHECKING:
+    from bot.portal import Portal
 
 logger = logging.getLogger(__name__)
 
@@ -380,7 +380,9 @@ class InboundMailServer:
         may be arriving): aiosmtpd resets the envelope after DATA, on RSET, and drops the
         transport when the connection is lost."""
         return any(
-            session.transport is not None and session.envelope.rcpt_tos
+            session.transport is not None
+            and session.envelope is not None
+            and session.envelope.rcpt_tos
             for session in self._sessions
         )
 
@@ -556,19 +558,3 @@ async def running_smtp(
         yield server
     finally:
         await server.close()
-
-
-async def serve_smtp(settings: Settings) -> None:
-    """`portail smtp`: the inbound mail server alone, until SIGINT or SIGTERM."""
-    portal = Portal.from_settings(settings)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    map_large_blocks()
-    try:
-        async with running_smtp(portal):
-            settle_memory()
-            await stop.wait()
-    finally:
-        await portal.close()

@@ -1,10 +1,10 @@
 """Every text a parent reads, in French (default) and English, looked up by key.
 
-The texts live in gettext catalogs, `bot/locale/<language>/LC_MESSAGES/portail.po` (msgid: a
-stable key such as `menu.title`; msgstr: the sentence), read with Babel at start-up; translators
-edit them with any PO editor. Texts are HTML (Telegram's parse mode): values that come from
-people (names, typed text) are escaped by `text()`; placeholders ending in `_html` are inserted
-as they are.
+The texts live in gettext catalogs, `conversations/kit/locale/<language>/LC_MESSAGES/portail.po`
+(msgid: a stable key such as `menu.title`; msgstr: the sentence), read with Babel at start-up;
+translators edit them with any PO editor. Texts are HTML (Telegram's parse mode): values that
+come from people (names, typed text) are escaped by `text()`; placeholders ending in `_html` are
+inserted as they are.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Outbound email (SMTP), sent from a worker thread so the event loop never blocks.
 
-Every email the product sends goes through the outbox and `bot.staff_mail` (retried while
+Every email the product sends goes through the outbox and `mail.staff_mail` (retried while
 the relay is down), which calls `send_message`.
 
 Emails carry linking codes, certificates and family documents: to a relay that is not on
@@ -20,9 +20,11 @@ import ssl
 from email.header import Header
 from email.message import EmailMessage
 from email.policy import EmailPolicy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import Settings
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 
 logger = logging.getLogger(__name__)
 
