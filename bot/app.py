@@ -32,8 +32,8 @@ from bot.polling import TolerantBot
 from bot.portal import Portal
 from bot.update_order import OnePersonAtATime
 from conversations import absence, balance, booking, cancelling, documents, email_link, messages
-from conversations.kit.common import stale_button
 from conversations.kit.context import PortalContext
+from conversations.kit.live import stale_button
 from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk

@@ -22,7 +22,7 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,17 +33,9 @@ from bot.staff_cli import add_staff_command
 from store import migrate
 from store.actors import NotFound
 from store.clock import system_clock
-from store.database import create_engine, create_sessionmaker
+from store.database import with_sessions
 from store.importer import ImportFileError, import_file
 from store.linking import LinkingService, deep_link
-
-
-async def _with_sessions(settings: Settings, work: Callable[..., Awaitable[int]]) -> int:
-    engine = create_engine(settings.database_url)
-    try:
-        return await work(create_sessionmaker(engine))
-    finally:
-        await engine.dispose()
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -63,7 +55,7 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(_with_sessions(settings, work))
+        return asyncio.run(with_sessions(settings.database_url, work))
     except ImportFileError as error:
         print(f"{args.file} was not imported, nothing changed:", file=sys.stderr)
         for problem in error.problems:
@@ -79,7 +71,7 @@ def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(_with_sessions(settings, work))
+        return asyncio.run(with_sessions(settings.database_url, work))
     except NotFound:
         print(f"No guardian has the email {args.email}.", file=sys.stderr)
         return 2
@@ -140,7 +132,22 @@ def cmd_mail_purge(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_sessions(settings, work))
+    return asyncio.run(with_sessions(settings.database_url, work))
+
+
+Command = Callable[[Settings, argparse.Namespace], int]
+"""What runs a command: the settings and the command line's arguments give its exit status."""
+
+
+def _described(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    description: str,
+    handler: Command,
+) -> None:
+    """A command with no arguments, its help and description `description`, run by `handler`."""
+    command = commands.add_parser(name, help=description, description=description)
+    command.set_defaults(handler=handler)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,23 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
         "staff emails), without the inbound mail server: listens on no port (needs "
         "TELEGRAM_TOKEN); run `portail smtp` beside it for mail"
     )
-    bot = commands.add_parser("bot", help=bot_help, description=bot_help)
-    bot.set_defaults(handler=cmd_run)
+    _described(commands, "bot", bot_help, cmd_run)
     run_help = (
         "run every part of the product in one process: the Telegram bot, its outbox delivery, "
         "and the inbound mail server with its worker, listening on "
         "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT (needs TELEGRAM_TOKEN); not beside `portail smtp` "
         "on the same port (use `portail bot` then)"
     )
-    run = commands.add_parser("run", help=run_help, description=run_help)
-    run.set_defaults(handler=cmd_run)
+    _described(commands, "run", run_help, cmd_run)
     smtp_help = (
         "run the inbound mail server and its mail worker alone, listening on "
         "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT; no bot (no TELEGRAM_TOKEN needed). Several may "
         "share one database, each on its own host or port"
     )
-    smtp = commands.add_parser("smtp", help=smtp_help, description=smtp_help)
-    smtp.set_defaults(handler=cmd_smtp)
+    _described(commands, "smtp", smtp_help, cmd_smtp)
     mail = commands.add_parser("mail", help="inbound mail upkeep")
     mail_commands = mail.add_subparsers(dest="mail_command", required=True)
     purge_help = (
@@ -191,8 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         "after processing, MAIL_QUARANTINE_RETENTION_DAYS when set aside), keeping what staff "
         "see of them; safe beside running mail servers"
     )
-    purge = mail_commands.add_parser("purge", help=purge_help, description=purge_help)
-    purge.set_defaults(handler=cmd_mail_purge)
+    _described(mail_commands, "purge", purge_help, cmd_mail_purge)
     add_demo_command(commands)
     add_dates_command(commands)
     add_staff_command(commands)

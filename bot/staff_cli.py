@@ -40,7 +40,7 @@ from mail.parsing import parse_mail
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import Actor, NotFound
 from store.bookings import BookingService, ReasonRequired
-from store.database import create_engine, create_sessionmaker
+from store.database import with_sessions
 from store.deadlines import PARIS
 from store.documents import DocumentFolder, DocumentService, InvalidReclassification
 from store.inbound import InboundConfig, InboundMailService, NotReleasable
@@ -64,18 +64,25 @@ class Refused(Exception):
 def _run(settings: Settings, work: Callable[[Sessions], Awaitable[int]]) -> int:
     """Run `work` on the store; a refusal is printed on stderr with status 2."""
 
-    async def with_sessions() -> int:
-        engine = create_engine(settings.database_url)
-        try:
-            return await work(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
     try:
-        return asyncio.run(with_sessions())
+        return asyncio.run(with_sessions(settings.database_url, work))
     except Refused as refused:
         print(refused, file=sys.stderr)
         return ERROR_STATUS
+
+
+StaffWork = Callable[[Settings, Sessions, argparse.Namespace], Awaitable[int]]
+"""A staff command's work on the store, with the command line's arguments."""
+
+
+def _on_store(work: StaffWork) -> Callable[[Settings, argparse.Namespace], int]:
+    """A staff command as the command line calls it: `work` run on the store (`_run`)."""
+
+    @functools.wraps(work)
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        return _run(settings, lambda sessions: work(settings, sessions, args))
+
+    return command
 
 
 def _moment(moment: datetime) -> str:
@@ -106,170 +113,154 @@ async def _decider(sessions: Sessions, email: str | None) -> Actor:
 # Messages -----------------------------------------------------------------------------------
 
 
-def cmd_inbox(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        entries = await MessagingService(sessions).inbox(Actor.system(), args.service)
-        if not entries:
-            print("No thread is waiting for an answer.")
-        for entry in entries:
-            thread = entry.thread
-            print(
-                f"#{thread.id}  {_moment(entry.last_at)}  {thread.service_name}  "
-                f"{thread.family_name}  {_excerpt(entry.last_body)}"
-            )
-        return 0
-
-    return _run(settings, work)
-
-
-def cmd_show(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        service = MessagingService(sessions)
-        try:
-            thread = await service.thread(Actor.system(), args.thread_id)
-            messages = await service.thread_history(Actor.system(), args.thread_id, SHOW_LIMIT)
-        except NotFound:
-            raise Refused(f"No thread #{args.thread_id}.") from None
-        print(f"Thread #{thread.id}, {thread.service_name}, {thread.family_name}")
-        print(f"Subject: {thread.subject}")
-        for message in messages:
-            side = "family" if message.direction is MessageDirection.FROM_PARENT else "service"
-            print(f"\n[{_moment(message.created_at)}] {side} ({message.author}):")
-            for line in message.body.splitlines():
-                print(f"  {line}")
-            for attachment in message.attachments:
-                name = attachment.name or "photo"
-                print(
-                    f"  attachment: document #{attachment.document_id} {name} "
-                    f"({attachment.content_type})"
-                )
-        return 0
-
-    return _run(settings, work)
-
-
-def cmd_reply(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        try:
-            staff = await StaffService(sessions).by_email(args.as_email)
-        except NotFound:
-            raise Refused(f"No staff member has the email {args.as_email}.") from None
-        try:
-            message = await MessagingService(sessions).staff_reply(
-                staff.actor, args.thread_id, args.text
-            )
-        except NotFound:
-            raise Refused(f"No thread #{args.thread_id}.") from None
-        except InvalidMessage as error:
-            raise Refused(f"The reply was not sent: {error}.") from None
+@_on_store
+async def cmd_inbox(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+    entries = await MessagingService(sessions).inbox(Actor.system(), args.service)
+    if not entries:
+        print("No thread is waiting for an answer.")
+    for entry in entries:
+        thread = entry.thread
         print(
-            f"Reply #{message.id} from {staff.name} stored in thread #{args.thread_id}; "
-            "the family will read it on Telegram."
+            f"#{thread.id}  {_moment(entry.last_at)}  {thread.service_name}  "
+            f"{thread.family_name}  {_excerpt(entry.last_body)}"
         )
-        return 0
+    return 0
 
-    return _run(settings, work)
+
+@_on_store
+async def cmd_show(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+    service = MessagingService(sessions)
+    try:
+        thread = await service.thread(Actor.system(), args.thread_id)
+        messages = await service.thread_history(Actor.system(), args.thread_id, SHOW_LIMIT)
+    except NotFound:
+        raise Refused(f"No thread #{args.thread_id}.") from None
+    print(f"Thread #{thread.id}, {thread.service_name}, {thread.family_name}")
+    print(f"Subject: {thread.subject}")
+    for message in messages:
+        side = "family" if message.direction is MessageDirection.FROM_PARENT else "service"
+        print(f"\n[{_moment(message.created_at)}] {side} ({message.author}):")
+        for line in message.body.splitlines():
+            print(f"  {line}")
+        for attachment in message.attachments:
+            name = attachment.name or "photo"
+            print(
+                f"  attachment: document #{attachment.document_id} {name} "
+                f"({attachment.content_type})"
+            )
+    return 0
+
+
+@_on_store
+async def cmd_reply(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+    try:
+        staff = await StaffService(sessions).by_email(args.as_email)
+    except NotFound:
+        raise Refused(f"No staff member has the email {args.as_email}.") from None
+    try:
+        message = await MessagingService(sessions).staff_reply(
+            staff.actor, args.thread_id, args.text
+        )
+    except NotFound:
+        raise Refused(f"No thread #{args.thread_id}.") from None
+    except InvalidMessage as error:
+        raise Refused(f"The reply was not sent: {error}.") from None
+    print(
+        f"Reply #{message.id} from {staff.name} stored in thread #{args.thread_id}; "
+        "the family will read it on Telegram."
+    )
+    return 0
 
 
 # Decisions ----------------------------------------------------------------------------------
 
 
-def cmd_pending(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        work_left = await StaffService(sessions).pending(Actor.system())
-        if not (work_left.certificates or work_left.documents or work_left.bookings):
-            print("Nothing is waiting for a decision.")
-            return 0
-        if work_left.certificates:
-            print("Certificates to review (accept|refuse certificate ABSENCE_ID):")
-            for c in work_left.certificates:
-                print(
-                    f"  absence #{c.absence_id}  {c.reference}  {c.child_name} ({c.family_name})"
-                    f"  {c.start} to {c.end}  certificate: document #{c.document_id}"
-                )
-        if work_left.documents:
-            print(
-                "Documents to review (accept|refuse document DOC_ID [--type TYPE], "
-                "reclassify document DOC_ID TYPE):"
-            )
-            for d in work_left.documents:
-                whose = f"{d.child_name} ({d.family_name})" if d.child_name else d.family_name
-                print(
-                    f"  document #{d.document_id}  {d.doc_type.value}  {whose}  "
-                    f"{d.original_name or '-'}  received {_moment(d.received_at)}"
-                )
-        if work_left.bookings:
-            print(
-                "Bookings awaiting validation (validate booking BOOKING_ID, "
-                'reject booking BOOKING_ID --reason "..."):'
-            )
-            for b in work_left.bookings:
-                print(
-                    f"  booking #{b.booking_id}  {b.day}  {b.activity_name}  "
-                    f"{b.child_name} ({b.family_name})"
-                )
+@_on_store
+async def cmd_pending(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+    work_left = await StaffService(sessions).pending(Actor.system())
+    if not (work_left.certificates or work_left.documents or work_left.bookings):
+        print("Nothing is waiting for a decision.")
         return 0
+    if work_left.certificates:
+        print("Certificates to review (accept|refuse certificate ABSENCE_ID):")
+        for c in work_left.certificates:
+            print(
+                f"  absence #{c.absence_id}  {c.reference}  {c.child_name} ({c.family_name})"
+                f"  {c.start} to {c.end}  certificate: document #{c.document_id}"
+            )
+    if work_left.documents:
+        print(
+            "Documents to review (accept|refuse document DOC_ID [--type TYPE], "
+            "reclassify document DOC_ID TYPE):"
+        )
+        for d in work_left.documents:
+            whose = f"{d.child_name} ({d.family_name})" if d.child_name else d.family_name
+            print(
+                f"  document #{d.document_id}  {d.doc_type.value}  {whose}  "
+                f"{d.original_name or '-'}  received {_moment(d.received_at)}"
+            )
+    if work_left.bookings:
+        print(
+            "Bookings awaiting validation (validate booking BOOKING_ID, "
+            'reject booking BOOKING_ID --reason "..."):'
+        )
+        for b in work_left.bookings:
+            print(
+                f"  booking #{b.booking_id}  {b.day}  {b.activity_name}  "
+                f"{b.child_name} ({b.family_name})"
+            )
+    return 0
 
-    return _run(settings, work)
 
-
-def cmd_review(settings: Settings, args: argparse.Namespace) -> int:
+@_on_store
+async def cmd_review(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
     """accept|refuse certificate ABSENCE_ID, accept|refuse document DOC_ID."""
-
-    async def work(sessions: Sessions) -> int:
-        actor = await _decider(sessions, args.as_email)
-        if args.what == "certificate":
-            if args.doc_type is not None:
-                raise Refused("--type is for documents: a certificate stays a certificate.")
-            try:
-                excused = await AbsenceService(sessions).decide(
-                    actor, args.id, args.accept, args.note
-                )
-            except NotFound:
-                raise Refused(f"No absence #{args.id}.") from None
-            except InvalidAbsence:
-                raise Refused(f"Absence #{args.id} has no certificate to accept.") from None
-            if args.accept:
-                print(
-                    f"Certificate of absence #{args.id} accepted: {excused} booked day(s) "
-                    "excused, not billed. The family is told."
-                )
-            else:
-                print(
-                    f"Certificate of absence #{args.id} refused: its days stay billed. "
-                    "The family is told."
-                )
-            return 0
+    actor = await _decider(sessions, args.as_email)
+    if args.what == "certificate":
+        if args.doc_type is not None:
+            raise Refused("--type is for documents: a certificate stays a certificate.")
         try:
-            status = await _documents(settings, sessions).review(
-                actor, args.id, args.accept, args.note, doc_type=args.doc_type
+            excused = await AbsenceService(sessions).decide(actor, args.id, args.accept, args.note)
+        except NotFound:
+            raise Refused(f"No absence #{args.id}.") from None
+        except InvalidAbsence:
+            raise Refused(f"Absence #{args.id} has no certificate to accept.") from None
+        if args.accept:
+            print(
+                f"Certificate of absence #{args.id} accepted: {excused} booked day(s) "
+                "excused, not billed. The family is told."
             )
-        except NotFound:
-            raise Refused(f"No document #{args.id}.") from None
-        except InvalidReclassification:
-            raise Refused(_certificate_stays(args.id)) from None
-        filed = f" as {args.doc_type.value}" if args.doc_type is not None else ""
-        print(f"Document #{args.id} {status.value}{filed}. The family is told.")
+        else:
+            print(
+                f"Certificate of absence #{args.id} refused: its days stay billed. "
+                "The family is told."
+            )
         return 0
+    try:
+        status = await _documents(settings, sessions).review(
+            actor, args.id, args.accept, args.note, doc_type=args.doc_type
+        )
+    except NotFound:
+        raise Refused(f"No document #{args.id}.") from None
+    except InvalidReclassification:
+        raise Refused(_certificate_stays(args.id)) from None
+    filed = f" as {args.doc_type.value}" if args.doc_type is not None else ""
+    print(f"Document #{args.id} {status.value}{filed}. The family is told.")
+    return 0
 
-    return _run(settings, work)
 
-
-def cmd_reclassify(settings: Settings, args: argparse.Namespace) -> int:
+@_on_store
+async def cmd_reclassify(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
     """reclassify document DOC_ID TYPE."""
-
-    async def work(sessions: Sessions) -> int:
-        actor = await _decider(sessions, args.as_email)
-        try:
-            view = await _documents(settings, sessions).reclassify(actor, args.id, args.doc_type)
-        except NotFound:
-            raise Refused(f"No document #{args.id}.") from None
-        except InvalidReclassification:
-            raise Refused(_certificate_stays(args.id)) from None
-        print(f"Document #{view.id} filed as {view.doc_type.value} ({view.status.value}).")
-        return 0
-
-    return _run(settings, work)
+    actor = await _decider(sessions, args.as_email)
+    try:
+        view = await _documents(settings, sessions).reclassify(actor, args.id, args.doc_type)
+    except NotFound:
+        raise Refused(f"No document #{args.id}.") from None
+    except InvalidReclassification:
+        raise Refused(_certificate_stays(args.id)) from None
+    print(f"Document #{view.id} filed as {view.doc_type.value} ({view.status.value}).")
+    return 0
 
 
 def _certificate_stays(document_id: int) -> str:
@@ -279,54 +270,49 @@ def _certificate_stays(document_id: int) -> str:
     )
 
 
-def cmd_booking(settings: Settings, args: argparse.Namespace) -> int:
+@_on_store
+async def cmd_booking(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
     """validate|reject booking BOOKING_ID."""
-
-    async def work(sessions: Sessions) -> int:
-        actor = await _decider(sessions, args.as_email)
-        try:
-            state = await BookingService(sessions).decide_pending(
-                actor, args.id, args.accept, args.reason
-            )
-        except NotFound:
-            raise Refused(f"No booking #{args.id}.") from None
-        except ReasonRequired:
-            raise Refused(
-                f"Booking #{args.id} was not rejected: give the reason the family will read, "
-                'with --reason "...".'
-            ) from None
-        expected = BookingState.CONFIRMED if args.accept else BookingState.REFUSED
-        if state is not expected:
-            raise Refused(f"Booking #{args.id} was not awaiting validation: it is {state.value}.")
-        print(f"Booking #{args.id} {state.value}. The family is told.")
-        return 0
-
-    return _run(settings, work)
+    actor = await _decider(sessions, args.as_email)
+    try:
+        state = await BookingService(sessions).decide_pending(
+            actor, args.id, args.accept, args.reason
+        )
+    except NotFound:
+        raise Refused(f"No booking #{args.id}.") from None
+    except ReasonRequired:
+        raise Refused(
+            f"Booking #{args.id} was not rejected: give the reason the family will read, "
+            'with --reason "...".'
+        ) from None
+    expected = BookingState.CONFIRMED if args.accept else BookingState.REFUSED
+    if state is not expected:
+        raise Refused(f"Booking #{args.id} was not awaiting validation: it is {state.value}.")
+    print(f"Booking #{args.id} {state.value}. The family is told.")
+    return 0
 
 
 # Day list -----------------------------------------------------------------------------------
 
 
-def cmd_day(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        try:
-            listing = await StaffService(sessions).day_list(
-                Actor.system(), args.activity_code, args.day
-            )
-        except NotFound:
-            raise Refused(f"No activity has the code {args.activity_code}.") from None
-        print(f"{listing.activity_name} ({listing.activity_code}), {listing.day:%Y-%m-%d}:")
-        if not listing.entries:
-            print("  no child booked.")
-        for entry in listing.entries:
-            absence = f"absent, {entry.absence.value}" if entry.absence else ""
-            print(
-                f"  {entry.child_name:<28} {entry.school_level:<5} {entry.state.value:<15} "
-                f"{absence}".rstrip()
-            )
-        return 0
-
-    return _run(settings, work)
+@_on_store
+async def cmd_day(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+    try:
+        listing = await StaffService(sessions).day_list(
+            Actor.system(), args.activity_code, args.day
+        )
+    except NotFound:
+        raise Refused(f"No activity has the code {args.activity_code}.") from None
+    print(f"{listing.activity_name} ({listing.activity_code}), {listing.day:%Y-%m-%d}:")
+    if not listing.entries:
+        print("  no child booked.")
+    for entry in listing.entries:
+        absence = f"absent, {entry.absence.value}" if entry.absence else ""
+        print(
+            f"  {entry.child_name:<28} {entry.school_level:<5} {entry.state.value:<15} "
+            f"{absence}".rstrip()
+        )
+    return 0
 
 
 # Mails set aside -----------------------------------------------------------------------------
@@ -354,65 +340,63 @@ def _one_line(value: str | None) -> str:
     return _printable(_excerpt(value)) if value else "-"
 
 
-def cmd_quarantine_list(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        views = await _quarantine(settings, sessions).listed(
-            Actor.system(), everything=args.all, limit=args.limit
+@_on_store
+async def cmd_quarantine_list(
+    settings: Settings, sessions: Sessions, args: argparse.Namespace
+) -> int:
+    views = await _quarantine(settings, sessions).listed(
+        Actor.system(), everything=args.all, limit=args.limit
+    )
+    if not views:
+        print("No mail is set aside.")
+    for view in views:
+        sender = view.header_from or view.mail_from or "<>"
+        status = "" if view.status is InboundStatus.QUARANTINED else f"[{view.status.value}] "
+        print(
+            f"#{view.id}  {_moment(view.received_at)}  {sender}  "
+            f"{_one_line(view.subject)}  {status}{view.reason or '-'}"
         )
-        if not views:
-            print("No mail is set aside.")
-        for view in views:
-            sender = view.header_from or view.mail_from or "<>"
-            status = "" if view.status is InboundStatus.QUARANTINED else f"[{view.status.value}] "
-            print(
-                f"#{view.id}  {_moment(view.received_at)}  {sender}  "
-                f"{_one_line(view.subject)}  {status}{view.reason or '-'}"
-            )
-        return 0
-
-    return _run(settings, work)
+    return 0
 
 
-def cmd_quarantine_show(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        quarantine = _quarantine(settings, sessions)
-        try:
-            if args.raw:
-                sys.stdout.flush()
-                sys.stdout.buffer.write(await quarantine.raw(Actor.system(), args.mail_id))
-                sys.stdout.buffer.flush()
-                return 0
-            kept = await quarantine.show(Actor.system(), args.mail_id)
-        except NotFound:
-            raise Refused(f"No inbound mail #{args.mail_id}.") from None
-        view = kept.view
-        print(f"Mail #{view.id}, received {_moment(view.received_at)}, {view.size} bytes")
-        print(f"Status: {view.status.value}; reason: {view.reason or '-'}")
-        print(f"Envelope: from {view.mail_from or '<>'} to {', '.join(view.rcpt_to)}")
-        for name, value in kept.headers:
-            print(f"{name}: {value}")
-        if view.outcome and "released_by" in view.outcome:
-            print(f"Released by: {view.outcome['released_by']}")
-        if not kept.readable:
-            print(
-                "\n(The mail can no longer be read: its bytes were deleted, or it is malformed.)"
-            )
+@_on_store
+async def cmd_quarantine_show(
+    settings: Settings, sessions: Sessions, args: argparse.Namespace
+) -> int:
+    quarantine = _quarantine(settings, sessions)
+    try:
+        if args.raw:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(await quarantine.raw(Actor.system(), args.mail_id))
+            sys.stdout.buffer.flush()
             return 0
-        print("\nText (as the family would read it):")
-        for line in (kept.text or "(none)").splitlines() or ["(none)"]:
-            print(f"  {_printable(line)}")
-        if kept.files:
-            print("\nAttachments:")
-        for file in kept.files:
-            body_image = ", image in the text" if file.inline else ""
-            print(
-                f"  {_printable(file.name or '(no name)')}  {file.content_type or '?'}  "
-                f"{_size(file.size)}{body_image}"
-            )
-        print(f"\nBytes as received: portail staff quarantine show {view.id} --raw")
+        kept = await quarantine.show(Actor.system(), args.mail_id)
+    except NotFound:
+        raise Refused(f"No inbound mail #{args.mail_id}.") from None
+    view = kept.view
+    print(f"Mail #{view.id}, received {_moment(view.received_at)}, {view.size} bytes")
+    print(f"Status: {view.status.value}; reason: {view.reason or '-'}")
+    print(f"Envelope: from {view.mail_from or '<>'} to {', '.join(view.rcpt_to)}")
+    for name, value in kept.headers:
+        print(f"{name}: {value}")
+    if view.outcome and "released_by" in view.outcome:
+        print(f"Released by: {view.outcome['released_by']}")
+    if not kept.readable:
+        print("\n(The mail can no longer be read: its bytes were deleted, or it is malformed.)")
         return 0
-
-    return _run(settings, work)
+    print("\nText (as the family would read it):")
+    for line in (kept.text or "(none)").splitlines() or ["(none)"]:
+        print(f"  {_printable(line)}")
+    if kept.files:
+        print("\nAttachments:")
+    for file in kept.files:
+        body_image = ", image in the text" if file.inline else ""
+        print(
+            f"  {_printable(file.name or '(no name)')}  {file.content_type or '?'}  "
+            f"{_size(file.size)}{body_image}"
+        )
+    print(f"\nBytes as received: portail staff quarantine show {view.id} --raw")
+    return 0
 
 
 def _printable(text: str) -> str:
@@ -420,28 +404,28 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
 
 
-def cmd_quarantine_release(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions: Sessions) -> int:
-        try:
-            staff = await StaffService(sessions).by_email(args.as_email)
-        except NotFound:
-            raise Refused(f"No staff member has the email {args.as_email}.") from None
-        try:
-            view = await _quarantine(settings, sessions).release(
-                staff.actor, args.mail_id, args.family
-            )
-        except NotFound:
-            raise Refused(f"No inbound mail #{args.mail_id}.") from None
-        except NotReleasable as error:
-            raise Refused(f"Not released: {error}.") from None
-        if view.outcome and view.outcome.get("released_by") == staff.actor.label:
-            done = "relayed to" if view.status is InboundStatus.RELAYED else "filed for"
-            print(f"Mail #{view.id} released by {staff.name}: {done} family #{view.family_id}.")
-        else:
-            print(f"Mail #{view.id} was released already ({view.status.value}).")
-        return 0
-
-    return _run(settings, work)
+@_on_store
+async def cmd_quarantine_release(
+    settings: Settings, sessions: Sessions, args: argparse.Namespace
+) -> int:
+    try:
+        staff = await StaffService(sessions).by_email(args.as_email)
+    except NotFound:
+        raise Refused(f"No staff member has the email {args.as_email}.") from None
+    try:
+        view = await _quarantine(settings, sessions).release(
+            staff.actor, args.mail_id, args.family
+        )
+    except NotFound:
+        raise Refused(f"No inbound mail #{args.mail_id}.") from None
+    except NotReleasable as error:
+        raise Refused(f"Not released: {error}.") from None
+    if view.outcome and view.outcome.get("released_by") == staff.actor.label:
+        done = "relayed to" if view.status is InboundStatus.RELAYED else "filed for"
+        print(f"Mail #{view.id} released by {staff.name}: {done} family #{view.family_id}.")
+    else:
+        print(f"Mail #{view.id} was released already ({view.status.value}).")
+    return 0
 
 
 # Parser -------------------------------------------------------------------------------------

@@ -34,36 +34,29 @@ from telegram.ext import (
 
 from conversations import callbacks
 from conversations.kit.callback_data import choice
-from conversations.kit.common import (
-    FILE_AS_CERTIFICATE,
-    MENU_ABSENCE,
-    MENU_CANCEL,
-    MENU_MY_ABSENCES,
-    MENU_SHOW,
+from conversations.kit.context import PortalContext
+from conversations.kit.drafts import (
     Drafts,
     FamilyDraft,
     HeldFile,
     State,
     Tap,
-    Who,
-    abort_row,
-    answer,
-    answer_quietly,
-    chat_language,
     children_names,
-    flow,
-    pick_children,
-    reply,
-    saved,
-    show,
-    show_step,
+    children_tapped,
     start_children_flow,
-    typed_text,
-    who,
 )
-from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
+from conversations.kit.flows import Flow, flow, opened_by
 from conversations.kit.formatting import day_label, format_moment
+from conversations.kit.language import chat_language, saved
+from conversations.kit.live import answer_quietly, reply, show, show_step, typed_text
+from conversations.kit.menu import (
+    FILE_AS_CERTIFICATE,
+    MENU_ABSENCE,
+    MENU_CANCEL,
+    MENU_MY_ABSENCES,
+    MENU_SHOW,
+    abort_row,
+)
 from conversations.kit.notices import renders
 from conversations.kit.texts import text
 from conversations.kit.uploads import (
@@ -79,6 +72,7 @@ from conversations.kit.uploads import (
     refusal_text,
     upload_limit,
 )
+from conversations.kit.who import Who, family_screen, who
 from conversations.receipts import Replays, child_names, recalled, tell
 from dates import AskBack, Intent, understand
 from store.absences import AbsenceView, ReportChange
@@ -166,10 +160,7 @@ async def choose_child(
     update: Update, context: PortalContext, tap: Tap[AbsenceDraft, str]
 ) -> State:
     """A child (or all of them) was tapped."""
-    if not pick_children(tap.draft, tap.value):
-        await reply(update, text("forbidden", tap.language))
-        return CHOOSE_CHILD
-    return await ask_days(update, context)
+    return await children_tapped(update, context, tap, stay=CHOOSE_CHILD, next_step=ask_days)
 
 
 async def ask_days(update: Update, context: PortalContext) -> str:
@@ -640,17 +631,11 @@ def _replayed_certificate(views: list[AbsenceView]) -> str | None:
 
 async def list_absences(update: Update, context: PortalContext) -> None:
     """The family's absences, newest first, with their status (reported, excused, refused)."""
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    screen = await family_screen(update, context)
+    if screen is None:
         return
+    parent, family_id, names = screen
     language = parent.language
-    family_id = parent.actor.family_id
-    assert family_id is not None
-    names = {
-        child.id: child.first_name
-        for child in await context.portal.families.children(parent.actor)
-    }
     absences = await absence_service(context.portal).family_absences(parent.actor, family_id)
     lines = [text("absence.list_title", language)]
     if not absences:
@@ -730,13 +715,10 @@ def build(timeout_seconds: float) -> Flow:
     again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)
     return flow(
         DRAFTS,
-        [
-            CommandHandler("absence", start),
-            CallbackQueryHandler(start, pattern=rf"^(?:{MENU_ABSENCE}|{FILE_AS_CERTIFICATE})\Z"),
-        ],
+        opened_by("absence", start, rf"{MENU_ABSENCE}|{FILE_AS_CERTIFICATE}"),
         {
             CHOOSE_CHILD: [
-                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                CallbackQueryHandler(choose_child, pattern=callbacks.child_pattern(CHILD)),
                 again,
             ],
             CHOOSE_DAYS: [
@@ -760,8 +742,8 @@ def build(timeout_seconds: float) -> Flow:
                 again,
             ],
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
-                CallbackQueryHandler(cancel_free, pattern=rf"^{CANCEL_FREE}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(confirm, pattern=callbacks.confirm_pattern(CONFIRM)),
+                CallbackQueryHandler(cancel_free, pattern=callbacks.confirm_pattern(CANCEL_FREE)),
             ],
         },
         timeout_seconds,

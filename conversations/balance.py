@@ -23,18 +23,12 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.kit.callback_data import with_record_id
-from conversations.kit.common import (
-    MENU_BALANCE,
-    Who,
-    answer,
-    menu_button,
-    show,
-    tapped_record,
-    who,
-)
 from conversations.kit.context import PortalContext
 from conversations.kit.formatting import amount, day_label, month_title
+from conversations.kit.live import answer, show
+from conversations.kit.menu import MENU_BALANCE, menu_button
 from conversations.kit.texts import text
+from conversations.kit.who import Who, tapped_record, who
 from store.actors import AccessDenied, NotFound
 from store.billing import (
     Balance,

@@ -29,43 +29,41 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     filters,
 )
 
 from conversations import callbacks
-from conversations.kit.common import (
-    LIVE_MESSAGE,
-    MENU_BOOK,
+from conversations.kit.context import PortalContext
+from conversations.kit.deadlines import explain_day
+from conversations.kit.drafts import (
     Drafts,
     FamilyDraft,
     State,
     Tap,
-    Who,
-    abort_row,
-    answer,
-    chat_language,
     children_names,
-    flow,
-    menu_button,
-    pick_children,
-    reply,
-    show,
-    show_step,
+    children_tapped,
     start_children_flow,
-    typed_text,
-    who,
 )
-from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
+from conversations.kit.flows import Flow, flow, opened_by
 from conversations.kit.formatting import amount, day_label, format_moment, month_title
+from conversations.kit.language import chat_language
+from conversations.kit.live import LIVE_MESSAGE, answer, reply, show, show_step, typed_text
+from conversations.kit.menu import MENU_BOOK, abort_row, menu_button, review_row
 from conversations.kit.texts import text
-from conversations.receipts import Replays, child_names, recalled, tell
+from conversations.kit.who import who
+from conversations.receipts import (
+    Replays,
+    day_of_child,
+    end_with_outcome,
+    outcome_title,
+    recap_keyboard,
+    replays_outcomes,
+)
 from dates import AskBack, Intent, understand
 from store.bookings import BookingOutcome, Outcome, Refusal
-from store.idempotency import decode, new_key
+from store.idempotency import new_key
 from store.planning import DayState, PlanningDay, enrolled_activities
 
 CHOOSE_CHILD, CHOOSE_ACTIVITY, CHOOSE_DAYS, REVIEW = (
@@ -163,10 +161,7 @@ async def choose_child(
     update: Update, context: PortalContext, tap: Tap[BookingDraft, str]
 ) -> State:
     """A child (or all of them) was tapped."""
-    if not pick_children(tap.draft, tap.value):
-        await reply(update, text("forbidden", tap.language))
-        return CHOOSE_CHILD
-    return await ask_activity(update, context)
+    return await children_tapped(update, context, tap, stay=CHOOSE_CHILD, next_step=ask_activity)
 
 
 async def ask_activity(update: Update, context: PortalContext) -> State:
@@ -298,14 +293,7 @@ async def _draw_calendar(update: Update, context: PortalContext) -> str:
             InlineKeyboardButton("▶", callback_data=f"{MONTH}{following:%Y-%m}"),
         ]
     )
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text("btn.review", language, count=len(selected)), callback_data=REVIEW_DAYS
-            ),
-            *abort_row(language),
-        ]
-    )
+    rows.append(review_row(language, len(selected), REVIEW_DAYS))
     activity_html = escape(draft["activities"][str(draft["activity"])])
     parts = [
         text(
@@ -491,7 +479,7 @@ def day_reason(state: PlanningDay, language: str, *, next_day: date | None = Non
                 fee=amount(state.price_cents, language),
             )
         )
-    explained = state.explain(language)
+    explained = explain_day(state, language)
     if state.refusal is None:
         reason = explained
         if reason and next_day is not None:
@@ -548,17 +536,11 @@ async def _recap(update: Update, context: PortalContext) -> State:
     lines.append(text("recap.total", language, total=amount(total, language)))
     if any(o.outcome is Outcome.PENDING for o in outcomes):
         lines.append(text("recap.pending_note", language))
-    actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
+    key = None
     if any(o.outcome is not Outcome.REFUSED for o in outcomes):
         # A key per recap shown: its confirm books once, however often it is tapped.
-        draft["confirm_key"] = new_key()
-        actions.insert(
-            0,
-            InlineKeyboardButton(
-                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft['confirm_key']}"
-            ),
-        )
-    keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
+        key = draft["confirm_key"] = new_key()
+    keyboard = recap_keyboard(language, confirm=CONFIRM, change=CHANGE, key=key)
     await _show_live(update, context, "\n".join(lines), keyboard)
     return REVIEW
 
@@ -590,20 +572,14 @@ async def confirm(update: Update, context: PortalContext, tap: Tap[BookingDraft,
         parent.actor, draft["children"], draft["activity"], _selected(draft), key=key
     )
     message = outcome_text(draft["names"], outcomes, parent.language)
-    await tell(update, context, message, menu_button(parent.language), dedup=key)
-    DRAFTS.drop(context)
-    return ConversationHandler.END
+    return await end_with_outcome(update, context, DRAFTS, parent, message, key=key)
 
 
 def outcome_text(names: dict[str, str], outcomes: list[BookingOutcome], language: str) -> str:
     """What booking gave, day by day ("already recorded" first for a confirm tapped again)."""
-    replayed = any(outcome.replayed for outcome in outcomes)
-    lines = [text("outcome.replayed" if replayed else "outcome.title", language)]
+    lines = outcome_title(outcomes, language)
     for outcome in outcomes:
-        where = {
-            "day": day_label(outcome.day, language),
-            "child": names.get(str(outcome.child_id), ""),
-        }
+        where = day_of_child(outcome, names, language)
         if outcome.refusal is Refusal.ALREADY_BOOKED:
             lines.append(_already_booked(outcome, language, where))
         elif outcome.outcome is Outcome.REFUSED:
@@ -630,18 +606,10 @@ def _already_booked(outcome: BookingOutcome, language: str, where: dict[str, str
     return text(f"outcome.already_{state}", language, **where)
 
 
-async def _replayed(
-    update: Update, context: PortalContext, parent: Who, key: str
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    done = await recalled(context, parent, key, "book")
-    if done is None:
-        return None
-    outcomes = decode(BookingOutcome, done.outcome, replayed=True)
-    names = await child_names(context, parent)
-    return outcome_text(names, outcomes, parent.language), menu_button(parent.language)
-
-
-AGAIN: Replays = Replays(lambda data: callbacks.key_of(data, CONFIRM), _replayed)
+AGAIN: Replays = Replays(
+    lambda data: callbacks.key_of(data, CONFIRM),
+    replays_outcomes("book", BookingOutcome, outcome_text),
+)
 
 
 def refusal_text(outcome: BookingOutcome, language: str) -> str:
@@ -755,13 +723,10 @@ def build(timeout_seconds: float) -> Flow:
     ]
     return flow(
         DRAFTS,
-        [
-            CommandHandler("reserver", start),
-            CallbackQueryHandler(start, pattern=rf"^{MENU_BOOK}\Z"),
-        ],
+        opened_by("reserver", start, MENU_BOOK),
         {
             CHOOSE_CHILD: [
-                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                CallbackQueryHandler(choose_child, pattern=callbacks.child_pattern(CHILD)),
                 again,
             ],
             CHOOSE_ACTIVITY: [
@@ -770,7 +735,7 @@ def build(timeout_seconds: float) -> Flow:
             ],
             CHOOSE_DAYS: day_handlers,
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(confirm, pattern=callbacks.confirm_pattern(CONFIRM)),
                 CallbackQueryHandler(back_to_calendar, pattern=rf"^{CHANGE}\Z"),
             ],
         },

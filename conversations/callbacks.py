@@ -24,6 +24,17 @@ MONTH = "[0-9]{4}-[0-9]{2}"
 KEY = KEY_PATTERN
 
 
+def child_pattern(prefix: str) -> str:
+    """The pattern of a child picker's buttons: `prefix` then a child's id or "all"."""
+    return rf"^{prefix}({ID}|all)\Z"
+
+
+def confirm_pattern(prefix: str) -> str:
+    """The pattern of a recap's confirm: `prefix`, then its key (none on a recap shown before
+    confirms carried keys)."""
+    return rf"^{prefix}(:{KEY})?\Z"
+
+
 def id_of(data: str | None, prefix: str) -> int | None:
     """The record id after `prefix` in a button's data: one the store can hold, or None."""
     return record_id(data, prefix)

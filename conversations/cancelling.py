@@ -17,40 +17,44 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
 )
 
 from conversations import callbacks
 from conversations.booking import DAY_MARKS
-from conversations.kit.common import (
-    MENU_CANCEL,
+from conversations.kit.context import PortalContext
+from conversations.kit.drafts import (
     Drafts,
     FamilyDraft,
     State,
     Tap,
-    Who,
-    abort_row,
-    answer,
-    chat_language,
-    children_keyboard,
     children_names,
-    flow,
-    menu_button,
     open_family_flow,
     pick_children,
-    show,
-    show_step,
-    who,
 )
-from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
+from conversations.kit.flows import Flow, flow, opened_by
 from conversations.kit.formatting import amount, day_label, format_moment
+from conversations.kit.language import chat_language
+from conversations.kit.live import answer, show, show_step
+from conversations.kit.menu import (
+    MENU_CANCEL,
+    children_keyboard,
+    menu_button,
+    review_row,
+)
 from conversations.kit.texts import text
-from conversations.receipts import Replays, child_names, recalled, tell
+from conversations.kit.who import who
+from conversations.receipts import (
+    Replays,
+    day_of_child,
+    end_with_outcome,
+    outcome_title,
+    recap_keyboard,
+    replays_outcomes,
+)
 from store.bookings import CancellationResult, CancelOutcome
 from store.deadlines import CancellationStatus
-from store.idempotency import decode, new_key
+from store.idempotency import new_key
 from store.models.enums import BookingState
 from store.planning import DayState, UpcomingBooking, upcoming_bookings
 
@@ -194,14 +198,7 @@ async def _draw_bookings(update: Update, context: PortalContext) -> str:
                 )
             ]
         )
-    rows.append(
-        [
-            InlineKeyboardButton(
-                text("btn.review", language, count=len(selected)), callback_data=REVIEW_DAYS
-            ),
-            *abort_row(language),
-        ]
-    )
+    rows.append(review_row(language, len(selected), REVIEW_DAYS))
     names = children_names(draft)
     message = text("cancel.pick", language, children=names)
     if draft.get("legend"):
@@ -278,17 +275,11 @@ async def review(update: Update, context: PortalContext, tap: Tap[CancellingDraf
             lines.append(text("cancel.recap_refused", language, reason=reason, **values))
     if late_total:
         lines.append(text("cancel.late_total", language, total=amount(late_total, language)))
-    actions = [InlineKeyboardButton(text("btn.change", language), callback_data=CHANGE)]
+    key = None
     if any(b.cancellation.status is not CancellationStatus.REFUSED for b in chosen):
         # A key per recap shown: its confirm cancels once, however often it is tapped.
-        draft["confirm_key"] = new_key()
-        actions.insert(
-            0,
-            InlineKeyboardButton(
-                text("btn.confirm", language), callback_data=f"{CONFIRM}:{draft['confirm_key']}"
-            ),
-        )
-    keyboard = InlineKeyboardMarkup([actions, abort_row(language)])
+        key = draft["confirm_key"] = new_key()
+    keyboard = recap_keyboard(language, confirm=CONFIRM, change=CHANGE, key=key)
     await show_step(update, draft, "\n".join(lines), keyboard)
     return REVIEW
 
@@ -320,20 +311,14 @@ async def confirm(update: Update, context: PortalContext, tap: Tap[CancellingDra
     chosen = [booking_id for booking_id in draft.get("selected", []) if booking_id in upcoming]
     results = await context.portal.bookings.cancel(parent.actor, chosen, key=key)
     message = outcome_text(draft.get("names", {}), results, parent.language)
-    await tell(update, context, message, menu_button(parent.language), dedup=key)
-    DRAFTS.drop(context)
-    return ConversationHandler.END
+    return await end_with_outcome(update, context, DRAFTS, parent, message, key=key)
 
 
 def outcome_text(names: dict[str, str], results: list[CancellationResult], language: str) -> str:
     """What cancelling gave, day by day ("already recorded" first for a confirm tapped again)."""
-    replayed = any(result.replayed for result in results)
-    lines = [text("outcome.replayed" if replayed else "outcome.title", language)]
+    lines = outcome_title(results, language)
     for result in results:
-        values = {
-            "day": day_label(result.day, language),
-            "child": names.get(str(result.child_id), ""),
-        }
+        values = day_of_child(result, names, language)
         if result.outcome is CancelOutcome.CANCELLED:
             lines.append(text("cancel.done_free", language, **values))
         elif result.outcome is CancelOutcome.LATE_CANCELLED:
@@ -353,18 +338,10 @@ def outcome_text(names: dict[str, str], results: list[CancellationResult], langu
     return "\n".join(lines)
 
 
-async def _replayed(
-    update: Update, context: PortalContext, parent: Who, key: str
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    done = await recalled(context, parent, key, "cancel")
-    if done is None:
-        return None
-    results = decode(CancellationResult, done.outcome, replayed=True)
-    names = await child_names(context, parent)
-    return outcome_text(names, results, parent.language), menu_button(parent.language)
-
-
-AGAIN: Replays = Replays(lambda data: callbacks.key_of(data, CONFIRM), _replayed)
+AGAIN: Replays = Replays(
+    lambda data: callbacks.key_of(data, CONFIRM),
+    replays_outcomes("cancel", CancellationResult, outcome_text),
+)
 
 
 def build(timeout_seconds: float) -> Flow:
@@ -373,13 +350,10 @@ def build(timeout_seconds: float) -> Flow:
     again = CallbackQueryHandler(AGAIN.in_flow, pattern=CONFIRM_AGAIN)
     return flow(
         DRAFTS,
-        [
-            CommandHandler("annuler", start),
-            CallbackQueryHandler(start, pattern=rf"^{MENU_CANCEL}\Z"),
-        ],
+        opened_by("annuler", start, MENU_CANCEL),
         {
             CHOOSE_CHILD: [
-                CallbackQueryHandler(choose_child, pattern=rf"^{CHILD}({callbacks.ID}|all)\Z"),
+                CallbackQueryHandler(choose_child, pattern=callbacks.child_pattern(CHILD)),
                 again,
             ],
             CHOOSE_DAYS: [
@@ -388,7 +362,7 @@ def build(timeout_seconds: float) -> Flow:
                 again,
             ],
             REVIEW: [
-                CallbackQueryHandler(confirm, pattern=rf"^{CONFIRM}(:{callbacks.KEY})?\Z"),
+                CallbackQueryHandler(confirm, pattern=callbacks.confirm_pattern(CONFIRM)),
                 CallbackQueryHandler(back, pattern=rf"^{CHANGE}\Z"),
             ],
         },

@@ -24,30 +24,13 @@ from telegram.ext import (
 )
 
 from conversations.kit.callback_data import choice, either, one_of, with_record_id
-from conversations.kit.common import (
-    FILE_AS_DOCUMENT,
-    MENU_DOCUMENTS,
-    MENU_SHOW,
-    Drafts,
-    FlowDraft,
-    HeldFile,
-    State,
-    Tap,
-    abort_row,
-    answer,
-    chat_language,
-    flow,
-    keep_language,
-    offered_to_flow,
-    reply,
-    saved,
-    show,
-    show_step,
-    who,
-)
 from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
+from conversations.kit.drafts import Drafts, HeldFile, State, Tap, offered_to_flow
+from conversations.kit.flows import Flow, flow
 from conversations.kit.formatting import day_label
+from conversations.kit.language import chat_language, keep_language, saved
+from conversations.kit.live import FlowDraft, answer, reply, show, show_step
+from conversations.kit.menu import FILE_AS_DOCUMENT, MENU_DOCUMENTS, MENU_SHOW, abort_row
 from conversations.kit.notices import renders
 from conversations.kit.texts import CATALOG, text
 from conversations.kit.uploads import (
@@ -61,6 +44,7 @@ from conversations.kit.uploads import (
     refusal_text,
     upload_limit,
 )
+from conversations.kit.who import family_screen, who
 from store.deadlines import PARIS
 from store.documents import DocumentRejected
 from store.family_file import document_facts
@@ -109,18 +93,12 @@ def document_label(doc_type: str, language: str) -> str:
 
 async def show_documents(update: Update, context: PortalContext) -> None:
     """The documents sent with their status, and the missing ones with what they block."""
-    await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    screen = await family_screen(update, context)
+    if screen is None:
         return
+    parent, family_id, names = screen
     language = parent.language
-    family_id = parent.actor.family_id
-    assert family_id is not None
     service = document_service(context.portal)
-    names = {
-        child.id: child.first_name
-        for child in await context.portal.families.children(parent.actor)
-    }
     documents = await service.family_documents(parent.actor, family_id)
     missing = await service.missing_documents(parent.actor, family_id)
     # What each document awaiting validation will unblock once accepted.

@@ -21,25 +21,18 @@ from telegram.ext import (
     filters,
 )
 
-from conversations.kit.common import (
-    Drafts,
-    FlowDraft,
-    State,
-    abort_row,
+from conversations.kit.context import PortalContext
+from conversations.kit.drafts import Drafts, State
+from conversations.kit.flows import Flow, flow
+from conversations.kit.language import (
     adopt_telegram_language,
-    answer,
     chat_language,
-    flow,
     guess_language,
     keep_language,
-    menu_keyboard,
-    reply,
     saved,
-    show,
-    typed_text,
 )
-from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
+from conversations.kit.live import FlowDraft, answer, reply, show, typed_text
+from conversations.kit.menu import abort_row, menu_keyboard
 from conversations.kit.texts import text
 from store.linking import EMAIL_CODE_MAX_TRIES, CodeLimits, CodeRequest, LinkStatus
 

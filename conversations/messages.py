@@ -13,7 +13,6 @@ asks the store again: a thread id in a button is a request, the store checks the
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -29,33 +28,23 @@ from telegram.ext import (
 )
 
 from conversations.kit.callback_data import choice, with_record_id
-from conversations.kit.common import (
+from conversations.kit.context import PortalContext
+from conversations.kit.drafts import Drafts, HeldFile, State, Tap
+from conversations.kit.flows import Flow, flow
+from conversations.kit.formatting import day_and_time
+from conversations.kit.language import chat_language, keep_language
+from conversations.kit.live import (
     LIVE_MESSAGE,
-    MENU_MESSAGES,
-    MENU_SHOW,
-    Drafts,
     FlowDraft,
-    HeldFile,
-    State,
-    Tap,
-    abort_row,
     answer,
-    chat_language,
-    flow,
-    keep_language,
-    menu_button,
     reply,
     show,
     show_step,
     stale_in_flow,
-    tapped_record,
     text_outside,
     typed_text,
-    who,
 )
-from conversations.kit.context import PortalContext
-from conversations.kit.flows import Flow
-from conversations.kit.formatting import day_label
+from conversations.kit.menu import MENU_MESSAGES, MENU_SHOW, abort_row, menu_button
 from conversations.kit.notices import Notice, after_sent, renders
 from conversations.kit.texts import text
 from conversations.kit.uploads import (
@@ -66,8 +55,8 @@ from conversations.kit.uploads import (
     receive,
     upload_limit,
 )
+from conversations.kit.who import tapped_record, who
 from store.actors import AccessDenied, Actor, NotFound
-from store.deadlines import PARIS
 from store.messaging import (
     BODY_MAX_CHARS,
     MessageView,
@@ -520,7 +509,7 @@ def _history_entry(thread: ThreadView, message: MessageView, language: str) -> s
         if message.direction is MessageDirection.FROM_PARENT
         else thread.service_name
     )
-    when = _when(message.created_at, language)
+    when = day_and_time(message.created_at, language)
     entry = _fit(
         lambda body: text("msg.history_entry", language, who=author, when=when, body=body),
         message.body,
@@ -532,11 +521,6 @@ def _history_entry(thread: ThreadView, message: MessageView, language: str) -> s
         for a in message.attachments
     ]
     return "\n".join([entry, *files])
-
-
-def _when(moment: datetime, language: str) -> str:
-    local = moment.astimezone(PARIS)
-    return f"{day_label(local.date(), language)} {local:%H:%M}"
 
 
 def _cut(body: str, limit: int, language: str) -> str:

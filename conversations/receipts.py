@@ -14,20 +14,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ConversationHandler
 
-from conversations.kit.common import Who, answer_quietly, stale_button, stale_in_flow, who
 from conversations.kit.context import PortalContext
+from conversations.kit.drafts import Drafts, State
+from conversations.kit.formatting import day_label
+from conversations.kit.live import answer_quietly, stale_button, stale_in_flow
+from conversations.kit.menu import abort_row, menu_button
 from conversations.kit.notices import Notice, renders
 from conversations.kit.texts import text
-from store.idempotency import OUTCOME_MESSAGE, Recorded, queue_outcome_message, recall
+from conversations.kit.who import Who, who
+from store.idempotency import OUTCOME_MESSAGE, Recorded, decode, queue_outcome_message, recall
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -167,6 +172,87 @@ async def child_names(context: PortalContext, parent: Who) -> dict[str, str]:
     """The family's children's first names by id (as drafts keep them), for a replay."""
     children = await context.portal.families.children(parent.actor)
     return {str(child.id): child.first_name for child in children}
+
+
+class DayOutcome(Protocol):
+    """What a confirm gave for one child's day (a booking's or a cancellation's outcome)."""
+
+    @property
+    def day(self) -> date: ...
+
+    @property
+    def child_id(self) -> int | None: ...
+
+    @property
+    def replayed(self) -> bool: ...
+
+
+R = TypeVar("R", bound=DayOutcome)
+
+
+def outcome_title(outcomes: Sequence[DayOutcome], language: str) -> list[str]:
+    """The first line of a confirm's outcome ("already recorded" for a confirm tapped again)."""
+    replayed = any(outcome.replayed for outcome in outcomes)
+    return [text("outcome.replayed" if replayed else "outcome.title", language)]
+
+
+def day_of_child(outcome: DayOutcome, names: dict[str, str], language: str) -> dict[str, str]:
+    """The day and the child's first name an outcome line names (`day`, `child`)."""
+    return {
+        "day": day_label(outcome.day, language),
+        "child": names.get(str(outcome.child_id), ""),
+    }
+
+
+def recap_keyboard(
+    language: str, *, confirm: str, change: str, key: str | None
+) -> InlineKeyboardMarkup:
+    """A recap's buttons: confirm (`confirm`:`key`; none without a key: nothing to confirm),
+    ◀ change (`change`), and abort."""
+    actions = [InlineKeyboardButton(text("btn.change", language), callback_data=change)]
+    if key is not None:
+        actions.insert(
+            0,
+            InlineKeyboardButton(text("btn.confirm", language), callback_data=f"{confirm}:{key}"),
+        )
+    return InlineKeyboardMarkup([actions, abort_row(language)])
+
+
+async def end_with_outcome(
+    update: Update,
+    context: PortalContext,
+    drafts: Drafts[Any],
+    parent: Who,
+    message: str,
+    *,
+    key: str,
+) -> State:
+    """End a flow with its committed confirm's outcome and the menu button (`tell`, under the
+    recap's `key`); its draft goes."""
+    await tell(update, context, message, menu_button(parent.language), dedup=key)
+    drafts.drop(context)
+    return ConversationHandler.END
+
+
+def replays_outcomes(
+    action: str,
+    kind: type[R],
+    render: Callable[[dict[str, str], list[R], str], str],
+) -> Replayer:
+    """A flow's `Replayer` for a confirm recorded as `action`: its outcomes (`kind`), rendered
+    by `render` with the children's names, and the menu button."""
+
+    async def replayed(
+        update: Update, context: PortalContext, parent: Who, key: str
+    ) -> tuple[str, InlineKeyboardMarkup] | None:
+        done = await recalled(context, parent, key, action)
+        if done is None:
+            return None
+        outcomes = decode(kind, done.outcome, replayed=True)
+        names = await child_names(context, parent)
+        return render(names, outcomes, parent.language), menu_button(parent.language)
+
+    return replayed
 
 
 @renders(OUTCOME_MESSAGE)

@@ -748,6 +748,15 @@ class FakeTelegram:
     async def _send_message(self, params: JSONDict) -> JSONDict:
         user = self._chat_user(params)
         self._check_send("sendMessage", user)
+        text, entities = self._message_text(params)
+        markup = _validate_markup(params.get("reply_markup"))
+        return self._store_bot_message(
+            user, params, markup, text=text, entities=entities, raw_text=str(params["text"])
+        )
+
+    def _message_text(self, params: JSONDict) -> tuple[str, list[JSONDict]]:
+        """A message's text (`text`, formatted by `parse_mode`) and its entities, as Telegram
+        checks them: neither empty nor too long."""
         if params.get("text") in (None, ""):
             raise bad_request("message text is empty")
         text, entities = self._formatted(params, "text", "entities")
@@ -756,10 +765,7 @@ class FakeTelegram:
             raise bad_request("message text is empty")
         if len(text) > MAX_TEXT:
             raise bad_request("message is too long")
-        markup = _validate_markup(params.get("reply_markup"))
-        return self._store_bot_message(
-            user, params, markup, text=text, entities=entities, raw_text=str(params["text"])
-        )
+        return text, entities
 
     def _caption(self, params: JSONDict) -> tuple[str | None, list[JSONDict]]:
         caption, entities = self._formatted(params, "caption", "caption_entities")
@@ -879,14 +885,7 @@ class FakeTelegram:
         message = self._edit_target("editMessageText", params)
         if message.text is None:
             raise bad_request("there is no text in the message to edit")
-        if params.get("text") in (None, ""):
-            raise bad_request("message text is empty")
-        text, entities = self._formatted(params, "text", "entities")
-        assert text is not None
-        if not text.strip():
-            raise bad_request("message text is empty")
-        if len(text) > MAX_TEXT:
-            raise bad_request("message is too long")
+        text, entities = self._message_text(params)
         markup = _inline_markup(_validate_markup(params.get("reply_markup")))
         changes = {"text": text, "entities": entities, "reply_markup": markup}
         return self._apply_edit(message, changes, raw_text=str(params["text"]))

@@ -236,23 +236,9 @@ class FakeUser:
         if data is None:
             raise AssertionError(f"button {label!r} has no callback_data: {button!r}")
         self.mark()
-        query_id, answered = self.server.new_callback_query(self)
-        self.server.enqueue_update(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": self.user_dict,
-                    "message": self.server.message_dict(target),
-                    "chat_instance": f"{self.id}{self.server.bot_id}",
-                    "data": data,
-                }
-            }
+        return await self._callback(
+            data, lambda _: {"message": self.server.message_dict(target)}, timeout
         )
-        try:
-            async with asyncio.timeout(timeout):
-                return await answered
-        except TimeoutError:
-            return None
 
     # --- other kinds of updates ------------------------------------------------------------
 
@@ -277,13 +263,25 @@ class FakeUser:
     async def tap_inline(self, data: str, timeout: float = 5.0) -> CallbackAnswer | None:  # noqa: ASYNC109
         """A callback from a button of an inline-mode message: it carries no message."""
         self.mark()
+        return await self._callback(
+            data, lambda query_id: {"inline_message_id": f"INLINE{query_id}"}, timeout
+        )
+
+    async def _callback(
+        self,
+        data: str,
+        origin: Callable[[str], JSONDict],
+        timeout: float,  # noqa: ASYNC109
+    ) -> CallbackAnswer | None:
+        """Send a ``callback_query`` update from the button `origin` names (given the query's
+        id) and wait `timeout` seconds for the bot's answer (None without one)."""
         query_id, answered = self.server.new_callback_query(self)
         self.server.enqueue_update(
             {
                 "callback_query": {
                     "id": query_id,
                     "from": self.user_dict,
-                    "inline_message_id": f"INLINE{query_id}",
+                    **origin(query_id),
                     "chat_instance": f"{self.id}{self.server.bot_id}",
                     "data": data,
                 }

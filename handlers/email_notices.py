@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from conversations.kit.formatting import BABEL_LOCALES
+from conversations.kit.formatting import BABEL_LOCALES, format_moment
 from conversations.kit.notices import Notice, renders
 from conversations.kit.texts import text
-from store.deadlines import format_moment
 from store.mail_decision import MAIL_TO_CONFIRM
 
 if TYPE_CHECKING:

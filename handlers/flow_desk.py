@@ -24,19 +24,11 @@ from telegram.ext import (
     CommandHandler,
 )
 
-from conversations.kit.common import (
-    ABORT,
-    LIVE_MESSAGE,
-    MENU_PREFIX,
-    answer,
-    chat_language,
-    menu_button,
-    reply,
-    saved,
-    show,
-)
 from conversations.kit.context import PortalContext
 from conversations.kit.flows import Flow
+from conversations.kit.language import chat_language, saved
+from conversations.kit.live import LIVE_MESSAGE, answer, reply, show
+from conversations.kit.menu import ABORT, MENU_PREFIX, menu_button
 from conversations.kit.texts import text
 
 logger = logging.getLogger(__name__)

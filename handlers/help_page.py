@@ -7,8 +7,10 @@ from html import escape
 from telegram import Update
 from telegram.ext import CommandHandler
 
-from conversations.kit.common import guess_language, menu_keyboard, reply
 from conversations.kit.context import PortalContext
+from conversations.kit.language import guess_language
+from conversations.kit.live import reply
+from conversations.kit.menu import menu_keyboard
 from conversations.kit.texts import text
 from store.messaging import MessagingService
 

@@ -18,12 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
-from conversations.kit.common import (
-    CARRIED,
+from conversations.kit.context import PortalContext
+from conversations.kit.drafts import CARRIED, HELD_FILE
+from conversations.kit.language import chat_language, saved
+from conversations.kit.live import answer, answers_text_outside, reply, show, typed_text
+from conversations.kit.menu import (
     FILE_AS_CERTIFICATE,
     FILE_AS_DOCUMENT,
     FILE_DROP,
-    HELD_FILE,
     MENU_ABSENCE,
     MENU_BALANCE,
     MENU_BOOK,
@@ -31,20 +33,12 @@ from conversations.kit.common import (
     MENU_DOCUMENTS,
     MENU_MESSAGES,
     MENU_SHOW,
-    answer,
-    answers_text_outside,
-    chat_language,
     menu_button,
     menu_keyboard,
-    reply,
-    saved,
-    show,
-    typed_text,
-    who,
 )
-from conversations.kit.context import PortalContext
 from conversations.kit.texts import text
 from conversations.kit.uploads import FILES, receive
+from conversations.kit.who import who
 from dates import AskBack, understand
 from dates import Intent as DateIntent
 from handlers.flow_desk import FlowDesk

@@ -17,9 +17,10 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler
 
 from conversations.kit.callback_data import either, record_id, with_record_id
-from conversations.kit.common import answer, reply, who
 from conversations.kit.context import PortalContext
+from conversations.kit.live import answer, reply
 from conversations.kit.texts import text
+from conversations.kit.who import who
 from handlers.email_notices import CONFIRM_NO, CONFIRM_YES
 from store.absences import AbsenceService
 from store.actors import AccessDenied, NotFound

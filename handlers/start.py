@@ -10,23 +10,17 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from conversations.email_link import LINK_BY_EMAIL
 from conversations.kit.callback_data import choice, one_of
-from conversations.kit.common import (
-    MENU_SHOW,
-    MENU_UNLINK,
-    UNLINK_YES,
-    abort_row,
+from conversations.kit.context import PortalContext
+from conversations.kit.language import (
     adopt_telegram_language,
-    answer,
     guess_language,
     keep_language,
-    menu_keyboard,
-    reply,
     saved,
-    show,
-    who,
 )
-from conversations.kit.context import PortalContext
+from conversations.kit.live import answer, reply, show
+from conversations.kit.menu import MENU_SHOW, MENU_UNLINK, UNLINK_YES, abort_row, menu_keyboard
 from conversations.kit.texts import LANGUAGES, text
+from conversations.kit.who import who
 from store.linking import LinkStatus
 from store.models.enums import Language
 

@@ -25,8 +25,9 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop
 
-from conversations.kit.common import chat_language, guess_language, reply, toast
 from conversations.kit.context import PortalContext
+from conversations.kit.language import chat_language, guess_language
+from conversations.kit.live import reply, toast
 from conversations.kit.texts import text
 from handlers.flow_desk import PredicateHandler
 

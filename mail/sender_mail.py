@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from conversations.kit.formatting import format_moment
 from mail.staff_mail import NotNeeded, StaffMail, message_id, writes
-from store.deadlines import format_moment
 from store.quarantine import held_reply_facts
 from store.sender_notices import HELD_REPLY_MAIL, SENDER_NOTICE_MAIL, Reason, reason_of
 

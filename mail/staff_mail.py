@@ -40,15 +40,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from conversations.kit.formatting import amount
+from conversations.kit.formatting import amount, format_moment, long_day, short_month
 from conversations.kit.notices import backoff
 from conversations.kit.texts import CATALOG
 from mail.mailer import MAIL_POLICY, MailError, send_message
 from store.actors import Actor, StoreError
-from store.deadlines import format_day, format_moment
 from store.documents import DocumentFolder, DocumentService, document_file_name
 from store.linking import CODE, LINK_CODE_MAIL, LINK_WARNING_MAIL
 from store.messaging import MessagingService
@@ -151,29 +149,21 @@ def sentence(key: str, language: str, **values: Any) -> str:
     return (entry.get(language) or entry["fr"]).format(**values)
 
 
-def long_day(day: date) -> str:
-    """A day in full, with its year: "mercredi 2 décembre 2026"."""
-    return f"{format_day(day, LANGUAGE)} {day.year}"
-
-
 def dates_label(start: date, end: date) -> str:
     """An absence's days in full: "le mercredi 2 décembre 2026" or "du … au …"."""
     if start == end:
-        return words("staffmail.dates.one", day=long_day(start))
-    return words("staffmail.dates.range", start=long_day(start), end=long_day(end))
+        return words("staffmail.dates.one", day=long_day(start, LANGUAGE))
+    return words(
+        "staffmail.dates.range", start=long_day(start, LANGUAGE), end=long_day(end, LANGUAGE)
+    )
 
 
 def short_dates(start: date, end: date) -> str:
     """An absence's days, short, for a subject: "2 déc. 2026" or "2 déc. 2026 – 4 déc. 2026"."""
-    first = f"{start.day} {_month(start)}"
+    first = f"{start.day} {short_month(start, LANGUAGE)}"
     if start == end:
         return first
-    return f"{first} – {end.day} {_month(end)}"
-
-
-def _month(day: date) -> str:
-    """A short month and year: "déc. 2026"."""
-    return format_date(day, "MMM y", locale="fr_FR")
+    return f"{first} – {end.day} {short_month(end, LANGUAGE)}"
 
 
 def family_lines(family: FamilyFacts) -> list[str]:
@@ -448,13 +438,13 @@ async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffM
     pending = facts.still_pending
     children = ", ".join(dict.fromkeys(day.child_name for day in pending))
     days = sorted({day.day for day in pending})
-    shown = ", ".join(f"{d.day} {_month(d)}" for d in days[:SUBJECT_DAYS])
+    shown = ", ".join(f"{d.day} {short_month(d, LANGUAGE)}" for d in days[:SUBJECT_DAYS])
     if len(days) > SUBJECT_DAYS:
         shown += "…"
     lines = []
     for day in pending:
         values = {
-            "day": long_day(day.day),
+            "day": long_day(day.day, LANGUAGE),
             "child": day.child_name,
             "price": amount(day.price_cents, LANGUAGE),
             "booking_id": day.booking_id,

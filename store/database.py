@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -143,6 +143,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """One session per unit of work; objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def with_sessions(
+    url: str, work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
+) -> int:
+    """Run `work` on the sessions of a store opened for it (at `url`), closed after."""
+    engine = create_engine(url)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
 
 
 async def changed_rows(session: AsyncSession, statement: Executable) -> int:

@@ -10,6 +10,10 @@ Booking is on time while `now <= deadline` (a deadline "12:00" accepts 12:00:00,
 
 Moments are compared in UTC: Python compares two datetimes of the same zone by wall clock,
 which is wrong in the repeated hour of the autumn change.
+
+A decision carries a status or a refusal `Reason` and the moments and amount that go with it;
+the sentence a parent reads is written from them by `conversations.kit.deadlines`, from the
+catalogs' `deadline.*` texts.
 """
 
 from __future__ import annotations
@@ -43,20 +47,18 @@ from store.policies import (
 )
 
 __all__ = [
+    "BABEL_LOCALES",
     "PARIS",
     "BookingDecision",
     "BookingStatus",
     "CancellationDecision",
     "CancellationStatus",
     "Reason",
-    "SENTENCES",
     "WorkingCalendar",
     "at_paris",
     "deadline_for",
     "evaluate_booking",
     "evaluate_cancellation",
-    "explain_booking",
-    "explain_cancellation",
     "format_amount",
     "format_day",
     "format_moment",
@@ -306,63 +308,8 @@ def next_bookable_date(
     return None
 
 
-# Sentence templates, one dict per language (to move to gettext catalogs). Placeholders:
-# {deadline} and {opens} are a day and time, {day} a day, {amount} an amount in euros.
-SENTENCES_FR: dict[str, str] = {
-    "booking.on_time": "Réservation possible jusqu'au {deadline}",
-    "booking.late": (
-        "Délai dépassé depuis le {deadline} : réservation possible avec une majoration de {amount}"
-    ),
-    "booking.deadline_passed": "Réservation impossible : le délai a expiré le {deadline}",
-    "booking.window_not_open": "Les réservations pour le {day} ouvriront le {opens}",
-    "booking.window_closed": "Les réservations pour le {day} sont closes depuis le {deadline}",
-    "booking.frozen": "Le planning du {day} est arrêté : réservation en ligne impossible",
-    "booking.no_window": "Aucune période de réservation ne couvre le {day}",
-    "booking.past": "Le {day} est passé : réservation impossible",
-    "cancellation.free": "Annulation gratuite jusqu'au {deadline}",
-    "cancellation.late_billed": (
-        "Délai d'annulation dépassé depuis le {deadline} : la journée sera facturée {amount}"
-    ),
-    "cancellation.deadline_passed": "Annulation impossible : le délai a expiré le {deadline}",
-    "cancellation.window_not_open": "Les annulations pour le {day} ouvriront le {opens}",
-    "cancellation.window_closed": (
-        "Les annulations pour le {day} sont closes depuis le {deadline}"
-    ),
-    "cancellation.frozen": "Le planning du {day} est arrêté : annulation en ligne impossible",
-    "cancellation.no_window": "Aucune période d'annulation ne couvre le {day}",
-    "cancellation.past": "Le {day} est passé : annulation impossible",
-}
-SENTENCES_EN: dict[str, str] = {
-    "booking.on_time": "Booking open until {deadline}",
-    "booking.late": (
-        "Deadline passed on {deadline}: booking still possible with a {amount} surcharge"
-    ),
-    "booking.deadline_passed": "Booking closed: the deadline was {deadline}",
-    "booking.window_not_open": "Booking for {day} opens on {opens}",
-    "booking.window_closed": "Booking for {day} closed on {deadline}",
-    "booking.frozen": "The schedule for {day} is frozen: it can no longer be booked online",
-    "booking.no_window": "No booking period covers {day}",
-    "booking.past": "{day} is in the past: it can no longer be booked",
-    "cancellation.free": "Free cancellation until {deadline}",
-    "cancellation.late_billed": (
-        "Cancellation deadline passed on {deadline}: the day will be billed {amount}"
-    ),
-    "cancellation.deadline_passed": "Cancellation closed: the deadline was {deadline}",
-    "cancellation.window_not_open": "Cancellation for {day} opens on {opens}",
-    "cancellation.window_closed": "Cancellation for {day} closed on {deadline}",
-    "cancellation.frozen": (
-        "The schedule for {day} is frozen: it can no longer be cancelled online"
-    ),
-    "cancellation.no_window": "No cancellation period covers {day}",
-    "cancellation.past": "{day} is in the past: it can no longer be cancelled",
-}
-SENTENCES: dict[str, dict[str, str]] = {"fr": SENTENCES_FR, "en": SENTENCES_EN}
-_CURRENCY_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
-
-
-def _language(locale: str) -> str:
-    """The language of a locale: English for "en", "en_GB"..., French otherwise."""
-    return "en" if locale.lower().startswith("en") else "fr"
+# The Babel locale of each catalog language (dates and amounts as read in France, in Britain).
+BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 
 def format_day(day: date, language: str) -> str:
@@ -387,54 +334,4 @@ def format_moment(moment: datetime, language: str) -> str:
 
 def format_amount(cents: int, language: str) -> str:
     """An amount in euros: "1,50 €" (with a no-break space) or "€1.50"."""
-    return format_currency(Decimal(cents) / 100, "EUR", locale=_CURRENCY_LOCALES[language])
-
-
-def _sentence(
-    language: str,
-    key: str,
-    day: date,
-    deadline: datetime | None,
-    opens_at: datetime | None,
-    amount_cents: int,
-) -> str:
-    template = SENTENCES[language][key]
-    text = template.format(
-        day=format_day(day, language),
-        deadline=format_moment(deadline, language) if deadline else "",
-        opens=format_moment(opens_at, language) if opens_at else "",
-        amount=format_amount(amount_cents, language),
-    )
-    return text[:1].upper() + text[1:]
-
-
-def explain_booking(decision: BookingDecision, locale: str) -> str:
-    """One sentence telling a parent whether and until when the day can be booked."""
-    if decision.reason is not None:
-        key = f"booking.{decision.reason.value}"
-    else:
-        key = f"booking.{decision.status.value}"
-    return _sentence(
-        _language(locale),
-        key,
-        decision.day,
-        decision.deadline,
-        decision.opens_at,
-        decision.surcharge_cents,
-    )
-
-
-def explain_cancellation(decision: CancellationDecision, locale: str) -> str:
-    """One sentence telling a parent whether and until when the day can be cancelled freely."""
-    if decision.reason is not None:
-        key = f"cancellation.{decision.reason.value}"
-    else:
-        key = f"cancellation.{decision.status.value}"
-    return _sentence(
-        _language(locale),
-        key,
-        decision.day,
-        decision.deadline,
-        decision.opens_at,
-        decision.fee_cents,
-    )
+    return format_currency(Decimal(cents) / 100, "EUR", locale=BABEL_LOCALES[language])

@@ -58,7 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store.absences import AbsenceService
 from store.actors import Actor, NotFound, StoreError
 from store.audit import record
-from store.database import changed_rows, insert_for
+from store.database import insert_for
 from store.documents import DocumentRejected, DocumentService, DocumentView
 from store.mail_decision import DOCUMENTS_RECEIVED, MailDecision
 from store.mail_documents import (
@@ -75,7 +75,13 @@ from store.models.inbound import InboundStatus
 from store.outbox import notify_family
 from store.safe_files import display_label
 from store.sender_notices import HELD_REPLY_MAIL, Reason, queue_sender_notice
-from store.staff_notices import notified_texts, notify_service, service_recipient
+from store.staff_notices import (
+    notified_texts,
+    notified_texts_in,
+    notify_documents_to_review,
+    notify_service,
+    service_recipient,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -471,10 +477,10 @@ class InboundMailService:
         """Lease a received mail to this worker: (envelope sender, recipients, received at,
         attempts before this one, raw bytes if asked), or None when it is not free.
 
-        PostgreSQL: the row is locked with `FOR UPDATE SKIP LOCKED` (a mail being claimed by
-        another worker is skipped, not waited for); SQLite ignores it, its writes being
-        serialised. On both, the UPDATE repeats the conditions: it changes the row only if it
-        is still received and not leased, and is the claim."""
+        One statement, the claim itself: an UPDATE that changes the row only if it is still
+        received and not leased, and returns what the worker needs. PostgreSQL: it updates the
+        row only through `FOR UPDATE SKIP LOCKED` (a mail being claimed by another worker is
+        skipped, not waited for); SQLite ignores it, its writes being serialised."""
         now = utcnow()
         free = (
             InboundMail.id == mail_id,
@@ -489,32 +495,29 @@ class InboundMailService:
         ]
         if load_raw:
             columns.append(InboundMail.raw)
+        unlocked = select(InboundMail.id).where(*free).with_for_update(skip_locked=True)
         async with self._sessions.begin() as session:
             row = (
                 await session.execute(
-                    select(*columns).where(*free).with_for_update(skip_locked=True)
+                    update(InboundMail)
+                    .where(*free, InboundMail.id.in_(unlocked))
+                    .values(
+                        lease_owner=self.worker_id,
+                        lease_until=now + self.config.lease,
+                        attempts=InboundMail.attempts + 1,
+                    )
+                    .returning(*columns)
+                    .execution_options(synchronize_session=False)
                 )
             ).first()
-            if row is None:
-                return None
-            claimed = await changed_rows(
-                session,
-                update(InboundMail)
-                .where(*free)
-                .values(
-                    lease_owner=self.worker_id,
-                    lease_until=now + self.config.lease,
-                    attempts=InboundMail.attempts + 1,
-                )
-                .execution_options(synchronize_session=False),
-            )
-            if claimed != 1:
-                return None
+        if row is None:
+            return None
         raw = cast(bytes, row[4]) if load_raw else None
         mail_from, rcpts, received_at, attempts = cast(
             tuple[str, list[str], datetime, int], row[:4]
         )
-        return mail_from, list(rcpts), received_at, attempts, raw
+        # RETURNING gives the row as updated: this attempt is counted in it.
+        return mail_from, list(rcpts), received_at, attempts - 1, raw
 
     async def _release(self, mail_id: int) -> None:
         """Give back this worker's lease on a mail (its attempt failed)."""
@@ -539,9 +542,8 @@ class InboundMailService:
             Route.DOCUMENTS not in routes or await self.is_staff_address(mail.from_address or "")
         )
         if staff_reply:
-            return await self._relay_staff_reply(
-                mail_id, mail, await self._token(rcpts), received_at
-            )
+            token, thread = await self._thread_of(rcpts)
+            return await self._relay_staff_reply(mail_id, mail, token, thread, received_at)
         if Route.DOCUMENTS in routes:
             return await self._file_documents(mail, received_at, mail_id)
         if Route.POSTMASTER in routes:
@@ -601,21 +603,24 @@ class InboundMailService:
             if not (attachment.inline and attachment.size < self.config.inline_document_min_bytes)
         ]
 
-    async def _token(self, rcpts: Sequence[str]) -> str:
+    async def _thread_of(self, rcpts: Sequence[str]) -> tuple[str, Any]:
         """The token of the first reply address among the recipients that names a thread (a
-        reply to two notifications at once, one of them stale), else of the first one."""
+        reply to two notifications at once, one of them stale), else of the first one; and
+        that thread (None when no token names one). Each token is looked up once."""
         tokens = [t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t]
-        if self._messaging is not None and len(tokens) > 1:
-            for token in tokens:
-                if await self._messaging.thread_for_reply_token(token) is not None:
-                    return token
-        return tokens[0]
+        if self._messaging is not None:
+            for token in dict.fromkeys(tokens):
+                thread = await self._messaging.thread_for_reply_token(token)
+                if thread is not None:
+                    return token, thread
+        return tokens[0], None
 
     async def _relay_staff_reply(
         self,
         mail_id: int,
         mail: ReadMail,
         token: str,
+        thread: Any,
         received_at: datetime,
         *,
         released_by: Actor | None = None,
@@ -628,34 +633,41 @@ class InboundMailService:
         of no thread, nothing at all to relay (the sender is told), and a reply that is not
         authenticated with links outside the allowed domains (held: the service is told and
         may release it). `released_by`: a staff member releasing it; the sender's address and
-        its links are then taken as they are."""
+        its links are then taken as they are. `thread`: the thread `token` names (None: no
+        thread), looked up once by the caller (`_thread_of`)."""
         if self._messaging is None:
             return MailDecision(InboundStatus.QUARANTINED, "staff replies not wired yet")
         sender = mail.from_address or ""
+        _, domain = address_parts(sender)
+        # One read-only session for the sender's check and what the thread's notifications
+        # said (what the reply is cut on).
         async with self._sessions() as session:
             staff_id = await session.scalar(
                 select(StaffMember.id).where(func.lower(StaffMember.email) == sender)
             )
-        _, domain = address_parts(sender)
-        if (
-            released_by is None
-            and staff_id is None
-            and (domain not in self.config.staff_allowed_domains)
-        ):
+            allowed = (
+                released_by is not None
+                or staff_id is not None
+                or domain in self.config.staff_allowed_domains
+            )
+            sent = (
+                await notified_texts_in(session, thread.id)
+                if allowed and thread is not None
+                else None
+            )
+        if not allowed:
             return MailDecision(
                 InboundStatus.QUARANTINED,
                 "sender not allowed for staff replies",
                 sender_notice=Reason.SENDER_NOT_ALLOWED,
             )
-        thread = await self._messaging.thread_for_reply_token(token)
-        if thread is None:
+        if thread is None or sent is None:
             return MailDecision(
                 InboundStatus.QUARANTINED,
                 "unknown or expired reply token",
                 sender_notice=Reason.UNKNOWN_TOKEN,
             )
         # Cut where the reply repeats what our notification said, or shows our address.
-        sent = await notified_texts(self._sessions, thread.id)
         address = f"{REPLY_PREFIX}{token}@{self.config.mail_domain}"
         body = mail.reply_knowing(sent.written, sent.names, [address]).strip()
         files = self._staff_files(mail)
@@ -802,6 +814,10 @@ class InboundMailService:
                     earlier=getattr(mail, "in_reply_to", None),
                 )
                 outcome["sender_notice"] = {"reason": decision.sender_notice, **told.as_dict()}
+            if decision.review_documents:
+                await notify_documents_to_review(
+                    session, mail_id, decision.review_documents, row.received_at
+                )
             if decision.service_notice is not None and released_by is None:
                 held = decision.service_notice
                 await notify_service(
@@ -869,9 +885,8 @@ class InboundMailService:
         """The text a family would read of a mail: a staff reply cut knowing what its thread's
         notifications said, anything else reduced by its markers."""
         routed = {route_of(address, self.config) for address in rcpts}
-        token = await self._token(rcpts) if Route.STAFF_REPLY in routed else None
-        if token is not None and self._messaging is not None:
-            thread = await self._messaging.thread_for_reply_token(token)
+        if Route.STAFF_REPLY in routed and self._messaging is not None:
+            token, thread = await self._thread_of(rcpts)
             if thread is not None:
                 sent = await notified_texts(self._sessions, thread.id)
                 address = f"{REPLY_PREFIX}{token}@{self.config.mail_domain}"
@@ -896,8 +911,9 @@ class InboundMailService:
             raise NotReleasable(f"mail {mail_id} can no longer be read (its bytes are gone)")
         routes = {route_of(address, self.config) for address in view.rcpt_to}
         if Route.STAFF_REPLY in routes and family_id is None:
+            token, thread = await self._thread_of(view.rcpt_to)
             decision = await self._relay_staff_reply(
-                mail_id, mail, await self._token(view.rcpt_to), view.received_at, released_by=actor
+                mail_id, mail, token, thread, view.received_at, released_by=actor
             )
         elif Route.DOCUMENTS in routes or family_id is not None:
             if family_id is None:

@@ -29,7 +29,7 @@ from fpdf import FPDF, FontFace
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 
 from store.billing import InvoiceDetail
-from store.deadlines import format_amount
+from store.deadlines import BABEL_LOCALES, format_amount
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +51,6 @@ LABELS = (
 )
 """The words `render_invoice` needs, in the reader's language."""
 
-BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 FONT_FILES: tuple[tuple[str, str], ...] = (
     ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -173,36 +174,51 @@ class LinkingService:
 
         From a group chat the token is not even looked up: it stays usable in private.
         """
+
+        def refusal(link: LinkToken | None, now: datetime) -> LinkStatus | None:
+            if link is None:
+                return LinkStatus.INVALID
+            if link.used_at is not None:
+                return LinkStatus.USED
+            if link.expires_at <= now:
+                return LinkStatus.EXPIRED
+            return None
+
+        invite = select(LinkToken).where(
+            LinkToken.token_hash == hash_token(token),
+            LinkToken.purpose == TokenPurpose.INVITE,
+        )
+        return await self._redeem(telegram_user_id, chat_id, invite, refusal)
+
+    async def _redeem(
+        self,
+        telegram_user_id: int,
+        chat_id: int,
+        token: Select[LinkToken],
+        refusal: Callable[[LinkToken | None, datetime], LinkStatus | None],
+    ) -> LinkResult:
+        """Link the Telegram account through the token `token` finds (locked), unless
+        `refusal` says why not (it may count a failed try on the token, kept). Never from a
+        group chat: the token is not even looked up."""
         if not is_private_chat(telegram_user_id, chat_id):
             return LinkResult(LinkStatus.NOT_PRIVATE)
         now = self._clock()
         async with self._sessions.begin() as session:
-            link = await session.scalar(
-                select(LinkToken)
-                .where(
-                    LinkToken.token_hash == hash_token(token),
-                    LinkToken.purpose == TokenPurpose.INVITE,
-                )
-                .with_for_update()
-            )
-            if link is None:
-                return LinkResult(LinkStatus.INVALID)
-            if link.used_at is not None:
-                return LinkResult(LinkStatus.USED)
-            if link.expires_at <= now:
-                return LinkResult(LinkStatus.EXPIRED)
-            guardian = await session.get(Guardian, link.guardian_id)
-            assert guardian is not None
-            link.used_at = now
-            await self._link(session, guardian, telegram_user_id, chat_id, now)
-            return LinkResult(
-                LinkStatus.LINKED, guardian.id, guardian.family_id, guardian.first_name
-            )
+            link = await session.scalar(token.with_for_update())
+            refused = refusal(link, now)
+            if refused is not None:
+                return LinkResult(refused)
+            assert link is not None
+            return await self._link(session, link, telegram_user_id, chat_id, now)
 
     @staticmethod
     async def _link(
-        session: AsyncSession, guardian: Guardian, user_id: int, chat_id: int, now: datetime
-    ) -> None:
+        session: AsyncSession, link: LinkToken, user_id: int, chat_id: int, now: datetime
+    ) -> LinkResult:
+        """Use `link` now: link the Telegram account to its guardian."""
+        guardian = await session.get(Guardian, link.guardian_id)
+        assert guardian is not None
+        link.used_at = now
         # A Telegram account speaks for one guardian only: move it if it was linked elsewhere.
         previous = await session.scalar(
             select(Guardian).where(Guardian.telegram_user_id == user_id)
@@ -221,6 +237,7 @@ class LinkingService:
             "guardian",
             guardian.id,
         )
+        return LinkResult(LinkStatus.LINKED, guardian.id, guardian.family_id, guardian.first_name)
 
     async def request_email_code(
         self, email: str, telegram_user_id: int, limits: CodeLimits = DEFAULT_CODE_LIMITS
@@ -386,40 +403,33 @@ class LinkingService:
         self, telegram_user_id: int, code: str, chat_id: int
     ) -> LinkResult:
         """Link the account if `code` is the one sent to this Telegram user, in time."""
-        if not is_private_chat(telegram_user_id, chat_id):
-            return LinkResult(LinkStatus.NOT_PRIVATE)
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            link = await session.scalar(
-                select(LinkToken)
-                .where(
-                    LinkToken.telegram_user_id == telegram_user_id,
-                    LinkToken.purpose == TokenPurpose.EMAIL_CODE,
-                    LinkToken.used_at.is_(None),
-                )
-                .order_by(LinkToken.id.desc())
-                .limit(1)
-                .with_for_update()
-            )
+
+        def refusal(link: LinkToken | None, now: datetime) -> LinkStatus | None:
             if link is None:
-                return LinkResult(LinkStatus.WRONG_CODE)
+                return LinkStatus.WRONG_CODE
             if link.expires_at <= now:
-                return LinkResult(LinkStatus.EXPIRED)
+                return LinkStatus.EXPIRED
             if link.attempts >= EMAIL_CODE_MAX_TRIES:
-                return LinkResult(LinkStatus.TOO_MANY_TRIES)
+                return LinkStatus.TOO_MANY_TRIES
             cleaned = "".join(ch for ch in code if ch.isdigit())
             if link.token_hash != _code_hash(telegram_user_id, link.guardian_id, cleaned):
                 link.attempts += 1
                 if link.attempts >= EMAIL_CODE_MAX_TRIES:
-                    return LinkResult(LinkStatus.TOO_MANY_TRIES)
-                return LinkResult(LinkStatus.WRONG_CODE)
-            guardian = await session.get(Guardian, link.guardian_id)
-            assert guardian is not None
-            link.used_at = now
-            await self._link(session, guardian, telegram_user_id, chat_id, now)
-            return LinkResult(
-                LinkStatus.LINKED, guardian.id, guardian.family_id, guardian.first_name
+                    return LinkStatus.TOO_MANY_TRIES
+                return LinkStatus.WRONG_CODE
+            return None
+
+        latest_code = (
+            select(LinkToken)
+            .where(
+                LinkToken.telegram_user_id == telegram_user_id,
+                LinkToken.purpose == TokenPurpose.EMAIL_CODE,
+                LinkToken.used_at.is_(None),
             )
+            .order_by(LinkToken.id.desc())
+            .limit(1)
+        )
+        return await self._redeem(telegram_user_id, chat_id, latest_code, refusal)
 
     async def unlink(self, actor: Actor) -> None:
         """Forget the Telegram account of the acting guardian."""

@@ -29,3 +29,5 @@ class MailDecision:
     sender_details: dict[str, Any] | None = None
     # A staff reply held for the service to release: what its email says.
     service_notice: dict[str, Any] | None = None
+    # The documents filed from the mail: one review email for them to the family file service.
+    review_documents: list[int] | None = None

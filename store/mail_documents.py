@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from store.absences import AbsenceService, AbsenceView, InvalidAbsence
 from store.actors import AccessDenied, Actor, NotFound
@@ -122,10 +123,23 @@ class MailDocuments:
 
     async def decide(self, mail_id: int, mail: ReadMail, received_at: datetime) -> MailDecision:
         """File, hold for confirmation, or set aside a mail to the documents address."""
-        async with self._sessions() as session:
-            guardian = await session.scalar(
-                select(Guardian).where(func.lower(Guardian.email) == mail.from_address)
+        # The guardian, and whether their family has a chat to ask in: one read.
+        relative = aliased(Guardian)
+        linked = (
+            select(relative.id)
+            .where(
+                relative.family_id == Guardian.family_id,
+                relative.telegram_chat_id.is_not(None),
             )
+            .exists()
+        )
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Guardian, linked).where(func.lower(Guardian.email) == mail.from_address)
+                )
+            ).first()
+        guardian, has_chat = row if row is not None else (None, False)
         if guardian is None:
             return MailDecision(
                 InboundStatus.QUARANTINED,
@@ -137,8 +151,8 @@ class MailDocuments:
         considered = self._considered(mail.attachments)
         absence = await self._absence(actor, mail.absence_reference)
         if mail.authenticated:
-            return await self._file_now(mail_id, mail, actor, considered, absence, received_at)
-        if not await self._has_chat(family_id):
+            return await self._file_now(mail, actor, considered, absence, received_at)
+        if not has_chat:
             return MailDecision(
                 InboundStatus.QUARANTINED,
                 "not authenticated, and no Telegram chat to confirm it",
@@ -162,15 +176,6 @@ class MailDocuments:
         except AccessDenied:
             return None  # another family's reference: said unknown, never revealed
 
-    async def _has_chat(self, family_id: int) -> bool:
-        async with self._sessions() as session:
-            chat = await session.scalar(
-                select(Guardian.id)
-                .where(Guardian.family_id == family_id, Guardian.telegram_chat_id.is_not(None))
-                .limit(1)
-            )
-        return chat is not None
-
     @staticmethod
     def _doc_type(attachment: MailFile, absence: AbsenceView | None) -> DocumentType:
         doc_type = attachment.guessed_type
@@ -183,7 +188,6 @@ class MailDocuments:
 
     async def _file_now(
         self,
-        mail_id: int,
         mail: ReadMail,
         actor: Actor,
         considered: _Considered,
@@ -222,11 +226,6 @@ class MailDocuments:
                 certificate = view
         attached_to = await self._attach(actor, absence, certificate)
         ids = [r["id"] for r in received]
-        if ids:
-            # One review email for the whole mail (keyed on it: queued once, whatever the
-            # attempts), held back while the certificate's own notification may carry it.
-            async with self._sessions.begin() as session:
-                await notify_documents_to_review(session, mail_id, ids, received_at)
         notice = _notice(
             mail, received, refused, attached_to, absence, considered, self.max_attachments
         )
@@ -252,6 +251,10 @@ class MailDocuments:
             notice,
             sender_notice=code,
             sender_details=details,
+            # One review email for the whole mail, queued with the decision (keyed on the
+            # mail: once, whatever the attempts), held back while the certificate's own
+            # notification may carry it.
+            review_documents=ids,
         )
 
     async def _hold(

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, func, or_, select
+from sqlalchemy import ColumnElement, Subquery, func, null, or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -220,10 +220,6 @@ class MessagingService:
         """
         actor.check_staff()
         cleaned = "" if attachments and not (body or "").strip() else clean_body(body)
-        if external_id is not None:
-            known = await self._message_by_external_id(external_id)
-            if known is not None:
-                return known
         try:
             return await self._add_staff_reply(actor, thread_id, cleaned, attachments, external_id)
         except IntegrityError:
@@ -237,13 +233,7 @@ class MessagingService:
 
     async def _message_by_external_id(self, external_id: str) -> MessageView | None:
         async with self._sessions() as session:
-            message = await session.scalar(
-                select(Message).where(Message.external_id == external_id)
-            )
-            if message is None:
-                return None
-            attached = await _attachments(session, [message.id])
-            return _message_view(message, attached.get(message.id, ()))
+            return await _stored_by_external_id(session, external_id)
 
     async def _add_staff_reply(
         self,
@@ -254,9 +244,23 @@ class MessagingService:
         external_id: str | None,
     ) -> MessageView:
         async with self._sessions.begin() as session:
-            thread = await session.get(Thread, thread_id)
-            if thread is None:
+            # The thread, and whether a retry finds the reply stored already: one read, in the
+            # transaction that would store it.
+            stored = (
+                select(Message.id).where(Message.external_id == external_id).scalar_subquery()
+                if external_id is not None
+                else null()
+            )
+            row = (
+                await session.execute(select(Thread, stored).where(Thread.id == thread_id))
+            ).first()
+            if external_id is not None and (row is None or row[1] is not None):
+                known = await _stored_by_external_id(session, external_id)
+                if known is not None:
+                    return known
+            if row is None:
                 raise NotFound("unknown thread")
+            thread = row[0]
             message = Message(
                 thread_id=thread.id,
                 direction=MessageDirection.TO_PARENT,
@@ -388,16 +392,14 @@ class MessagingService:
             return None
         digest = hash_token(token)
         async with self._sessions() as session:
-            thread_id = await session.scalar(
-                select(ReplyToken.thread_id).where(ReplyToken.token_hash == digest)
-            )
-            if thread_id is None:  # a token kept on the thread itself (before per-token rows)
-                thread_id = await session.scalar(
-                    select(Thread.id).where(Thread.reply_token_hash == digest)
-                )
-            if thread_id is None:
-                return None
-            return await _thread_view(session, thread_id)
+            # One read: a per-token row, or a token kept on the thread itself (before per-token
+            # rows); the thread's view joins on it.
+            token_threads = union(
+                select(ReplyToken.thread_id.label("id")).where(ReplyToken.token_hash == digest),
+                select(Thread.id.label("id")).where(Thread.reply_token_hash == digest),
+            ).subquery()
+            views = await _thread_views(session, Thread.id.in_(select(token_threads.c.id)))
+            return views[0] if views else None
 
     async def remember_chat_copy(
         self, actor: Actor, message_id: int, chat_id: int, telegram_message_id: int
@@ -530,6 +532,15 @@ async def _replayed(session: AsyncSession, external_id: str | None) -> Thread | 
         .join(Message, Message.thread_id == Thread.id)
         .where(Message.external_id == external_id)
     )
+
+
+async def _stored_by_external_id(session: AsyncSession, external_id: str) -> MessageView | None:
+    """The message stored with this external id, if any."""
+    message = await session.scalar(select(Message).where(Message.external_id == external_id))
+    if message is None:
+        return None
+    attached = await _attachments(session, [message.id])
+    return _message_view(message, attached.get(message.id, ()))
 
 
 def _last_message_ids(direction: MessageDirection | None, label: str) -> Subquery:

@@ -73,14 +73,6 @@ class PlanningDay:
             and self.cancellation.status is deadlines.CancellationStatus.LATE_BILLED
         )
 
-    def explain(self, locale: str) -> str:
-        """One sentence on what can be done with this day now."""
-        if self.cancellation is not None:
-            return deadlines.explain_cancellation(self.cancellation, locale)
-        if self.booking is not None:
-            return deadlines.explain_booking(self.booking, locale)
-        return ""
-
 
 class PlanningService:
     """Read a child's days for an activity, with what the rules allow now."""

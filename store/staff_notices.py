@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Date, cast, func, literal, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.deadlines import format_moment
@@ -381,13 +381,20 @@ async def _file(session: AsyncSession, document_id: int | None) -> AttachedFile 
     return AttachedFile(document_id, *row) if row else None
 
 
-async def _author(session: AsyncSession, label: str) -> str | None:
-    """The guardian's name behind an actor label such as `guardian:12`."""
+def _guardian_id(label: str) -> int | None:
+    """The guardian's id in an actor label such as `guardian:12` (None for another actor)."""
     if not label.startswith(GUARDIAN_LABEL):
         return None
     try:
-        guardian_id = int(label.removeprefix(GUARDIAN_LABEL))
+        return int(label.removeprefix(GUARDIAN_LABEL))
     except ValueError:
+        return None
+
+
+async def _author(session: AsyncSession, label: str) -> str | None:
+    """The guardian's name behind an actor label such as `guardian:12`."""
+    guardian_id = _guardian_id(label)
+    if guardian_id is None:
         return None
     row = (
         await session.execute(
@@ -465,33 +472,104 @@ async def notified_texts(
     service and the family (as its lines show it). The inbound mail reducer cuts a staff
     member's reply where it repeats these."""
     async with sessions() as session:
-        row = (
-            await session.execute(
-                select(Thread, Service.name)
-                .join(Service, Service.id == Thread.service_id)
-                .where(Thread.id == thread_id)
+        return await notified_texts_in(session, thread_id, limit)
+
+
+async def notified_texts_in(
+    session: AsyncSession, thread_id: int, limit: int = THREAD_REFERENCES
+) -> NotifiedTexts:
+    """`notified_texts` on a session of the caller's: two plain reads (the thread with its
+    service, family and the guardians' last messages; the family's guardians — the authors
+    among them — and children), and one more only for an author from another family."""
+    last = (
+        select(Message.id, Message.body, Message.author, Message.created_at)
+        .where(
+            Message.thread_id == thread_id,
+            Message.direction == MessageDirection.FROM_PARENT,
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                Thread.subject,
+                Thread.family_id,
+                Service.name,
+                Family.code,
+                Family.name,
+                last.c.id,
+                last.c.body,
+                last.c.author,
+                last.c.created_at,
             )
-        ).first()
-        if row is None:
-            return NotifiedTexts((), ())
-        thread, service_name = row
-        messages = list(
-            await session.scalars(
-                select(Message)
-                .where(
-                    Message.thread_id == thread_id,
-                    Message.direction == MessageDirection.FROM_PARENT,
-                )
-                .order_by(Message.id.desc())
-                .limit(limit)
+            .join(Service, Service.id == Thread.service_id)
+            .join(Family, Family.id == Thread.family_id)
+            .outerjoin(last, true())
+            .where(Thread.id == thread_id)
+            .order_by(last.c.id.desc())
+        )
+    ).all()
+    if not rows:
+        return NotifiedTexts((), ())
+    subject, family_id, service_name, family_code, family_name = rows[0][:5]
+    # (body, author, created_at) of each message, the last first; none: one row of NULLs.
+    messages = [row[6:] for row in rows if row[5] is not None]
+    # The family's guardians (by id) then its children (by birth date), in one read.
+    people = union_all(
+        select(
+            literal(0).label("kind"),
+            Guardian.id,
+            Guardian.first_name,
+            Guardian.last_name,
+            Guardian.email.label("detail"),
+            cast(null(), Date).label("born"),
+        ).where(Guardian.family_id == family_id),
+        select(
+            literal(1),
+            Child.id,
+            Child.first_name,
+            Child.last_name,
+            Child.school_level,
+            Child.birth_date,
+        ).where(Child.family_id == family_id),
+    ).subquery()
+    rows = (
+        await session.execute(
+            select(
+                people.c.kind,
+                people.c.id,
+                people.c.first_name,
+                people.c.last_name,
+                people.c.detail,
+            ).order_by(people.c.kind, people.c.born, people.c.id)
+        )
+    ).all()
+    guardians = [(i, f, la, email) for kind, i, f, la, email in rows if kind == 0]
+    children = [(f, la, level) for kind, _, f, la, level in rows if kind == 1]
+    family = FamilyFacts(
+        id=family_id,
+        code=family_code,
+        name=family_name,
+        guardians=tuple(f"{_full_name(f, la)} <{email}>" for _, f, la, email in guardians),
+        children=tuple(f"{_full_name(f, la)} ({level})" for f, la, level in children),
+    )
+    names = {guardian_id: _full_name(f, la) for guardian_id, f, la, _ in guardians}
+    authors = {author: _guardian_id(author) for _, author, _ in messages}
+    elsewhere = {g for g in authors.values() if g is not None and g not in names}
+    if elsewhere:  # a guardian since moved to another family: one read for them all
+        moved = await session.execute(
+            select(Guardian.id, Guardian.first_name, Guardian.last_name).where(
+                Guardian.id.in_(sorted(elsewhere))
             )
         )
-        written = [
-            (message.body, await _author(session, message.author), message.created_at)
-            for message in messages
-        ]
-        family = await _family_facts(session, thread.family_id)
-    return notice_texts(thread.subject, service_name, written, family)
+        names.update((guardian_id, _full_name(f, la)) for guardian_id, f, la in moved)
+    written = [
+        (body, None if (guardian := authors[author]) is None else names.get(guardian), at)
+        for body, author, at in messages
+    ]
+    return notice_texts(subject, service_name, written, family)
 
 
 def notice_texts(

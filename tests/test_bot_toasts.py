@@ -11,7 +11,7 @@ import asyncio
 from telegram import Update
 from telegram.ext import ExtBot
 
-from conversations.kit.common import answer, toast
+from conversations.kit.live import answer, toast
 from conversations.kit.texts import text
 
 

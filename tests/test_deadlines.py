@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from conversations.kit.deadlines import explain_booking, explain_cancellation
 from store.deadlines import (
     PARIS,
     BookingDecision,
@@ -20,8 +21,6 @@ from store.deadlines import (
     deadline_for,
     evaluate_booking,
     evaluate_cancellation,
-    explain_booking,
-    explain_cancellation,
     next_bookable_date,
 )
 from store.policies import ActivityRules

@@ -10,6 +10,7 @@ from babel.dates import format_date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conversations.kit.deadlines import explain_booking, explain_cancellation
 from store.deadlines import (
     PARIS,
     BookingStatus,
@@ -19,8 +20,6 @@ from store.deadlines import (
     deadline_for,
     evaluate_booking,
     evaluate_cancellation,
-    explain_booking,
-    explain_cancellation,
 )
 from store.policies import ActivityRules, DaysBefore
 

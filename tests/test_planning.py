@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from conversations.kit.deadlines import explain_day
 from store.actors import AccessDenied
 from store.bookings import BookingService
 from store.planning import DayState, PlanningService
@@ -42,11 +43,11 @@ async def test_each_day_state_and_its_explanation(sessions, clock):
     by_day = {p.day: p for p in planning}
     assert by_day[DAYS[3]].price_cents == 400
     assert (
-        by_day[DAYS[3]].explain("fr")
+        explain_day(by_day[DAYS[3]], "fr")
         == "Réservation possible jusqu'au dimanche 20 décembre à 12 h"
     )
-    assert by_day[DAYS[3]].explain("en").startswith("Booking open until Sunday 20 December")
-    assert "facturée" in by_day[DAYS[1]].explain("fr")
+    assert explain_day(by_day[DAYS[3]], "en").startswith("Booking open until Sunday 20 December")
+    assert "facturée" in explain_day(by_day[DAYS[1]], "fr")
     assert by_day[DAYS[1]].selectable_to_cancel and not by_day[DAYS[0]].selectable_to_cancel
 
 
@@ -62,7 +63,7 @@ async def test_late_booking_shows_the_surcharge(sessions, clock):
     )
     assert day.state is DayState.BOOKABLE_LATE
     assert (day.price_cents, day.surcharge_cents) == (600, 200)
-    assert "majoration de 2,00" in day.explain("fr")
+    assert "majoration de 2,00" in explain_day(day, "fr")
 
 
 async def test_siblings_are_planned_together_as_each_alone(sessions, clock):

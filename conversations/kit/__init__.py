@@ -1,2 +1,3 @@
-"""The flows' shared kit: texts and their catalogs, formatting, the typed context, keyboards and
-live messages, callback data, file uploads and the outbox's notice registry."""
+"""The flows' shared kit: texts and their catalogs, formatting, the typed context, the menu and
+keyboards, live messages, drafts and the step decorator, who is talking and in which language,
+callback data, file uploads and the outbox's notice registry."""

@@ -2,15 +2,29 @@
 
 A parent has at most one flow open at a time (see `handlers.flow_desk`): opening another one,
 or `/abandon`, closes the open flow — its step, its timeout and its draft — before the new one
-starts, so typed text and files always reach the flow the parent opened last.
+starts, so typed text and files always reach the flow the parent opened last. `flow()` wires
+every flow of the product the same way.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, ConversationHandler
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from conversations.kit.drafts import Drafts, StepHandler
+from conversations.kit.live import stale_in_flow, timed_out, use_buttons
 
 
 class Flow(ConversationHandler[Any]):
@@ -56,3 +70,48 @@ class Flow(ConversationHandler[Any]):
         if job is not None:
             job.schedule_removal()
         self._update_state(self.END, key)
+
+
+def flow(
+    drafts: Drafts[Any],
+    entry_points: list[BaseHandler[Update, Any, Any]],
+    states: dict[object, list[BaseHandler[Update, Any, Any]]],
+    timeout_seconds: float,
+    *,
+    stale_prefix: str | None,
+    stray_input: filters.BaseFilter = filters.TEXT & ~filters.COMMAND,
+) -> Flow:
+    """A flow of the product, wired the same way everywhere; named as its draft (`drafts`).
+
+    Its step is saved in the shared store (`persistent`); `/abandon`, the abort button or
+    opening another flow closes it (`handlers.flow_desk`); left unanswered `timeout_seconds`,
+    it ends with a friendly word; a button of one of its older messages (`stale_prefix`) is
+    answered as stale; input where a tap is expected is pointed at the buttons.
+    """
+    fallbacks: list[BaseHandler[Update, Any, Any]] = []
+    if stale_prefix is not None:
+        fallbacks += [
+            CallbackQueryHandler(stale_in_flow, pattern=f"^{re.escape(stale_prefix)}"),
+            MessageHandler(stray_input, use_buttons),
+        ]
+    name = drafts.key
+    on_timeout = functools.partial(timed_out, draft_key=name)
+    return Flow(
+        name,
+        name,
+        entry_points,
+        {**states, ConversationHandler.TIMEOUT: [TypeHandler(Update, on_timeout)]},
+        fallbacks,
+        timeout_seconds,
+    )
+
+
+def opened_by(
+    command: str, start: StepHandler, buttons: str
+) -> list[BaseHandler[Update, Any, Any]]:
+    """A flow's entry points: `/command`, and a tap on a button whose data is `buttons` (a
+    regular expression, matched whole)."""
+    return [
+        CommandHandler(command, start),
+        CallbackQueryHandler(start, pattern=rf"^(?:{buttons})\Z"),
+    ]

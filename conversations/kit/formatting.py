@@ -1,32 +1,70 @@
-"""Days, months and amounts as parents read them ("mer. 9 déc.", "décembre 2026", "20,80 €")."""
+"""Days, moments, months and amounts as parents and staff read them, in one place.
+
+"mer. 9 déc." (`day_label`), "jeudi 3 décembre à 12 h" (`format_moment`), "décembre 2026"
+(`month_title`), "20,80 €" (`amount`). The chat, the one-shot handlers and the mails format
+through this module. It delegates the short day to the date engine's read-back
+(`dates.format_days`, so that what the bot shows, a parent can type back) and the long day, the
+moment and the amount to `store.deadlines` (the store's invoice PDF and staff notices use them
+too, and the store imports no chat code).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from babel.dates import format_date
 
-from store.deadlines import format_amount, format_moment
+from dates import format_days
+from store.deadlines import BABEL_LOCALES, PARIS, format_amount, format_day, format_moment
 
-BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+__all__ = [
+    "BABEL_LOCALES",
+    "amount",
+    "day_and_time",
+    "day_label",
+    "days_label",
+    "format_day",
+    "format_moment",
+    "long_day",
+    "month_title",
+    "short_month",
+]
 
-__all__ = ["amount", "day_label", "days_label", "format_moment", "month_title"]
+
+def _locale(language: str) -> str:
+    return BABEL_LOCALES.get(language, "fr_FR")
 
 
 def day_label(day: date, language: str) -> str:
     """A short day with its weekday: "mer. 9 déc." / "Wed 9 Dec"."""
-    return format_date(day, "EEE d MMM", locale=BABEL_LOCALES.get(language, "fr_FR"))
+    return format_days([day], _locale(language))
 
 
 def days_label(days: Iterable[date], language: str) -> str:
-    """Several short days, comma-separated."""
-    return ", ".join(day_label(day, language) for day in sorted(days))
+    """Several short days, in order, comma-separated."""
+    return format_days(sorted(days), _locale(language))
+
+
+def day_and_time(moment: datetime, language: str) -> str:
+    """A short Paris day and its clock time: "mer. 9 déc. 14:05"."""
+    local = moment.astimezone(PARIS)
+    return f"{day_label(local.date(), language)} {local:%H:%M}"
+
+
+def long_day(day: date, language: str) -> str:
+    """A day in full, with its year: "mercredi 2 décembre 2026"."""
+    return f"{format_day(day, language)} {day.year}"
+
+
+def short_month(day: date, language: str) -> str:
+    """A short month and year: "déc. 2026"."""
+    return format_date(day, "MMM y", locale=_locale(language))
 
 
 def month_title(month_start: date, language: str) -> str:
     """A month and year: "décembre 2026" / "December 2026"."""
-    return format_date(month_start, "LLLL y", locale=BABEL_LOCALES.get(language, "fr_FR"))
+    return format_date(month_start, "LLLL y", locale=_locale(language))
 
 
 def amount(cents: int, language: str) -> str:

@@ -21,9 +21,9 @@ from telegram import Message, Update
 from telegram.error import BadRequest
 from telegram.ext import filters
 
-from conversations.kit.common import reply
 from conversations.kit.context import PortalContext
 from conversations.kit.formatting import BABEL_LOCALES
+from conversations.kit.live import reply
 from conversations.kit.texts import text
 from store.absences import AbsenceService
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason

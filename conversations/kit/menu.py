@@ -1,0 +1,81 @@
+"""The menu and the keyboards every flow shows: the menu's buttons and their callback data, the
+abort row, the menu button and the children picker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from conversations.kit.texts import text
+from store.families import ChildView
+
+ABORT = "abort"
+# Every menu button starts with this: tapping one opens something (see `handlers.flow_desk`).
+MENU_PREFIX = "menu:"
+MENU_BOOK = "menu:book"
+MENU_CANCEL = "menu:cancel"
+MENU_BALANCE = "menu:balance"
+MENU_ABSENCE = "menu:absence"
+MENU_MY_ABSENCES = "menu:absences"
+MENU_DOCUMENTS = "menu:documents"
+MENU_MESSAGES = "menu:messages"
+MENU_UNLINK = "menu:unlink"
+MENU_SHOW = "menu:show"
+UNLINK_YES = "unlink:yes"
+# The buttons that open a flow with a file already received outside of it (`handlers.inputs`).
+FILE_AS_CERTIFICATE = "file:certificate"
+FILE_AS_DOCUMENT = "file:document"
+FILE_DROP = "file:drop"
+
+
+def abort_row(language: str) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text("btn.abort", language), callback_data=ABORT)]
+
+
+def review_row(language: str, count: int, data: str) -> list[InlineKeyboardButton]:
+    """The last row of a picker of days: review the `count` ticked (`data`), and abort."""
+    return [
+        InlineKeyboardButton(text("btn.review", language, count=count), callback_data=data),
+        *abort_row(language),
+    ]
+
+
+def children_keyboard(
+    children: Sequence[ChildView], language: str, prefix: str
+) -> InlineKeyboardMarkup:
+    """A button per child, "all my children" (`<prefix>all`), and abort."""
+    rows = [
+        [InlineKeyboardButton(child.first_name, callback_data=f"{prefix}{child.id}")]
+        for child in children
+    ]
+    rows.append(
+        [InlineKeyboardButton(text("btn.all_children", language), callback_data=f"{prefix}all")]
+    )
+    rows.append(abort_row(language))
+    return InlineKeyboardMarkup(rows)
+
+
+def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(text("btn.book", language), callback_data=MENU_BOOK)],
+            [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)],
+            [InlineKeyboardButton(text("btn.balance", language), callback_data=MENU_BALANCE)],
+            [InlineKeyboardButton(text("btn.absence", language), callback_data=MENU_ABSENCE)],
+            [
+                InlineKeyboardButton(
+                    text("btn.my_absences", language), callback_data=MENU_MY_ABSENCES
+                )
+            ],
+            [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
+            [InlineKeyboardButton(text("btn.messages", language), callback_data=MENU_MESSAGES)],
+            [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
+        ]
+    )
+
+
+def menu_button(language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)]]
+    )
