@@ -28,6 +28,7 @@ from pathlib import Path
 
 from bot.dates_cli import add_dates_command
 from bot.demo import add_demo_command
+from bot.portal import Portal
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
 from store import migrate
@@ -35,7 +36,7 @@ from store.actors import NotFound
 from store.clock import system_clock
 from store.database import with_sessions
 from store.importer import ImportFileError, import_file
-from store.linking import LinkingService, deep_link
+from store.linking import deep_link
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -64,14 +65,18 @@ def cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_invite(settings: Settings, args: argparse.Namespace) -> int:
-    async def work(sessions) -> int:  # type: ignore[no-untyped-def]
-        ttl = timedelta(hours=args.hours or settings.invite_ttl_hours)
-        token = await LinkingService(sessions).create_invite(args.email, ttl)
-        print(deep_link(settings.telegram_bot_username, token))
-        return 0
+    async def work() -> int:
+        portal = Portal.from_settings(settings)
+        try:
+            ttl = timedelta(hours=args.hours or settings.invite_ttl_hours)
+            token = await portal.linking.create_invite(args.email, ttl)
+            print(deep_link(settings.telegram_bot_username, token))
+            return 0
+        finally:
+            await portal.close()
 
     try:
-        return asyncio.run(with_sessions(settings.database_url, work))
+        return asyncio.run(work())
     except NotFound:
         print(f"No guardian has the email {args.email}.", file=sys.stderr)
         return 2

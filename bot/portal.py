@@ -8,15 +8,19 @@ from datetime import date
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from store.absences import AbsenceService
 from store.billing import BillingService
 from store.bookings import BookingService
 from store.chat_state import ChatStateStore
 from store.clock import Clock, system_clock
 from store.database import create_engine, create_sessionmaker
 from store.deadlines import PARIS
+from store.documents import DocumentFolder, DocumentService
 from store.families import FamilyService
 from store.linking import LinkingService
+from store.messaging import MessagingService
 from store.planning import PlanningService
+from store.staff import StaffService
 
 
 @dataclass
@@ -33,6 +37,11 @@ class Portal:
     linking: LinkingService = field(init=False)
     families: FamilyService = field(init=False)
     chat_states: ChatStateStore = field(init=False)
+    absences: AbsenceService = field(init=False)
+    messaging: MessagingService = field(init=False)
+    staff: StaffService = field(init=False)
+    _documents: DocumentService | None = field(init=False, default=None, repr=False)
+    _documents_on: tuple[object, int] | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.bookings = BookingService(self.sessions, self.clock)
@@ -41,11 +50,24 @@ class Portal:
         self.linking = LinkingService(self.sessions, self.clock)
         self.families = FamilyService(self.sessions)
         self.chat_states = ChatStateStore(self.sessions)
+        self.absences = AbsenceService(self.sessions)
+        self.messaging = MessagingService(self.sessions, self.clock)
+        self.staff = StaffService(self.sessions)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:
         engine = create_engine(settings.database_url)
         return cls(settings, engine, create_sessionmaker(engine), clock)
+
+    @property
+    def documents(self) -> DocumentService:
+        """The document service on the settings' folder and size limit, built once and built
+        again only when those two settings change (the settings may be edited at run time)."""
+        folder, limit = self.settings.documents_dir, self.settings.max_document_bytes
+        if self._documents is None or self._documents_on != (folder, limit):
+            self._documents = DocumentService(self.sessions, DocumentFolder(folder), limit)
+            self._documents_on = (folder, limit)
+        return self._documents
 
     def today(self) -> date:
         """Today in Paris, by the portal's clock."""

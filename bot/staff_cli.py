@@ -32,47 +32,49 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
+from bot.portal import Portal
 from bot.settings import Settings
 from conversations.kit.texts import CATALOG
 from mail.parsing import parse_mail
-from store.absences import AbsenceService, InvalidAbsence
+from store.absences import InvalidAbsence
 from store.actors import Actor, NotFound
-from store.bookings import BookingService, ReasonRequired
-from store.database import with_sessions
+from store.bookings import ReasonRequired
 from store.deadlines import PARIS
-from store.documents import DocumentFolder, DocumentService, InvalidReclassification
+from store.documents import InvalidReclassification
 from store.inbound import InboundConfig, InboundMailService, NotReleasable
-from store.messaging import InvalidMessage, MessagingService
+from store.messaging import InvalidMessage
 from store.models.enums import BookingState, DocumentType, MessageDirection
 from store.models.inbound import InboundStatus
 from store.quarantine import QuarantineService
-from store.staff import StaffService
 
 SHOW_LIMIT = 100
 EXCERPT_CHARS = 60
 ERROR_STATUS = 2
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 class Refused(Exception):
     """A command that cannot be done, with the sentence that says why."""
 
 
-def _run(settings: Settings, work: Callable[[Sessions], Awaitable[int]]) -> int:
-    """Run `work` on the store; a refusal is printed on stderr with status 2."""
+def _run(settings: Settings, work: Callable[[Portal], Awaitable[int]]) -> int:
+    """Run `work` on the portal's services; a refusal is printed on stderr with status 2."""
+
+    async def on_portal() -> int:
+        portal = Portal.from_settings(settings)
+        try:
+            return await work(portal)
+        finally:
+            await portal.close()
 
     try:
-        return asyncio.run(with_sessions(settings.database_url, work))
+        return asyncio.run(on_portal())
     except Refused as refused:
         print(refused, file=sys.stderr)
         return ERROR_STATUS
 
 
-StaffWork = Callable[[Settings, Sessions, argparse.Namespace], Awaitable[int]]
-"""A staff command's work on the store, with the command line's arguments."""
+StaffWork = Callable[[Portal, argparse.Namespace], Awaitable[int]]
+"""A staff command's work on the portal's services, with the command line's arguments."""
 
 
 def _on_store(work: StaffWork) -> Callable[[Settings, argparse.Namespace], int]:
@@ -80,7 +82,7 @@ def _on_store(work: StaffWork) -> Callable[[Settings, argparse.Namespace], int]:
 
     @functools.wraps(work)
     def command(settings: Settings, args: argparse.Namespace) -> int:
-        return _run(settings, lambda sessions: work(settings, sessions, args))
+        return _run(settings, lambda portal: work(portal, args))
 
     return command
 
@@ -94,18 +96,12 @@ def _excerpt(body: str) -> str:
     return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
 
 
-def _documents(settings: Settings, sessions: Sessions) -> DocumentService:
-    return DocumentService(
-        sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
-    )
-
-
-async def _decider(sessions: Sessions, email: str | None) -> Actor:
+async def _decider(portal: Portal, email: str | None) -> Actor:
     """The staff member named by `--as`, or the system when no one is named."""
     if email is None:
         return Actor.system()
     try:
-        return (await StaffService(sessions).by_email(email)).actor
+        return (await portal.staff.by_email(email)).actor
     except NotFound:
         raise Refused(f"No staff member has the email {email}.") from None
 
@@ -114,8 +110,8 @@ async def _decider(sessions: Sessions, email: str | None) -> Actor:
 
 
 @_on_store
-async def cmd_inbox(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
-    entries = await MessagingService(sessions).inbox(Actor.system(), args.service)
+async def cmd_inbox(portal: Portal, args: argparse.Namespace) -> int:
+    entries = await portal.messaging.inbox(Actor.system(), args.service)
     if not entries:
         print("No thread is waiting for an answer.")
     for entry in entries:
@@ -128,8 +124,8 @@ async def cmd_inbox(settings: Settings, sessions: Sessions, args: argparse.Names
 
 
 @_on_store
-async def cmd_show(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
-    service = MessagingService(sessions)
+async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
+    service = portal.messaging
     try:
         thread = await service.thread(Actor.system(), args.thread_id)
         messages = await service.thread_history(Actor.system(), args.thread_id, SHOW_LIMIT)
@@ -152,15 +148,13 @@ async def cmd_show(settings: Settings, sessions: Sessions, args: argparse.Namesp
 
 
 @_on_store
-async def cmd_reply(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+async def cmd_reply(portal: Portal, args: argparse.Namespace) -> int:
     try:
-        staff = await StaffService(sessions).by_email(args.as_email)
+        staff = await portal.staff.by_email(args.as_email)
     except NotFound:
         raise Refused(f"No staff member has the email {args.as_email}.") from None
     try:
-        message = await MessagingService(sessions).staff_reply(
-            staff.actor, args.thread_id, args.text
-        )
+        message = await portal.messaging.staff_reply(staff.actor, args.thread_id, args.text)
     except NotFound:
         raise Refused(f"No thread #{args.thread_id}.") from None
     except InvalidMessage as error:
@@ -176,8 +170,8 @@ async def cmd_reply(settings: Settings, sessions: Sessions, args: argparse.Names
 
 
 @_on_store
-async def cmd_pending(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
-    work_left = await StaffService(sessions).pending(Actor.system())
+async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
+    work_left = await portal.staff.pending(Actor.system())
     if not (work_left.certificates or work_left.documents or work_left.bookings):
         print("Nothing is waiting for a decision.")
         return 0
@@ -213,14 +207,14 @@ async def cmd_pending(settings: Settings, sessions: Sessions, args: argparse.Nam
 
 
 @_on_store
-async def cmd_review(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+async def cmd_review(portal: Portal, args: argparse.Namespace) -> int:
     """accept|refuse certificate ABSENCE_ID, accept|refuse document DOC_ID."""
-    actor = await _decider(sessions, args.as_email)
+    actor = await _decider(portal, args.as_email)
     if args.what == "certificate":
         if args.doc_type is not None:
             raise Refused("--type is for documents: a certificate stays a certificate.")
         try:
-            excused = await AbsenceService(sessions).decide(actor, args.id, args.accept, args.note)
+            excused = await portal.absences.decide(actor, args.id, args.accept, args.note)
         except NotFound:
             raise Refused(f"No absence #{args.id}.") from None
         except InvalidAbsence:
@@ -237,7 +231,7 @@ async def cmd_review(settings: Settings, sessions: Sessions, args: argparse.Name
             )
         return 0
     try:
-        status = await _documents(settings, sessions).review(
+        status = await portal.documents.review(
             actor, args.id, args.accept, args.note, doc_type=args.doc_type
         )
     except NotFound:
@@ -250,11 +244,11 @@ async def cmd_review(settings: Settings, sessions: Sessions, args: argparse.Name
 
 
 @_on_store
-async def cmd_reclassify(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+async def cmd_reclassify(portal: Portal, args: argparse.Namespace) -> int:
     """reclassify document DOC_ID TYPE."""
-    actor = await _decider(sessions, args.as_email)
+    actor = await _decider(portal, args.as_email)
     try:
-        view = await _documents(settings, sessions).reclassify(actor, args.id, args.doc_type)
+        view = await portal.documents.reclassify(actor, args.id, args.doc_type)
     except NotFound:
         raise Refused(f"No document #{args.id}.") from None
     except InvalidReclassification:
@@ -271,13 +265,11 @@ def _certificate_stays(document_id: int) -> str:
 
 
 @_on_store
-async def cmd_booking(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+async def cmd_booking(portal: Portal, args: argparse.Namespace) -> int:
     """validate|reject booking BOOKING_ID."""
-    actor = await _decider(sessions, args.as_email)
+    actor = await _decider(portal, args.as_email)
     try:
-        state = await BookingService(sessions).decide_pending(
-            actor, args.id, args.accept, args.reason
-        )
+        state = await portal.bookings.decide_pending(actor, args.id, args.accept, args.reason)
     except NotFound:
         raise Refused(f"No booking #{args.id}.") from None
     except ReasonRequired:
@@ -296,11 +288,9 @@ async def cmd_booking(settings: Settings, sessions: Sessions, args: argparse.Nam
 
 
 @_on_store
-async def cmd_day(settings: Settings, sessions: Sessions, args: argparse.Namespace) -> int:
+async def cmd_day(portal: Portal, args: argparse.Namespace) -> int:
     try:
-        listing = await StaffService(sessions).day_list(
-            Actor.system(), args.activity_code, args.day
-        )
+        listing = await portal.staff.day_list(Actor.system(), args.activity_code, args.day)
     except NotFound:
         raise Refused(f"No activity has the code {args.activity_code}.") from None
     print(f"{listing.activity_name} ({listing.activity_code}), {listing.day:%Y-%m-%d}:")
@@ -318,16 +308,16 @@ async def cmd_day(settings: Settings, sessions: Sessions, args: argparse.Namespa
 # Mails set aside -----------------------------------------------------------------------------
 
 
-def _quarantine(settings: Settings, sessions: Sessions) -> QuarantineService:
+def _quarantine(portal: Portal) -> QuarantineService:
     """The quarantine over the inbound mail service as `portail smtp` builds it."""
-    documents = _documents(settings, sessions)
+    documents = portal.documents
     inbound = InboundMailService(
-        sessions,
-        InboundConfig.from_settings(settings),
+        portal.sessions,
+        InboundConfig.from_settings(portal.settings),
         functools.partial(parse_mail, max_attachment_bytes=documents.max_bytes),
         documents,
-        AbsenceService(sessions),
-        MessagingService(sessions),
+        portal.absences,
+        portal.messaging,
     )
     return QuarantineService(inbound)
 
@@ -341,12 +331,8 @@ def _one_line(value: str | None) -> str:
 
 
 @_on_store
-async def cmd_quarantine_list(
-    settings: Settings, sessions: Sessions, args: argparse.Namespace
-) -> int:
-    views = await _quarantine(settings, sessions).listed(
-        Actor.system(), everything=args.all, limit=args.limit
-    )
+async def cmd_quarantine_list(portal: Portal, args: argparse.Namespace) -> int:
+    views = await _quarantine(portal).listed(Actor.system(), everything=args.all, limit=args.limit)
     if not views:
         print("No mail is set aside.")
     for view in views:
@@ -360,10 +346,8 @@ async def cmd_quarantine_list(
 
 
 @_on_store
-async def cmd_quarantine_show(
-    settings: Settings, sessions: Sessions, args: argparse.Namespace
-) -> int:
-    quarantine = _quarantine(settings, sessions)
+async def cmd_quarantine_show(portal: Portal, args: argparse.Namespace) -> int:
+    quarantine = _quarantine(portal)
     try:
         if args.raw:
             sys.stdout.flush()
@@ -405,17 +389,13 @@ def _printable(text: str) -> str:
 
 
 @_on_store
-async def cmd_quarantine_release(
-    settings: Settings, sessions: Sessions, args: argparse.Namespace
-) -> int:
+async def cmd_quarantine_release(portal: Portal, args: argparse.Namespace) -> int:
     try:
-        staff = await StaffService(sessions).by_email(args.as_email)
+        staff = await portal.staff.by_email(args.as_email)
     except NotFound:
         raise Refused(f"No staff member has the email {args.as_email}.") from None
     try:
-        view = await _quarantine(settings, sessions).release(
-            staff.actor, args.mail_id, args.family
-        )
+        view = await _quarantine(portal).release(staff.actor, args.mail_id, args.family)
     except NotFound:
         raise Refused(f"No inbound mail #{args.mail_id}.") from None
     except NotReleasable as error:

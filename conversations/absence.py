@@ -61,9 +61,7 @@ from conversations.kit.notices import renders
 from conversations.kit.texts import text
 from conversations.kit.uploads import (
     FILES,
-    absence_service,
     certificates_email,
-    document_service,
     download,
     explain_not_a_file,
     file_label,
@@ -429,7 +427,7 @@ async def _record(update: Update, context: PortalContext, parent: Who) -> State:
             await reply(update, refusal_text(refused, language, upload_limit(context.portal)))
             draft.pop("certificate", None)
             return await ask_certificate(update, context)
-        views = await absence_service(context.portal).report(
+        views = await context.portal.absences.report(
             parent.actor,
             draft["children"],
             date.fromisoformat(draft["start"]),
@@ -461,12 +459,12 @@ async def _certificate_id(context: PortalContext, parent: Who, draft: AbsenceDra
     family_id = parent.actor.family_id
     assert family_id is not None
     content = await download(context, certificate["file_id"])
-    service = absence_service(context.portal)
+    service = context.portal.absences
     sha256 = hashlib.sha256(content).hexdigest()
     stored_before = await service.reusable_certificate(parent.actor, family_id, sha256)
     if stored_before is not None:
         return stored_before
-    stored = await document_service(context.portal).add(
+    stored = await context.portal.documents.add(
         parent.actor,
         family_id,
         DocumentType.MEDICAL_CERTIFICATE,
@@ -636,7 +634,7 @@ async def list_absences(update: Update, context: PortalContext) -> None:
         return
     parent, family_id, names = screen
     language = parent.language
-    absences = await absence_service(context.portal).family_absences(parent.actor, family_id)
+    absences = await context.portal.absences.family_absences(parent.actor, family_id)
     lines = [text("absence.list_title", language)]
     if not absences:
         lines.append(text("absence.list_none", language))

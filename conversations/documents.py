@@ -35,7 +35,6 @@ from conversations.kit.notices import renders
 from conversations.kit.texts import CATALOG, text
 from conversations.kit.uploads import (
     FILES,
-    document_service,
     download,
     explain_not_a_file,
     file_label,
@@ -98,7 +97,7 @@ async def show_documents(update: Update, context: PortalContext) -> None:
         return
     parent, family_id, names = screen
     language = parent.language
-    service = document_service(context.portal)
+    service = context.portal.documents
     documents = await service.family_documents(parent.actor, family_id)
     missing = await service.missing_documents(parent.actor, family_id)
     # What each document awaiting validation will unblock once accepted.
@@ -162,7 +161,7 @@ async def start(update: Update, context: PortalContext) -> State:
     if parent is None:
         return ConversationHandler.END
     children = await context.portal.families.children(parent.actor)
-    sendable = await document_service(context.portal).sendable_types()
+    sendable = await context.portal.documents.sendable_types()
     held = offered_to_flow(update, context).get("held_file")
     saved(context).clear()
     keep_language(context, parent.language)
@@ -196,7 +195,7 @@ async def choose_type(
     (only a type the flow offered is accepted)."""
     draft = tap.draft
     offered = draft.get("types") or [
-        doc_type.value for doc_type in await document_service(context.portal).sendable_types()
+        doc_type.value for doc_type in await context.portal.documents.sendable_types()
     ]
     tapped = choice(tap.value, TYPE, offered)
     if tapped is None:
@@ -284,7 +283,7 @@ async def _store(
     draft = DRAFTS(context)
     owner = draft["owner"]
     try:
-        await document_service(context.portal).add(
+        await context.portal.documents.add(
             parent.actor,
             family_id,
             DocumentType(draft["type"]),

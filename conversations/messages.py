@@ -48,7 +48,6 @@ from conversations.kit.menu import MENU_MESSAGES, MENU_SHOW, abort_row, menu_but
 from conversations.kit.notices import Notice, after_sent, renders
 from conversations.kit.texts import text
 from conversations.kit.uploads import (
-    document_service,
     download,
     file_label,
     megabytes,
@@ -60,7 +59,6 @@ from store.actors import AccessDenied, Actor, NotFound
 from store.messaging import (
     BODY_MAX_CHARS,
     MessageView,
-    MessagingService,
     ThreadView,
 )
 from store.models.enums import DocumentSource, DocumentType, MessageDirection
@@ -83,11 +81,6 @@ TEXT_LIMIT = 4096
 HISTORY_ENTRY_CHARS = 1200
 EXCERPT_CHARS = 200
 FILES = filters.PHOTO | filters.Document.ALL
-
-
-def messaging(portal: Portal) -> MessagingService:
-    """The messaging service on the portal's store and clock."""
-    return MessagingService(portal.sessions, portal.clock)
 
 
 class MessagesDraft(FlowDraft, total=False):
@@ -116,7 +109,7 @@ async def start(update: Update, context: PortalContext) -> State:
     parent = await who(update, context)
     if parent is None:
         return ConversationHandler.END
-    services = await messaging(context.portal).services()
+    services = await context.portal.messaging.services()
     keep_language(context, parent.language)
     if not services:
         DRAFTS.drop(context)
@@ -165,7 +158,7 @@ async def reply_start(update: Update, context: PortalContext) -> State:
         return ConversationHandler.END
     parent, thread_id = tapped
     try:
-        thread = await messaging(context.portal).thread(parent.actor, thread_id)
+        thread = await context.portal.messaging.thread(parent.actor, thread_id)
     except (AccessDenied, NotFound):
         await answer(update, text("msg.gone", parent.language))
         return ConversationHandler.END
@@ -241,7 +234,7 @@ async def send(update: Update, context: PortalContext, tap: Tap[MessagesDraft, s
     """« Envoyer »: the files are stored, then the message, handed to the service."""
     draft, parent = tap.draft, tap.parent
     language = parent.language
-    service = messaging(context.portal)
+    service = context.portal.messaging
     thread_id = draft.get("thread_id")
     try:
         if thread_id is not None:
@@ -277,7 +270,7 @@ async def show_history(update: Update, context: PortalContext) -> None:
     if tapped is None:
         raise ApplicationHandlerStop
     parent, thread_id = tapped
-    service = messaging(context.portal)
+    service = context.portal.messaging
     try:
         thread = await service.thread(parent.actor, thread_id)
         messages = await service.thread_history(parent.actor, thread_id, HISTORY_MESSAGES + 1)
@@ -312,7 +305,7 @@ async def telegram_reply(update: Update, context: PortalContext) -> None:
     if profile is None:
         return
     language = profile.language.value
-    service = messaging(context.portal)
+    service = context.portal.messaging
     try:
         thread = await service.thread_for_chat_reply(profile.actor, chat.id, target.message_id)
     except AccessDenied:
@@ -339,10 +332,8 @@ async def staff_attachment_notice(
 ) -> Notice | None:
     """A file the staff sent with their reply, as a document captioned with the service."""
     try:
-        thread, _ = await messaging(portal).message(Actor.system(), int(payload["message_id"]))
-        view, content = await document_service(portal).read(
-            Actor.system(), int(payload["document_id"])
-        )
+        thread, _ = await portal.messaging.message(Actor.system(), int(payload["message_id"]))
+        view, content = await portal.documents.read(Actor.system(), int(payload["document_id"]))
     except NotFound:
         return None
     caption = text("msg.staff_attachment", language, service=thread.service_name)
@@ -355,7 +346,7 @@ async def staff_reply_notice(
 ) -> Notice | None:
     """« ✉️ Service : » and the reply, with « ↩️ Répondre » and « 📜 Historique » under it."""
     try:
-        thread, message = await messaging(portal).message(
+        thread, message = await portal.messaging.message(
             Actor.system(), int(payload["message_id"])
         )
     except NotFound:
@@ -387,7 +378,7 @@ async def staff_reply_notice(
 @after_sent("staff_reply")
 async def remember_delivered_reply(portal: Portal, delivery: Delivery, sent: Message) -> None:
     """Remember the reply's Telegram message, so that replying to it continues the thread."""
-    await messaging(portal).remember_chat_copy(
+    await portal.messaging.remember_chat_copy(
         Actor.system(), int(delivery.payload["message_id"]), sent.chat_id, sent.message_id
     )
 
@@ -485,7 +476,7 @@ async def _send_step(
 
 async def _store_files(context: PortalContext, actor: Actor, files: list[HeldFile]) -> list[int]:
     """Download the kept files again and store them as the family's documents."""
-    documents = document_service(context.portal)
+    documents = context.portal.documents
     stored = []
     for kept in files:
         family_id = actor.family_id

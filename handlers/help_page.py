@@ -12,7 +12,6 @@ from conversations.kit.language import guess_language
 from conversations.kit.live import reply
 from conversations.kit.menu import menu_keyboard
 from conversations.kit.texts import text
-from store.messaging import MessagingService
 
 HELP_COMMANDS = ("aide", "help")
 
@@ -22,7 +21,7 @@ async def send_help(update: Update, context: PortalContext) -> None:
     user = update.effective_user
     profile = await context.portal.families.profile(user.id) if user is not None else None
     language = profile.language.value if profile is not None else guess_language(update)
-    services = await MessagingService(context.portal.sessions).services()
+    services = await context.portal.messaging.services()
     lines = [
         text("help.service", language, name=service.name, email=service.email)
         for service in services

@@ -19,8 +19,8 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from conversations.kit.context import PortalContext
-from conversations.kit.drafts import CARRIED, HELD_FILE
-from conversations.kit.language import chat_language, saved
+from conversations.kit.drafts import carry_days, forget_file, keep_file
+from conversations.kit.language import chat_language
 from conversations.kit.live import answer, answers_text_outside, reply, show, typed_text
 from conversations.kit.menu import (
     FILE_AS_CERTIFICATE,
@@ -108,16 +108,12 @@ async def free_text(update: Update, context: PortalContext) -> None:
     ]
     rows.append([InlineKeyboardButton(text("btn.menu", language), callback_data=MENU_SHOW)])
     sent = await _send(update, text("input.offer", language), InlineKeyboardMarkup(rows))
-    carried = _days_in(phrase, offered, context)
-    if carried:
-        saved(context)[CARRIED] = {"message_id": sent.message_id, **carried}
-    else:
-        saved(context).pop(CARRIED, None)
+    carry_days(context, sent.message_id, _days_in(phrase, offered, context))
 
 
-def _days_in(phrase: str, offered: list[Intent], context: PortalContext) -> dict[str, Any]:
-    """The days the phrase names, read for each offered flow that asks for days."""
-    days: dict[str, Any] = {}
+def _days_in(phrase: str, offered: list[Intent], context: PortalContext) -> dict[str, list[str]]:
+    """The days the phrase names (ISO dates), per offered flow's button that asks for days."""
+    days: dict[str, list[str]] = {}
     for intent in offered:
         date_intent = DATE_INTENTS.get(intent)
         if date_intent is None:
@@ -125,7 +121,7 @@ def _days_in(phrase: str, offered: list[Intent], context: PortalContext) -> dict
         understood = understand(phrase, context.portal.today(), date_intent)
         if not isinstance(understood, AskBack):
             days[OFFERS[intent][1]] = sorted(day.isoformat() for day in understood.days)
-    return {"days": days} if days else {}
+    return days
 
 
 async def file_outside_flow(update: Update, context: PortalContext) -> None:
@@ -158,18 +154,14 @@ async def file_outside_flow(update: Update, context: PortalContext) -> None:
         else text("input.your_photo", language)
     )
     sent = await _send(update, text("input.file_what", language, name_html=name), keyboard)
-    saved(context)[HELD_FILE] = {
-        "message_id": sent.message_id,
-        "file_id": received.file_id,
-        "name": received.name,
-    }
+    keep_file(context, sent.message_id, received.file_id, received.name)
 
 
 async def drop_file(update: Update, context: PortalContext) -> None:
     """ "Ne rien en faire": forget the file kept at the menu."""
     await answer(update)
     language = chat_language(context, update)
-    saved(context).pop(HELD_FILE, None)
+    forget_file(context)
     await show(update, text("input.file_dropped", language), menu_button(language))
 
 

@@ -22,9 +22,7 @@ from conversations.kit.live import answer, reply
 from conversations.kit.texts import text
 from conversations.kit.who import who
 from handlers.email_notices import CONFIRM_NO, CONFIRM_YES
-from store.absences import AbsenceService
 from store.actors import AccessDenied, NotFound
-from store.documents import DocumentFolder, DocumentService
 from store.inbound import InboundConfig
 from store.mail_documents import Answer, MailDocuments
 
@@ -45,15 +43,11 @@ FIRST_ANSWERS = (Answer.FILED, Answer.DISCARDED)
 
 def mail_documents(portal: Portal) -> MailDocuments:
     """The store's service for held mails, with the portal's settings."""
-    settings = portal.settings
-    config = InboundConfig.from_settings(settings)
-    documents = DocumentService(
-        portal.sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
-    )
+    config = InboundConfig.from_settings(portal.settings)
     return MailDocuments(
         portal.sessions,
-        documents,
-        AbsenceService(portal.sessions),
+        portal.documents,
+        portal.absences,
         max_attachments=config.max_attachments,
         inline_document_min_bytes=config.inline_document_min_bytes,
         confirm_period=config.confirm_period,

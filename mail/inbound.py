@@ -62,12 +62,9 @@ from typing import TYPE_CHECKING
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from mail.parsing import message_id_of, parse_mail, raw_headers
-from store.absences import AbsenceService
 from store.clock import Clock, system_clock
-from store.documents import DocumentFolder, DocumentService
 from store.inbound import InboundConfig, InboundMailService, Route, route_of
 from store.mail_retention import Retention
-from store.messaging import MessagingService
 from store.models.base import utcnow
 
 if TYPE_CHECKING:
@@ -177,13 +174,10 @@ def header_from_of(raw: bytes) -> str | None:
 
 
 def inbound_service(portal: Portal, config: InboundConfig | None = None) -> InboundMailService:
-    """The inbound mail service on the portal's store, documents folder and messaging."""
+    """The inbound mail service on the portal's store and its document, absence and messaging
+    services."""
     settings = portal.settings
-    documents = DocumentService(
-        portal.sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
-    )
-    absences = AbsenceService(portal.sessions)
-    messaging = MessagingService(portal.sessions, portal.clock)
+    documents = portal.documents
     return InboundMailService(
         portal.sessions,
         config or InboundConfig.from_settings(settings),
@@ -193,8 +187,8 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
             authserv_id=settings.mail_authserv_id,
         ),
         documents,
-        absences,
-        messaging,
+        portal.absences,
+        portal.messaging,
     )
 
 

@@ -5,6 +5,7 @@ worker (`mail.staff_mail`, where these writers register):
 
 - `sender_notice`: to the sender of a mail set aside (or taken in part), the reason in plain
   words, in French with a short English line (the sender may be a staff member or a parent).
+  The sentences are the catalog's `sendermail.*` keys (`heldmail.*` for the held reply).
   An answer to their mail (RFC 3834): `Auto-Submitted: auto-replied`, In-Reply-To and
   References of their mail; nothing of the mail itself is repeated (no subject, no text, no
   file name: it may name a child), only the reason, counts and limits;
@@ -20,71 +21,25 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conversations.kit.formatting import format_moment
-from mail.staff_mail import NotNeeded, StaffMail, message_id, writes
+from conversations.kit.texts import CATALOG
+from mail.staff_mail import NotNeeded, StaffMail, message_id, sentence, words, writes
 from store.quarantine import held_reply_facts
 from store.sender_notices import HELD_REPLY_MAIL, SENDER_NOTICE_MAIL, Reason, reason_of
 
 if TYPE_CHECKING:
     from bot.portal import Portal
 
-FOOTER = (
-    "— Portail Famille, message automatique : ne pas répondre / automatic message, do not reply"
-)
-SUBJECT = "Votre message n'a pas été transmis / Your message was not delivered"
-SUBJECT_IN_PART = "Votre message a été transmis en partie / Your message was delivered in part"
-SUBJECT_HELD = "Votre message est retenu pour vérification / Your message is held for review"
 
-# Per reason: (French sentence, English sentence). Placeholders come from the notice's details.
-SENTENCES: dict[Reason, tuple[str, str]] = {
-    Reason.EMPTY_REPLY: (
-        "Votre message n'a pas été transmis : il ne contenait pas de texte ni de pièce jointe.",
-        "Your message was not delivered: it contained neither text nor an attachment.",
-    ),
-    Reason.UNKNOWN_TOKEN: (
-        "Votre message n'a pas été transmis : l'adresse de réponse utilisée est inconnue ou "
-        "n'est plus valable (la conversation n'existe plus). Répondez à une notification "
-        "récente de la conversation.",
-        "Your message was not delivered: the reply address is unknown or no longer valid.",
-    ),
-    Reason.SENDER_NOT_ALLOWED: (
-        "Votre message n'a pas été transmis : votre adresse n'est pas autorisée à répondre aux "
-        "familles par e-mail.",
-        "Your message was not delivered: your address may not answer families by email.",
-    ),
-    Reason.ATTACHMENT_TOO_LARGE: (
-        "Des pièces jointes n'ont pas été transmises : trop volumineuses (au plus {limit_fr} "
-        "par fichier).",
-        "Some attachments were not delivered: too large (at most {limit_en} per file).",
-    ),
-    Reason.ATTACHMENT_REFUSED: (
-        "Des pièces jointes n'ont pas été transmises : seuls les fichiers PDF, JPEG et PNG sont "
-        "acceptés.",
-        "Some attachments were not delivered: only PDF, JPEG and PNG files are accepted.",
-    ),
-    Reason.UNKNOWN_SENDER: (
-        "Vos documents n'ont pas été classés : votre adresse n'est celle d'aucun dossier "
-        "famille. Envoyez-les depuis l'adresse enregistrée dans votre dossier, ou par le bot "
-        "Telegram du Portail Famille.",
-        "Your documents were not filed: your address is not one of a family's file. Send them "
-        "from the address your file holds, or through the Telegram bot.",
-    ),
-    Reason.TOO_MANY_ATTACHMENTS: (
-        "Votre message contenait trop de pièces jointes ({count}) : au plus {limit} sont prises "
-        "par message, les autres n'ont pas été transmises. Envoyez-les dans un autre message.",
-        "Your message had too many attachments ({count}): at most {limit} are taken per "
-        "message. Send the others in another message.",
-    ),
-    Reason.LINKS_HELD: (
-        "Votre message est retenu : il contient des liens vers des sites extérieurs et n'a pas "
-        "pu être authentifié. Le service le vérifiera avant de le transmettre.",
-        "Your message is held: it has links to outside sites and could not be authenticated. "
-        "The service will check it before delivering it.",
-    ),
-    Reason.OTHER: (
-        "Votre message n'a pas été transmis. Le service peut le consulter.",
-        "Your message was not delivered. The service can look at it.",
-    ),
-}
+def _bilingual(key: str) -> str:
+    """A catalog sentence as "French / English", for subjects and the footer."""
+    return f"{CATALOG[key]['fr']} / {CATALOG[key]['en']}"
+
+
+FOOTER = _bilingual("sendermail.footer")
+SUBJECT = _bilingual("sendermail.subject.not_delivered")
+SUBJECT_IN_PART = _bilingual("sendermail.subject.in_part")
+SUBJECT_HELD = _bilingual("sendermail.subject.held")
+
 # Reasons that say a mail was taken, but not wholly (its text went through).
 IN_PART = frozenset({Reason.ATTACHMENT_TOO_LARGE, Reason.ATTACHMENT_REFUSED})
 
@@ -107,18 +62,24 @@ def _sizes(size: int) -> tuple[str, str]:
 
 def notice_text(reason: Reason, details: dict[str, Any], received_at: datetime | None) -> str:
     """The body of a sender notice: when, why (French), why (English), the footer."""
-    french, english = SENTENCES[reason]
     values = _Defaults(details)
     # The same facts under the names the deciding modules give them.
     for name, alias in (("count", "received"), ("limit", "max"), ("limit_bytes", "max_bytes")):
         if name not in values and alias in details:
             values[name] = details[alias]
+    french_values, english_values = _Defaults(values), _Defaults(values)
     if "limit_bytes" in values:
-        values["limit_fr"], values["limit_en"] = _sizes(int(values["limit_bytes"]))
-    lines = ["Bonjour,", ""]
+        french_values["limit_size"], english_values["limit_size"] = _sizes(
+            int(values["limit_bytes"])
+        )
+    key = f"sendermail.reason.{reason.value}"
+    lines = [sentence("sendermail.hello", "fr"), ""]
     if received_at is not None:
-        lines += [f"Message reçu le {format_moment(received_at, 'fr')}.", ""]
-    lines += [french.format_map(values), "", english.format_map(values), "", FOOTER]
+        when = format_moment(received_at, "fr")
+        lines += [sentence("sendermail.received", "fr", when=when), ""]
+    french = CATALOG[key]["fr"].format_map(french_values)
+    english = CATALOG[key]["en"].format_map(english_values)
+    lines += [french, "", english, "", FOOTER]
     return "\n".join(lines) + "\n"
 
 
@@ -159,28 +120,30 @@ async def staff_reply_held(portal: Portal, payload: dict[str, Any]) -> StaffMail
     hosts = ", ".join(payload.get("hosts") or []) or "?"
     body = "\n".join(
         [
-            "Bonjour,",
+            words("sendermail.hello"),
             "",
-            f"Une réponse par e-mail à la famille {facts.family_name} (conversation n° "
-            f"{facts.thread_id}, {facts.service_name}) est retenue : elle n'est pas authentifiée "
-            "et contient des liens hors des domaines autorisés.",
+            words(
+                "heldmail.intro",
+                family=facts.family_name,
+                thread_id=facts.thread_id,
+                service=facts.service_name,
+            ),
             "",
-            f"Expéditeur annoncé : {facts.sender or '?'}",
-            f"Reçue le : {format_moment(facts.received_at, 'fr')}",
-            f"Liens vers : {hosts}",
+            words("heldmail.sender", sender=facts.sender or "?"),
+            words("heldmail.received", when=format_moment(facts.received_at, "fr")),
+            words("heldmail.links", hosts=hosts),
             "",
-            "La famille n'a rien reçu. Si l'expéditeur l'a vraiment écrite :",
+            words("heldmail.nothing_received"),
             f"  portail staff quarantine show {mail_id}",
             f"  portail staff quarantine release {mail_id} --as VOTRE_EMAIL",
             "",
-            "A staff reply by email is held (not authenticated, links outside the allowed "
-            "domains); the family has received nothing.",
+            sentence("heldmail.summary", "en"),
             "",
             FOOTER,
         ]
     )
     return StaffMail(
-        subject=f"Réponse retenue pour vérification (courriel n° {mail_id})",
+        subject=words("heldmail.subject", mail_id=mail_id),
         body=body + "\n",
         message_id=message_id(portal, f"inbound-{mail_id}.held"),
     )

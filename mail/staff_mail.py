@@ -47,9 +47,8 @@ from conversations.kit.notices import backoff
 from conversations.kit.texts import CATALOG
 from mail.mailer import MAIL_POLICY, MailError, send_message
 from store.actors import Actor, StoreError
-from store.documents import DocumentFolder, DocumentService, document_file_name
+from store.documents import document_file_name
 from store.linking import CODE, LINK_CODE_MAIL, LINK_WARNING_MAIL
-from store.messaging import MessagingService
 from store.models.enums import Channel, DocumentSource
 from store.outbox import Delivery, claim_due, mark_failed, mark_sent
 from store.safe_files import display_label, sniff_content_type
@@ -198,11 +197,7 @@ async def read_files(
 ) -> tuple[tuple[MailFile, ...], list[AttachedFile]]:
     """The files' bytes, as many as fit in one email, named by us (after `reference`, an
     absence's, when given; else the document's number); and those left out."""
-    documents = DocumentService(
-        portal.sessions,
-        DocumentFolder(portal.settings.documents_dir),
-        portal.settings.max_document_bytes,
-    )
+    documents = portal.documents
     attached: list[MailFile] = []
     left_out: list[AttachedFile] = []
     total = 0
@@ -268,7 +263,7 @@ async def parent_message(portal: Portal, payload: dict[str, Any]) -> StaffMail |
         references = tuple(dict.fromkeys([root, *earlier]))
         in_reply_to = earlier[-1] if earlier else root
     files, left_out = await read_files(portal, facts.attachments)
-    token = await MessagingService(portal.sessions, portal.clock).new_reply_token(facts.thread_id)
+    token = await portal.messaging.new_reply_token(facts.thread_id)
     intro = words(
         "staffmail.message.intro",
         author=facts.author or words("staffmail.message.someone"),

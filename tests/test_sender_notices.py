@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from conversations.kit.texts import text as catalog_text
 from mail.inbound import InboundMailServer, inbound_service
-from mail.sender_mail import SENTENCES, notice_text
+from mail.sender_mail import notice_text
 from mail.staff_mail import deliver_due_emails
 from store.inbound import InboundConfig
 from store.messaging import MessagingService
@@ -165,9 +166,10 @@ async def test_an_automatic_sender_is_never_answered(portal, stack, envelope, he
 async def test_each_reason_has_words_and_an_unknown_code_a_generic_notice(portal, smtp_sink):
     for reason in Reason:
         text = notice_text(reason, {"count": 3, "limit": 10, "limit_bytes": 6_000_000}, None)
-        french, english = SENTENCES[reason]
-        values = {"count": 3, "limit": 10, "limit_fr": "6 Mo", "limit_en": "6 MB"}
-        assert french.format(**values) in text and english.format(**values) in text
+        key = f"sendermail.reason.{reason.value}"
+        french = catalog_text(key, "fr", count=3, limit=10, limit_size="6 Mo")
+        english = catalog_text(key, "en", count=3, limit=10, limit_size="6 MB")
+        assert french in text and english in text
         assert "{" not in text
     assert reason_of("a_code_added_later") is Reason.OTHER
     async with portal.sessions.begin() as session:

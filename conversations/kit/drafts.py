@@ -33,7 +33,7 @@ State = str | int
 
 
 # Kept between a message sent at the menu and the flow its answer offers (`handlers.inputs`):
-# the days a typed phrase named, and a file sent outside any flow.
+# the days a typed phrase named (`CarriedDays`), and a file sent outside any flow (`KeptFile`).
 CARRIED = "carried"
 HELD_FILE = "held_file"
 
@@ -52,6 +52,41 @@ class HeldFile(TypedDict):
 
     file_id: str
     name: str | None
+
+
+class CarriedDays(TypedDict):
+    """Under `CARRIED`: the days a phrase typed at the menu named, for the flows offered in
+    answer — the answer's message id, and per offered button (its callback data) ISO dates."""
+
+    message_id: int
+    days: dict[str, list[str]]
+
+
+class KeptFile(TypedDict):
+    """Under `HELD_FILE`: a file sent at the menu, kept until a flow is picked in the answer
+    (its message id) — the file as Telegram holds it."""
+
+    message_id: int
+    file_id: str
+    name: str | None
+
+
+def carry_days(context: PortalContext, message_id: int, days: dict[str, list[str]]) -> None:
+    """Keep the days a phrase named for the flows its answer offers (forget any, if none)."""
+    if days:
+        saved(context)[CARRIED] = CarriedDays(message_id=message_id, days=days)
+    else:
+        saved(context).pop(CARRIED, None)
+
+
+def keep_file(context: PortalContext, message_id: int, file_id: str, name: str | None) -> None:
+    """Keep a file sent at the menu for the flow the parent picks in the answer."""
+    saved(context)[HELD_FILE] = KeptFile(message_id=message_id, file_id=file_id, name=name)
+
+
+def forget_file(context: PortalContext) -> None:
+    """Forget the file kept at the menu."""
+    saved(context).pop(HELD_FILE, None)
 
 
 class FamilyDraft(FlowDraft, total=False):
@@ -239,7 +274,7 @@ async def open_family_flow(
     return parent, children, draft
 
 
-def take_offered(update: Update, context: PortalContext, key: str) -> dict[str, Any] | None:
+def _take_offered(update: Update, context: PortalContext, key: str) -> dict[str, Any] | None:
     """What the tapped message kept under `key` for the flow it opens; taken once."""
     kept = saved(context).pop(key, None)
     query = update.callback_query
@@ -248,18 +283,28 @@ def take_offered(update: Update, context: PortalContext, key: str) -> dict[str, 
     return kept if kept.get("message_id") == query.message.message_id else None
 
 
+def take_carried(update: Update, context: PortalContext) -> CarriedDays | None:
+    """The days the tapped message carried (`CARRIED`); taken once."""
+    return cast("CarriedDays | None", _take_offered(update, context, CARRIED))
+
+
+def take_kept_file(update: Update, context: PortalContext) -> KeptFile | None:
+    """The file kept with the tapped message (`HELD_FILE`); taken once."""
+    return cast("KeptFile | None", _take_offered(update, context, HELD_FILE))
+
+
 def offered_to_flow(update: Update, context: PortalContext) -> FamilyDraft:
     """For a flow opened from an answer at the menu: the days the parent's phrase named
     ("carried_days", ISO dates) and the file they sent ("held_file": file id and name)."""
     found: FamilyDraft = {}
-    carried = take_offered(update, context, CARRIED)
+    carried = take_carried(update, context)
     if carried is not None and update.callback_query is not None:
         days = carried.get("days", {}).get(update.callback_query.data or "", [])
         if days:
             found["carried_days"] = days
-    held = take_offered(update, context, HELD_FILE)
-    if held is not None:
-        found["held_file"] = {"file_id": held["file_id"], "name": held.get("name")}
+    kept = take_kept_file(update, context)
+    if kept is not None:
+        found["held_file"] = {"file_id": kept["file_id"], "name": kept.get("name")}
     return found
 
 

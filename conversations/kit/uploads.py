@@ -7,8 +7,8 @@ event loop; a PDF that runs something is refused). Refusals are explained in pla
 naming the limit. The file's name is only a label, cleaned of control and bidirectional
 characters and dangerous extensions. Contents are never logged.
 
-Also here, until the lead wires them into `bot.portal.Portal`: the absence and document
-services built from the portal, and the address certificates may be emailed to.
+Also here: the address certificates may be emailed to (the absence and document services are
+the portal's, `bot.portal.Portal`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,7 @@ from conversations.kit.context import PortalContext
 from conversations.kit.formatting import BABEL_LOCALES
 from conversations.kit.live import reply
 from conversations.kit.texts import text
-from store.absences import AbsenceService
-from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
+from store.documents import DocumentRejected, RejectionReason
 from store.safe_files import display_label
 
 if TYPE_CHECKING:
@@ -49,19 +48,6 @@ REFUSALS = {
 
 
 # Services -----------------------------------------------------------------------------------
-
-
-def absence_service(portal: Portal) -> AbsenceService:
-    """The absence service on the portal's store."""
-    return AbsenceService(portal.sessions)
-
-
-def document_service(portal: Portal) -> DocumentService:
-    """The document service on the portal's store, folder and size limit (read at each call)."""
-    settings = portal.settings
-    return DocumentService(
-        portal.sessions, DocumentFolder(settings.documents_dir), settings.max_document_bytes
-    )
 
 
 def certificates_email(portal: Portal) -> str:
@@ -158,7 +144,7 @@ async def receive(update: Update, context: PortalContext, language: str) -> Rece
         await reply(update, too_large)
         return None
     try:
-        checked = await document_service(portal).check(content)
+        checked = await portal.documents.check(content)
     except DocumentRejected as refused:
         await reply(update, refusal_text(refused, language, limit))
         return None
