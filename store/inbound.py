@@ -45,7 +45,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
@@ -67,6 +67,7 @@ from store.mail_documents import (
     MailDocuments,
 )
 from store.mail_links import outside_hosts
+from store.mail_reading import MailFile, Reader, ReadMail
 from store.mail_retention import Retention, purge_raw
 from store.models import Guardian, InboundMail, StaffMember
 from store.models.base import utcnow
@@ -101,49 +102,6 @@ LEASE = timedelta(minutes=5)
 # A mail larger than this is not left bound to SQLite's cached INSERT statement (see
 # `accept_raw`).
 KEEP_BOUND_BYTES = 1024 * 1024
-
-
-class MailFile(Protocol):
-    """An attachment as the reader gives it."""
-
-    @property
-    def filename(self) -> str | None: ...
-    @property
-    def content(self) -> bytes: ...
-    @property
-    def inline(self) -> bool: ...
-    @property
-    def guessed_type(self) -> DocumentType: ...
-    @property
-    def size(self) -> int: ...
-
-
-class ReadMail(Protocol):
-    """What the service needs to know of a mail."""
-
-    @property
-    def from_address(self) -> str | None: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def reply_text(self) -> str: ...
-    def reply_knowing(
-        self, written: Sequence[str], names: Sequence[str], addresses: Sequence[str]
-    ) -> str: ...
-    @property
-    def attachments(self) -> Sequence[MailFile]: ...
-    @property
-    def automatic(self) -> str | None: ...
-    @property
-    def absence_reference(self) -> str | None: ...
-    @property
-    def authenticated(self) -> bool:
-        """Our MTA vouches for the From domain (DMARC, aligned DKIM or SPF pass)."""
-        ...
-
-
-# Reads raw bytes (and the envelope sender); raises when the mail cannot be read safely.
-Reader = Callable[[bytes, str], ReadMail]
 
 
 class Route(StrEnum):

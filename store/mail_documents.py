@@ -58,7 +58,7 @@ from store.safe_files import display_label
 from store.staff_notices import notify_documents_to_review, notify_mail_disowned
 
 if TYPE_CHECKING:
-    from store.inbound import MailFile, ReadMail
+    from store.mail_reading import MailFile, ReadMail
 
 logger = logging.getLogger(__name__)
 
