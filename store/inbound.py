@@ -512,9 +512,8 @@ class InboundMailService:
         self, mail: ReadMail, received_at: datetime, mail_id: int
     ) -> MailDecision:
         """A mail to the documents address: filed, held for the parent's confirmation, or set
-        aside (`store.mail_documents`)."""
-        with contextlib.suppress(Exception):  # a failed sweep never keeps a mail from filing
-            await self.mail_documents.expire_unconfirmed(utcnow())
+        aside (`store.mail_documents`). Held mails never confirmed are thrown away by the
+        server's hourly sweep (`purge_raw`), not by each mail that comes in."""
         return await self.mail_documents.decide(mail_id, mail, received_at)
 
     async def _already_filed(
