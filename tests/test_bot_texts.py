@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conversations.booking import refusal_text
-from conversations.kit.texts import CATALOG, LOCALE_DIR, text
+from conversations.kit.texts import CATALOG, LOCALE_DIR, CatalogError, load_catalog, text
 from store.bookings import BookingOutcome, Outcome, Refusal
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -46,9 +46,22 @@ def test_every_text_exists_in_both_languages_with_the_same_placeholders():
 
 def test_the_po_files_hold_each_key_once():
     for language in ("fr", "en"):
-        po = (LOCALE_DIR / language / "LC_MESSAGES" / "portail.po").read_text("utf-8")
-        keys = re.findall(r'^msgid "(.+)"$', po, flags=re.MULTILINE)
+        keys = [
+            key
+            for po in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po"))
+            for key in re.findall(r'^msgid "(.+)"$', po.read_text("utf-8"), flags=re.MULTILINE)
+        ]
         assert len(keys) == len(set(keys)) == len(CATALOG)
+
+
+def test_a_key_in_two_domains_is_refused(tmp_path):
+    for language in ("fr", "en"):
+        folder = tmp_path / language / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        for domain in ("one", "two"):
+            (folder / f"{domain}.po").write_text('msgid "same.key"\nmsgstr "x"\n', "utf-8")
+    with pytest.raises(CatalogError):
+        load_catalog(tmp_path)
 
 
 def test_values_are_escaped_but_html_values_are_not():

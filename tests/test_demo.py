@@ -69,7 +69,7 @@ async def test_a_newcomer_books_a_day_then_cancels_it(demo: DemoSession) -> None
     joined = "\n".join(screen)
     assert "Bonjour Camille" in joined
     assert "Que souhaitez-vous faire ?" in joined
-    assert "   [1] 📅 Réserver des jours" in screen
+    assert any(line.startswith("   [1] 📅 Réserver des jours") for line in screen)
 
     screen = await demo.handle_line(number_of(screen, "📅 Réserver des jours"))
     assert screen[0] == "👆 📅 Réserver des jours"
@@ -107,7 +107,7 @@ async def test_typed_lines_that_are_not_taps(demo: DemoSession) -> None:
     assert (await demo.handle_line("42"))[0].startswith("(Pas de bouton n°42")
     assert any("/quit" in line for line in await demo.handle_line("/demo"))
     again = await demo.handle_line("")
-    assert "   [1] 📅 Réserver des jours" in again
+    assert any(line.startswith("   [1] 📅 Réserver des jours") for line in again)
     answer = await demo.handle_line("bonjour")
     assert any("Que souhaitez-vous faire ?" in line for line in answer)
 

@@ -20,6 +20,11 @@ MENU_ABSENCE = "menu:absence"
 MENU_MY_ABSENCES = "menu:absences"
 MENU_DOCUMENTS = "menu:documents"
 MENU_MESSAGES = "menu:messages"
+MENU_FAMILY_FILE = "menu:file"
+MENU_ENROLMENT = "menu:enrol"
+MENU_REQUESTS = "menu:requests"
+MENU_STATEMENT = "menu:statement"
+MENU_TARIFFS = "menu:tariffs"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -56,21 +61,23 @@ def children_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
+MENU_ROWS = (
+    (("btn.book", MENU_BOOK), ("btn.cancel_days", MENU_CANCEL)),
+    (("btn.absence", MENU_ABSENCE), ("btn.my_absences", MENU_MY_ABSENCES)),
+    (("btn.documents", MENU_DOCUMENTS), ("btn.messages", MENU_MESSAGES)),
+    (("btn.balance", MENU_BALANCE), ("btn.statement", MENU_STATEMENT)),
+    (("btn.family_file", MENU_FAMILY_FILE), ("btn.enrolment", MENU_ENROLMENT)),
+    (("btn.requests", MENU_REQUESTS), ("btn.tariffs", MENU_TARIFFS)),
+    (("btn.unlink", MENU_UNLINK),),
+)
+"""The menu, two buttons a row: (text key, callback data)."""
+
+
 def menu_keyboard(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(text("btn.book", language), callback_data=MENU_BOOK)],
-            [InlineKeyboardButton(text("btn.cancel_days", language), callback_data=MENU_CANCEL)],
-            [InlineKeyboardButton(text("btn.balance", language), callback_data=MENU_BALANCE)],
-            [InlineKeyboardButton(text("btn.absence", language), callback_data=MENU_ABSENCE)],
-            [
-                InlineKeyboardButton(
-                    text("btn.my_absences", language), callback_data=MENU_MY_ABSENCES
-                )
-            ],
-            [InlineKeyboardButton(text("btn.documents", language), callback_data=MENU_DOCUMENTS)],
-            [InlineKeyboardButton(text("btn.messages", language), callback_data=MENU_MESSAGES)],
-            [InlineKeyboardButton(text("btn.unlink", language), callback_data=MENU_UNLINK)],
+            [InlineKeyboardButton(text(key, language), callback_data=data) for key, data in row]
+            for row in MENU_ROWS
         ]
     )
 

@@ -1,7 +1,8 @@
 """Every text a parent reads, in French (default) and English, looked up by key.
 
-The texts live in gettext catalogs, `conversations/kit/locale/<language>/LC_MESSAGES/portail.po`
-(msgid: a stable key such as `menu.title`; msgstr: the sentence), read with Babel at start-up;
+The texts live in gettext catalogs, `conversations/kit/locale/<language>/LC_MESSAGES/*.po`, one
+domain per part of the product (`portail.po` for the core, `family_file.po`, `enrolment.po`…;
+msgid: a stable key such as `menu.title`; msgstr: the sentence), read with Babel at start-up;
 translators edit them with any PO editor. Texts are HTML (Telegram's parse mode): values that
 come from people (names, typed text) are escaped by `text()`; placeholders ending in `_html` are
 inserted as they are.
@@ -19,19 +20,26 @@ DEFAULT_LANGUAGE = "fr"
 LANGUAGES = ("fr", "en")
 
 LOCALE_DIR = Path(__file__).parent / "locale"
-DOMAIN = "portail"
+
+
+class CatalogError(Exception):
+    """Two domains of one language define the same key."""
 
 
 def load_catalog(locale_dir: Path = LOCALE_DIR) -> dict[str, dict[str, str]]:
-    """Every key with its sentence per language, from the PO files."""
+    """Every key with its sentence per language, from every domain's PO file."""
     catalog: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
-        path = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-        with path.open("rb") as handle:
-            messages = read_po(handle, locale=language, domain=DOMAIN)
-        for message in messages:
-            if message.id and message.string:
-                catalog.setdefault(str(message.id), {})[language] = str(message.string)
+        for path in sorted((locale_dir / language / "LC_MESSAGES").glob("*.po")):
+            with path.open("rb") as handle:
+                messages = read_po(handle, locale=language, domain=path.stem)
+            for message in messages:
+                if not (message.id and message.string):
+                    continue
+                entry = catalog.setdefault(str(message.id), {})
+                if language in entry:
+                    raise CatalogError(f"{message.id!r} twice in the {language} catalogs")
+                entry[language] = str(message.string)
     return catalog
 
 

@@ -11,6 +11,7 @@ from store.models.catalog import (
     Facility,
     OpeningDay,
     SchoolHoliday,
+    TariffBand,
 )
 from store.models.chat_state import ChatState
 from store.models.confirmed_action import ConfirmedAction
@@ -21,8 +22,21 @@ from store.models.link_request import LinkCodeRequest
 from store.models.mail_replies import ReplyToken, SenderNotice
 from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
+from store.models.requests import (
+    ChildConsent,
+    ChildRegistration,
+    EnrolmentRequest,
+    FileChange,
+    PickupPerson,
+)
 
 __all__ = [
+    "TariffBand",
+    "PickupPerson",
+    "FileChange",
+    "EnrolmentRequest",
+    "ChildRegistration",
+    "ChildConsent",
     "Absence",
     "Activity",
     "ActivityPrice",

@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.models.base import Base
+from store.models.base import Base, str_enum
+from store.models.enums import InvoiceKind
 
 
 class Invoice(Base):
@@ -23,6 +24,9 @@ class Invoice(Base):
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     total_cents: Mapped[int]
+    kind: Mapped[InvoiceKind] = mapped_column(
+        str_enum(InvoiceKind), default=InvoiceKind.INVOICE, server_default="invoice"
+    )
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", cascade="all, delete-orphan", order_by="InvoiceLine.position"

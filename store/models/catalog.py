@@ -47,6 +47,10 @@ class Activity(Base):
     max_age: Mapped[int | None]
     levels: Mapped[list[str]] = mapped_column(JSON, default=list)
     required_documents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Consents (`ConsentKind` values) given before a child may be booked.
+    required_consents: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # How many children may be enrolled (None: no limit); beyond, requests wait in a list.
+    enrolment_capacity: Mapped[int | None]
     rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     facility: Mapped[Facility] = relationship()
@@ -113,3 +117,18 @@ class Enrollment(Base):
     school_year: Mapped[str] = mapped_column(String(9))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+    # The weekdays (0 = Monday) chosen at enrolment for a recurring activity; empty: any day.
+    weekdays: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class TariffBand(Base):
+    """A tariff band (tranche) and the quotient familial limits that give it, in euros."""
+
+    __tablename__ = "tariff_band"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    label: Mapped[str] = mapped_column(String(100))
+    quotient_min: Mapped[int | None]
+    quotient_max: Mapped[int | None]
+    position: Mapped[int] = mapped_column(default=0)

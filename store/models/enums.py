@@ -91,3 +91,29 @@ class DeliveryState(StrEnum):
 class TokenPurpose(StrEnum):
     INVITE = "invite"
     EMAIL_CODE = "email_code"
+
+
+class ConsentKind(StrEnum):
+    """An authorisation the guardians give (or refuse) for a child; activities may require some."""
+
+    IMAGE_RIGHTS = "image_rights"
+    OUTINGS = "outings"
+    TRANSPORT = "transport"
+    SWIMMING = "swimming"
+
+
+class RequestStatus(StrEnum):
+    """Where a family's request to staff stands (file change, enrolment, pre-registration)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    WAITLISTED = "waitlisted"
+    WITHDRAWN = "withdrawn"
+
+
+class InvoiceKind(StrEnum):
+    """An invoice (a debit) or a credit note (a credit; its lines and total are negative)."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"

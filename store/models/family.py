@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, func, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from store.models.base import Base, str_enum, utcnow
@@ -20,6 +20,12 @@ class Family(Base):
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     tariff_band: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(300))
+    # The quotient familial (CAF) in euros, and the day it was established.
+    quotient: Mapped[int | None]
+    quotient_on: Mapped[date | None] = mapped_column(Date)
+    # When a guardian last confirmed the file was still right (yearly check).
+    file_checked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     guardians: Mapped[list[Guardian]] = relationship(back_populates="family")
@@ -59,5 +65,13 @@ class Child(Base):
     last_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date] = mapped_column(Date)
     school_level: Mapped[str] = mapped_column(String(10))
+    school: Mapped[str | None] = mapped_column(String(200))
+    # Health details: shown only to the guardians, the family-file service and the staff of
+    # the child's activities; never logged, never in an email body.
+    doctor: Mapped[str | None] = mapped_column(String(200))
+    allergies: Mapped[str | None] = mapped_column(Text)
+    pai: Mapped[bool] = mapped_column(default=False)
+    diet: Mapped[str | None] = mapped_column(String(100))
+    vaccinations_on: Mapped[date | None] = mapped_column(Date)
 
     family: Mapped[Family] = relationship(back_populates="children")
