@@ -34,6 +34,7 @@ from store.billing import (
     Balance,
     BillingService,
     InvoiceDetail,
+    InvoiceStatus,
     InvoiceSummary,
     month_bounds,
 )
@@ -129,7 +130,13 @@ def invoice_text(detail: InvoiceDetail, language: str) -> str:
     """One invoice: period, dates, status, its lines (designation, quantity, price, amount)."""
     summary = detail.summary
     lines = [
-        text("balance.invoice_title", language, number=summary.number),
+        text(
+            "balance.credit_note_title"
+            if summary.status is InvoiceStatus.CREDIT_NOTE
+            else "balance.invoice_title",
+            language,
+            number=summary.number,
+        ),
         text(
             "balance.invoice_period",
             language,

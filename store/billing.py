@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from store.actors import Actor, NotFound
 from store.models import Absence, Booking, Family, Invoice, Payment
-from store.models.enums import AbsenceStatus, BookingState
+from store.models.enums import AbsenceStatus, BookingState, InvoiceKind
 
 
 class InvoiceStatus(StrEnum):
@@ -20,6 +20,7 @@ class InvoiceStatus(StrEnum):
     PARTLY_PAID = "partly_paid"
     UNPAID = "unpaid"
     OVERDUE = "overdue"
+    CREDIT_NOTE = "credit_note"
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,9 @@ async def _paid_per_invoice(session: AsyncSession, invoice_ids: list[int]) -> di
 
 
 def _summary(invoice: Invoice, paid: int, today: date) -> InvoiceSummary:
-    if paid >= invoice.total_cents:
+    if invoice.kind is InvoiceKind.CREDIT_NOTE:
+        status = InvoiceStatus.CREDIT_NOTE
+    elif paid >= invoice.total_cents:
         status = InvoiceStatus.PAID
     elif today > invoice.due_on:
         status = InvoiceStatus.OVERDUE

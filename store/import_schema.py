@@ -12,7 +12,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, model_validator
 
-from store.models.enums import ActivityKind, DocumentType, Language
+from store.models.enums import (
+    ActivityKind,
+    ConsentKind,
+    DocumentType,
+    InvoiceKind,
+    Language,
+    PaymentMethod,
+)
 from store.policies import ActivityRules, euros_to_cents, parse_weekday
 
 Cents = Annotated[int, BeforeValidator(euros_to_cents)]
@@ -91,6 +98,22 @@ class EligibilityIn(Strict):
     levels: list[str] = []
 
 
+class TariffBandIn(Strict):
+    """A tariff band and the quotient familial (euros) that gives it: min ≤ QF ≤ max."""
+
+    code: str
+    label: str
+    quotient_min: int | None = Field(default=None, ge=0)
+    quotient_max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TariffBandIn:
+        low, high = self.quotient_min, self.quotient_max
+        if low is not None and high is not None and low > high:
+            raise ValueError("quotient_min is above quotient_max")
+        return self
+
+
 class ActivityIn(Strict):
     code: str
     facility: str
@@ -102,6 +125,8 @@ class ActivityIn(Strict):
     waitlist: bool = True
     eligibility: EligibilityIn = EligibilityIn()
     required_documents: list[DocumentType] = []
+    required_consents: list[ConsentKind] = []
+    enrolment_capacity: int | None = Field(default=None, ge=0)
     prices: dict[str, Cents]
     rules: ActivityRules = ActivityRules()
     calendar: CalendarIn
@@ -119,6 +144,13 @@ class EnrollmentIn(Strict):
     activity: str
     start: date | None = None
     end: date | None = None
+    weekdays: list[Weekday] = []
+
+
+class PickupPersonIn(Strict):
+    name: str = Field(min_length=1)
+    phone: str = Field(min_length=1)
+    relationship: str | None = None
 
 
 class ChildIn(Strict):
@@ -127,6 +159,14 @@ class ChildIn(Strict):
     last_name: str
     birth_date: date
     school_level: str
+    school: str | None = None
+    doctor: str | None = None
+    allergies: str | None = None
+    pai: bool = False
+    diet: str | None = None
+    vaccinations_on: date | None = None
+    consents: dict[ConsentKind, bool] = {}
+    pickup_persons: list[PickupPersonIn] = []
     enrollments: list[EnrollmentIn] = []
 
 
@@ -137,7 +177,11 @@ class InvoiceLineIn(Strict):
 
 
 class InvoiceIn(Strict):
+    """An invoice, or a credit note (`kind: credit_note`) whose lines are written as positive
+    amounts and stored negative."""
+
     number: str
+    kind: InvoiceKind = InvoiceKind.INVOICE
     issued_on: date
     due_on: date
     period_start: date
@@ -149,7 +193,7 @@ class PaymentIn(Strict):
     reference: str
     paid_on: date
     amount: Cents
-    method: str = "online"
+    method: PaymentMethod = PaymentMethod.ONLINE
     invoice: str | None = None
 
 
@@ -157,6 +201,9 @@ class FamilyIn(Strict):
     code: str
     name: str
     tariff_band: str
+    address: str | None = None
+    quotient: int | None = Field(default=None, ge=0)
+    quotient_on: date | None = None
     guardians: list[GuardianIn] = Field(min_length=1)
     children: list[ChildIn] = []
     invoices: list[InvoiceIn] = []
@@ -166,6 +213,7 @@ class FamilyIn(Strict):
 class ImportFile(Strict):
     school_year: SchoolYear
     school_holidays: list[SchoolHolidayIn] = []
+    tariff_bands: list[TariffBandIn] = []
     services: list[ServiceIn] = []
     facilities: list[FacilityIn] = []
     activities: list[ActivityIn] = []

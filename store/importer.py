@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import Actor, StoreError
 from store.audit import record
-from store.import_schema import ActivityIn, CalendarIn, FamilyIn, ImportFile
+from store.import_schema import ActivityIn, CalendarIn, ChildIn, FamilyIn, ImportFile, InvoiceIn
 from store.models import (
     Activity,
     ActivityPrice,
     Child,
+    ChildConsent,
     Enrollment,
     Facility,
     Family,
@@ -35,11 +36,14 @@ from store.models import (
     InvoiceLine,
     OpeningDay,
     Payment,
+    PickupPerson,
     SchoolHoliday,
     Service,
     StaffMember,
+    TariffBand,
 )
 from store.models.base import Base
+from store.models.enums import InvoiceKind
 
 Row = TypeVar("Row", bound=Base)
 
@@ -146,6 +150,14 @@ def _check_references(data: ImportFile) -> Iterator[tuple[tuple[Any, ...], str]]
                 yield (kind, index, "code"), f"duplicate code {code!r}"
             seen.add(code)
     bands = {family.tariff_band for family in data.families}
+    declared = {band.code for band in data.tariff_bands}
+    if declared:
+        for index, family in enumerate(data.families):
+            if family.tariff_band not in declared:
+                yield ("families", index, "tariff_band"), f"unknown band {family.tariff_band!r}"
+        for index, activity in enumerate(data.activities):
+            for band in sorted(set(activity.prices) - declared - {"*"}):
+                yield ("activities", index, "prices"), f"unknown tariff band {band!r}"
     for index, activity in enumerate(data.activities):
         if activity.facility not in facilities:
             yield ("activities", index, "facility"), f"unknown facility {activity.facility!r}"
@@ -273,6 +285,17 @@ class Importer:
                 {"start": holiday.start, "end": holiday.end},
             )
             holidays_by_zone.setdefault(holiday.zone, []).append((holiday.start, holiday.end))
+        for position, band in enumerate(data.tariff_bands):
+            await self._upsert(
+                TariffBand,
+                {"code": band.code},
+                {
+                    "label": band.label,
+                    "quotient_min": band.quotient_min,
+                    "quotient_max": band.quotient_max,
+                    "position": position,
+                },
+            )
         services = {}
         for service in data.services:
             service_row = await self._upsert(
@@ -329,6 +352,8 @@ class Importer:
                 "max_age": activity.eligibility.max_age,
                 "levels": activity.eligibility.levels,
                 "required_documents": [doc.value for doc in activity.required_documents],
+                "required_consents": [kind.value for kind in activity.required_consents],
+                "enrolment_capacity": activity.enrolment_capacity,
                 "rules": activity.rules.model_dump(mode="json"),
             },
         )
@@ -379,7 +404,15 @@ class Importer:
         self, family: FamilyIn, activities: dict[str, int], data: ImportFile
     ) -> None:
         row = await self._upsert(
-            Family, {"code": family.code}, {"name": family.name, "tariff_band": family.tariff_band}
+            Family,
+            {"code": family.code},
+            {
+                "name": family.name,
+                "tariff_band": family.tariff_band,
+                "address": family.address,
+                "quotient": family.quotient,
+                "quotient_on": family.quotient_on,
+            },
         )
         for guardian in family.guardians:
             await self._upsert(
@@ -403,8 +436,15 @@ class Importer:
                     "last_name": child.last_name,
                     "birth_date": child.birth_date,
                     "school_level": child.school_level,
+                    "school": child.school,
+                    "doctor": child.doctor,
+                    "allergies": child.allergies,
+                    "pai": child.pai,
+                    "diet": child.diet,
+                    "vaccinations_on": child.vaccinations_on,
                 },
             )
+            await self._import_file_details(child, child_row.id, data.school_year.start)
             for enrollment in child.enrollments:
                 await self._upsert(
                     Enrollment,
@@ -416,6 +456,7 @@ class Importer:
                     {
                         "starts_on": enrollment.start or data.school_year.start,
                         "ends_on": enrollment.end or data.school_year.end,
+                        "weekdays": enrollment.weekdays,
                     },
                 )
         invoices = {}
@@ -430,13 +471,46 @@ class Importer:
                     "invoice_id": invoices[payment.invoice].id if payment.invoice else None,
                     "paid_on": payment.paid_on,
                     "amount_cents": payment.amount,
-                    "method": payment.method,
+                    "method": payment.method.value,
                 },
             )
 
-    async def _import_invoice(self, family_id: int, invoice: Any) -> Invoice:
+    async def _import_file_details(self, child: ChildIn, child_id: int, answered_on: date) -> None:
+        """A child's consents and pick-up persons: added or updated, never deleted (the family
+        may have added some from the chat since the last import)."""
+        for kind, granted in child.consents.items():
+            consent = await self._session.scalar(
+                select(ChildConsent).where(
+                    ChildConsent.child_id == child_id, ChildConsent.kind == kind
+                )
+            )
+            if consent is None:
+                self._session.add(
+                    ChildConsent(
+                        child_id=child_id, kind=kind, granted=granted, answered_on=answered_on
+                    )
+                )
+                self._report.count("child_consent", created=True)
+            elif consent.granted != granted:
+                consent.granted, consent.answered_on = granted, answered_on
+                self._report.count("child_consent", created=False)
+        for person in child.pickup_persons:
+            await self._upsert(
+                PickupPerson,
+                {"child_id": child_id, "name": person.name},
+                {"phone": person.phone, "relationship": person.relationship},
+            )
+
+    async def _import_invoice(self, family_id: int, invoice: InvoiceIn) -> Invoice:
+        sign = -1 if invoice.kind is InvoiceKind.CREDIT_NOTE else 1
         lines = [
-            (position, line.label, line.quantity, line.unit_price, line.quantity * line.unit_price)
+            (
+                position,
+                line.label,
+                line.quantity,
+                sign * line.unit_price,
+                sign * line.quantity * line.unit_price,
+            )
             for position, line in enumerate(invoice.lines, start=1)
         ]
         row = await self._upsert(
@@ -449,6 +523,7 @@ class Importer:
                 "period_start": invoice.period_start,
                 "period_end": invoice.period_end,
                 "total_cents": sum(line[4] for line in lines),
+                "kind": invoice.kind,
             },
         )
         current = [

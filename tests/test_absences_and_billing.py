@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from store.absences import AbsenceService, InvalidAbsence
 from store.actors import AccessDenied, Actor
 from store.billing import BillingService, InvoiceStatus
 from store.bookings import BookingService
 from store.documents import DocumentFolder, DocumentService
-from store.models import Invoice, InvoiceLine, Payment
+from store.importer import import_file
+from store.models import Family, Invoice, InvoiceLine, Payment
 from store.models.enums import AbsenceReason, AbsenceStatus, DocumentType
 from tests.family_file_helpers import tiny_pdf
 from tests.helpers import build_town, paris
+
+DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 
 DAYS = [date(2026, 12, 2), date(2026, 12, 9), date(2026, 12, 16)]
 PDF = tiny_pdf()
@@ -169,3 +174,18 @@ async def test_balance_invoices_and_detail(sessions, booked):
         balance,
         [summary],
     )
+
+
+async def test_a_credit_note_counts_as_a_credit_and_is_never_due(sessions):
+    await import_file(sessions, DEMO)
+    async with sessions() as session:
+        family_id = await session.scalar(select(Family.id).where(Family.code == "F001"))
+    assert family_id is not None
+    guardian = Actor.guardian(1, family_id)
+    balance, invoices = await BillingService(sessions).overview(
+        guardian, family_id, date(2026, 11, 24)
+    )
+    credit = next(summary for summary in invoices if summary.number == "AVO-2026-10-001")
+    assert credit.status is InvoiceStatus.CREDIT_NOTE and credit.due_cents == 0
+    # Two invoices of 15,20 €, a credit note of 0,80 €, 23,20 € paid.
+    assert (balance.invoiced_cents, balance.paid_cents) == (2960, 2320)

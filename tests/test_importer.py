@@ -8,7 +8,19 @@ import pytest
 from sqlalchemy import select
 
 from store.importer import ImportFileError, import_file, parse_file
-from store.models import ActivityPrice, Base, Family, Invoice, OpeningDay
+from store.models import (
+    Activity,
+    ActivityPrice,
+    Base,
+    Child,
+    ChildConsent,
+    Family,
+    Invoice,
+    OpeningDay,
+    PickupPerson,
+    TariffBand,
+)
+from store.models.enums import ConsentKind, InvoiceKind
 
 DEMO = Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"
 SKIPPED_COLUMNS = {"created_at", "updated_at", "at"}
@@ -83,6 +95,12 @@ async def test_an_edited_file_updates_in_place(sessions, tmp_path):
             "weekdays: [mercrdi]",
             "field activities[2].calendar.weekdays[0]",
         ),
+        ("method: cheque", "method: chèque", "field families[0].payments[1].method"),
+        ("outings: true, transport", "outing: true, transport", "consents"),
+        ("tariff_band: QF1", "tariff_band: QF9", "unknown band 'QF9'"),
+        ("quotient_min: 451, quotient_max: 800", "quotient_min: 851, quotient_max: 800", "above"),
+        ('relationship: "oncle"', 'phone: "", relationship: "oncle"', "phone"),
+        ("required_consents: [image_rights", "required_consents: [image_right", "consents"),
     ],
 )
 async def test_a_bad_file_is_refused_with_line_and_field_and_nothing_changes(
@@ -117,3 +135,51 @@ def test_not_yaml_and_not_a_mapping_are_refused(tmp_path):
         bad.write_text(content)
         with pytest.raises(ImportFileError):
             parse_file(bad)
+
+
+async def test_the_family_file_bands_and_credit_notes_are_imported(sessions):
+    await import_file(sessions, DEMO)
+    async with sessions() as session:
+        lucas = await session.scalar(select(Child).where(Child.code == "E0011"))
+        assert lucas is not None
+        assert (lucas.allergies, lucas.pai, lucas.diet) == ("Arachides", True, "Sans porc")
+        consents = {
+            c.kind: c.granted
+            for c in await session.scalars(
+                select(ChildConsent).where(ChildConsent.child_id == lucas.id)
+            )
+        }
+        assert consents == {
+            ConsentKind.IMAGE_RIGHTS: True,
+            ConsentKind.OUTINGS: True,
+            ConsentKind.TRANSPORT: False,
+        }
+        [grandmother] = await session.scalars(
+            select(PickupPerson).where(PickupPerson.child_id == lucas.id)
+        )
+        assert (grandmother.name, grandmother.relationship) == ("Martine Martin", "grand-mère")
+        bands = [
+            (b.code, b.quotient_min, b.quotient_max)
+            for b in await session.scalars(select(TariffBand).order_by(TariffBand.position))
+        ]
+        assert bands[0] == ("QF1", None, 450) and bands[-1] == ("QF4", 1201, None)
+        credit = await session.scalar(select(Invoice).where(Invoice.number == "AVO-2026-10-001"))
+        assert credit is not None
+        assert (credit.kind, credit.total_cents) == (InvoiceKind.CREDIT_NOTE, -80)
+        morning = await session.scalar(
+            select(Activity).where(Activity.code == "wednesday_primary_am")
+        )
+        assert morning is not None
+        assert morning.required_consents == ["image_rights", "outings"]
+        assert morning.enrolment_capacity == 20
+
+
+async def test_a_second_import_keeps_pickup_persons_added_since(sessions):
+    await import_file(sessions, DEMO)
+    async with sessions.begin() as session:
+        lucas_id = await session.scalar(select(Child.id).where(Child.code == "E0011"))
+        session.add(PickupPerson(child_id=lucas_id, name="Paul Martin", phone="0611223344"))
+    await import_file(sessions, DEMO)
+    async with sessions() as session:
+        names = set(await session.scalars(select(PickupPerson.name)))
+    assert {"Martine Martin", "Paul Martin"} <= names

@@ -117,3 +117,17 @@ class InvoiceKind(StrEnum):
 
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+
+
+class PaymentMethod(StrEnum):
+    """How a family paid (the import file's `method`)."""
+
+    PAYFIP = "payfip"
+    ONLINE = "online"
+    CARD = "card"
+    CHEQUE = "cheque"
+    CASH = "cash"
+    TRANSFER = "transfer"
+    DIRECT_DEBIT = "direct_debit"
+    CESU = "cesu"
+    ANCV = "ancv"
