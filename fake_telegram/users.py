@@ -5,13 +5,10 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fake_telegram.formatting import utf16_len
-from fake_telegram.models import CallbackAnswer, ChatMessage, JSONDict
-
-if TYPE_CHECKING:
-    from fake_telegram.server import FakeTelegram
+from fake_telegram.models import CallbackAnswer, ChatMessage, JSONDict, StoredFile
 
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![^\s])")
 
@@ -30,6 +27,47 @@ def command_entities(text: str) -> list[JSONDict]:
     ]
 
 
+class TelegramServer(Protocol):
+    """What a user and a group need of the fake Bot API (`fake_telegram.server.FakeTelegram`)."""
+
+    bot_id: int
+    inline_answers: list[JSONDict]
+
+    @property
+    def bot_dict(self) -> JSONDict: ...
+
+    def now(self) -> int: ...
+
+    def enqueue_update(self, payload: JSONDict) -> int: ...
+
+    def message_dict(self, message: ChatMessage, *, with_reply: bool = True) -> JSONDict: ...
+
+    def new_callback_query(self, user: FakeUser) -> tuple[str, asyncio.Future[CallbackAnswer]]: ...
+
+    def register_file(
+        self,
+        data: bytes,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+        folder: str = "documents",
+    ) -> StoredFile: ...
+
+    def register_photo(
+        self, data: bytes, *, width: int = 1280, height: int = 960
+    ) -> tuple[StoredFile, list[JSONDict]]: ...
+
+    def fail_next(
+        self,
+        chat_id: int,
+        times: int = 1,
+        *,
+        error_code: int = 429,
+        retry_after: int | None = None,
+        description: str | None = None,
+    ) -> None: ...
+
+
 class FakeUser:
     """A Telegram user in a private chat with the bot (chat id == user id).
 
@@ -44,7 +82,7 @@ class FakeUser:
 
     def __init__(
         self,
-        server: FakeTelegram,
+        server: TelegramServer,
         user_id: int,
         first_name: str,
         last_name: str | None = None,
@@ -465,7 +503,7 @@ class FakeGroup(FakeUser):
     """
 
     def __init__(
-        self, server: FakeTelegram, chat_id: int, member: FakeUser, *, kind: str, title: str
+        self, server: TelegramServer, chat_id: int, member: FakeUser, *, kind: str, title: str
     ) -> None:
         super().__init__(server, chat_id, member.first_name, language_code=member.language_code)
         self.member = member
