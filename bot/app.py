@@ -31,16 +31,30 @@ from bot.persistence import PortalApplication, StorePersistence, flush_after_upd
 from bot.polling import TolerantBot
 from bot.portal import Portal
 from bot.update_order import OnePersonAtATime
-from conversations import absence, balance, booking, cancelling, documents, email_link, messages
+from conversations import (
+    absence,
+    balance,
+    booking,
+    cancelling,
+    documents,
+    email_link,
+    enrolment,
+    family_file,
+    messages,
+    requests_list,
+    statement,
+    tariffs,
+)
 from conversations.kit.context import PortalContext
 from conversations.kit.live import stale_button
 from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
+from mail import file_change_mail
 
 # Renderers of notification kinds register themselves when their module is imported.
-NOTICE_MODULES = (email_notices,)
+NOTICE_MODULES = (email_notices, file_change_mail)
 COMMANDS = (
     "start",
     "menu",
@@ -111,6 +125,8 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
         absence.build(timeout),
         documents.build(timeout),
         messages.build(timeout),
+        enrolment.build(timeout),
+        family_file.build(timeout),
     ]
     desk = FlowDesk(flows, COMMANDS)
     update_kinds.register(application, UPDATE_KINDS_GROUP)
@@ -122,6 +138,9 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers(mail_confirm.HANDLERS, group=EARLY_GROUP)
     # Read-only views keep no state between taps: they never wait for a flow to end.
     application.add_handlers(balance.HANDLERS)
+    application.add_handlers(requests_list.HANDLERS)
+    application.add_handlers(statement.HANDLERS)
+    application.add_handlers(tariffs.HANDLERS)
     application.add_handlers(flows)
     application.add_handlers(start.HANDLERS)
     application.add_handlers(help_page.HANDLERS)
@@ -129,6 +148,9 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     # A confirm tapped again after its flow ended: the outcome it gave, never a second one.
     application.add_handlers([*booking.REPLAYS, *cancelling.REPLAYS, *absence.REPLAYS])
     application.add_handlers(documents.HANDLERS)
+    application.add_handlers(family_file.HANDLERS)
+    # The yearly "is your file still right?" comes after the menu, in a group of its own.
+    application.add_handlers(family_file.CHECK_HANDLERS, group=family_file.FILE_CHECK_GROUP)
     application.add_handlers(Inputs(desk).handlers())
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)

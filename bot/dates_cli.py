@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 from datetime import date, datetime
+from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from conversations.kit.ask_back import ask_back_text
 from dates import AskBack, Intent, understand
 
 ASK_BACK_EXIT_STATUS = 3
@@ -33,7 +35,7 @@ def cmd_dates(settings: Any, args: argparse.Namespace) -> int:
     today = args.today or datetime.now(PARIS).date()
     result = understand(args.phrase, today, Intent(args.intent))
     if isinstance(result, AskBack):
-        print(result.question_en if args.lang == "en" else result.question_fr)
+        print(unescape(ask_back_text(result, args.lang)))  # the chat's words, as plain text
         return ASK_BACK_EXIT_STATUS
     for day in result.days:
         print(day.isoformat())

@@ -16,11 +16,16 @@ from store.clock import Clock, system_clock
 from store.database import create_engine, create_sessionmaker
 from store.deadlines import PARIS
 from store.documents import DocumentFolder, DocumentService
+from store.enrolments import EnrolmentService
 from store.families import FamilyService
+from store.family_records import FamilyFileService, FileSettings
 from store.linking import LinkingService
 from store.messaging import MessagingService
 from store.planning import PlanningService
+from store.requests_list import RequestsListService
 from store.staff import StaffService
+from store.statement import StatementService
+from store.tariffs import TariffService
 
 
 @dataclass
@@ -40,6 +45,11 @@ class Portal:
     absences: AbsenceService = field(init=False)
     messaging: MessagingService = field(init=False)
     staff: StaffService = field(init=False)
+    enrolments: EnrolmentService = field(init=False)
+    requests_list: RequestsListService = field(init=False)
+    statement: StatementService = field(init=False)
+    tariffs: TariffService = field(init=False)
+    family_file: FamilyFileService = field(init=False)
     _documents: DocumentService | None = field(init=False, default=None, repr=False)
     _documents_on: tuple[object, int] | None = field(init=False, default=None, repr=False)
 
@@ -53,6 +63,15 @@ class Portal:
         self.absences = AbsenceService(self.sessions)
         self.messaging = MessagingService(self.sessions, self.clock)
         self.staff = StaffService(self.sessions)
+        self.enrolments = EnrolmentService(self.sessions, self.clock)
+        self.requests_list = RequestsListService(self.sessions)
+        self.statement = StatementService(self.sessions)
+        self.tariffs = TariffService(self.sessions)
+        self.family_file = FamilyFileService(
+            self.sessions,
+            self.clock,
+            FileSettings(self.settings.file_fields_applied_at_once, self.settings.file_check_day),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:

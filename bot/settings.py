@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     mail_quarantine_retention_days: int = Field(
         default=90, ge=0, description="Days a set-aside mail's raw bytes are kept."
     )
+    file_fields_applied_at_once: str = Field(
+        default="guardian.phone,consent.*",
+        description="Family-file changes applied at once (still recorded as accepted), "
+        "comma-separated field patterns; the others wait for the family-file service.",
+    )
+    file_check_day: str = Field(
+        default="09-01",
+        pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        description="MM-DD: from this day each year, parents are asked to confirm their file.",
+    )
     log_level: str = "INFO"
 
     @field_validator("smtp_starttls", mode="before")

@@ -536,3 +536,13 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     day.add_argument("activity_code")
     day.add_argument("day", type=_iso_date, help="YYYY-MM-DD")
     day.set_defaults(handler=cmd_day)
+
+    # Imported here: the family-file commands stand on this module's helpers.
+    from bot.staff_file_cli import add_changes_command
+
+    add_changes_command(commands)
+
+    # Imported here too: enrolments and new children stand on this module's helpers.
+    from bot.staff_enrolment_cli import add_enrolment_commands
+
+    add_enrolment_commands(commands)

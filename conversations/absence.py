@@ -33,6 +33,7 @@ from telegram.ext import (
 )
 
 from conversations import callbacks
+from conversations.kit.ask_back import ask_back_text
 from conversations.kit.callback_data import choice
 from conversations.kit.context import PortalContext
 from conversations.kit.drafts import (
@@ -193,8 +194,7 @@ async def typed_days(update: Update, context: PortalContext) -> str:
     language = chat_language(context)
     understood = understand(typed_text(update), context.portal.today(), Intent.ABSENCE)
     if isinstance(understood, AskBack):
-        question = understood.question_en if language == "en" else understood.question_fr
-        await reply(update, escape(question))
+        await reply(update, ask_back_text(understood, language))
         return CHOOSE_DAYS
     draft = DRAFTS(context)
     draft["start"] = min(understood.days).isoformat()

@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 
 from conversations import callbacks
+from conversations.kit.ask_back import ask_back_text
 from conversations.kit.context import PortalContext
 from conversations.kit.deadlines import explain_day
 from conversations.kit.drafts import (
@@ -383,7 +384,7 @@ async def typed_days(update: Update, context: PortalContext) -> State:
     open_days = [day for day, day_states in states.items() if day_states]
     understood = understand(typed_text(update), today, Intent.BOOK, allowed_days=open_days)
     if isinstance(understood, AskBack):
-        await reply(update, understood.question_en if language == "en" else understood.question_fr)
+        await reply(update, ask_back_text(understood, language))
         return CHOOSE_DAYS
     return await _add_days(update, context, understood.days, states)
 
@@ -626,6 +627,9 @@ def refusal_text(outcome: BookingOutcome, language: str) -> str:
         values["opens"] = format_moment(outcome.opens_at, language)
     if outcome.missing_document is not None:
         values["document"] = text(f"doc.{outcome.missing_document}", language)
+    if outcome.refusal is Refusal.CONSENT_MISSING:
+        consent = outcome.missing_consent
+        values["consent"] = text(f"consent.{consent}" if consent else "consent.one", language)
     reason = text(key, language, **values)
     if outcome.next_bookable_day is not None:
         reason += text(

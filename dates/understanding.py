@@ -1,7 +1,9 @@
 """Understand the dates parents type, in French or English, for every chat flow.
 
 `understand(text, today, intent, allowed_days)` returns either the days meant
-(`Understood`) or a question to ask back (`AskBack`): the chat never guesses silently.
+(`Understood`) or a question to ask back (`AskBack`): the chat never guesses silently. The
+engine writes no sentence: an `AskBack` carries why it asks and the days and numbers the
+question names, and the chat words it (`conversations.kit.ask_back`).
 `format_days` reads days back ("mer. 9 déc., jeu. 10 déc."); `warm_up` loads dateparser.
 
 A small grammar (`dates.lexicon`, `dates.grammar`) reads the message; dateparser
@@ -58,17 +60,25 @@ Conventions (`today` is always given, the clock is never read):
 Ask-back reasons: "weekday_mismatch", "vague", "not_understood", "past", "ambiguous"
 ("mercredi ou jeudi"), "invalid_date" ("31 novembre"), "invalid_range", "too_long",
 "no_open_day" (a range with no opening day), "empty" (everything excluded),
-"count_mismatch" ("3 jours : mardi et jeudi").
+"count_mismatch" ("3 jours : mardi et jeudi"). Questions (`AskBack.question`, with its
+values): "weekday_mismatch" (day, other), "vague" / "vague.open_ended" / "vague.holidays" /
+"vague.month_only" / "not_understood" (the example days: example_wednesday, example_monday,
+example_friday, example_month), "vague.duration" (count, start, later), "past" (day, today),
+"past.suggestion" (day, today, suggestion), "invalid_date" (day, month numbers),
+"invalid_date.year" (day, month, year), "invalid_range" (first, last), "too_long" (count,
+first, last, most), "count_mismatch" (count written, days read), "ambiguous" (options),
+"ambiguous.or" (none), "no_open_day" and "empty" (none).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 from babel import Locale
 from babel.dates import format_date
@@ -113,45 +123,30 @@ class Understood:
     days: tuple[date, ...]
 
 
+AskValue = int | date | tuple[date, ...]
+"""A value a question names: a number, a day, or days."""
+
+
 @dataclass(frozen=True)
 class AskBack:
-    """A question for the parent, in French and English, and why it is asked."""
+    """A question for the parent: why it is asked, which one, and the values it names.
 
-    question_fr: str
-    question_en: str
+    `reason` is one of the ask-back reasons above; `question` is the reason, or the reason and
+    a kind of it ("vague.duration", "past.suggestion"); `values` are the days and numbers the
+    question names, by name. The engine writes no sentence: the chat words the question
+    (`conversations.kit.ask_back`, the catalogs' `dates.ask.<question>` texts).
+    """
+
     reason: str
+    question: str
+    values: Mapping[str, AskValue] = field(default_factory=dict, hash=False)
 
 
-# -- wording ---------------------------------------------------------------------------------
-
-
-def _fr_day_month(day: date) -> str:
-    """French day and month: "1er décembre", "9 décembre"."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {format_date(day, 'MMMM', locale='fr')}"
-
-
-def _fr(day: date, weekday: bool = True, year: bool = False) -> str:
-    """French reading of a day: "mercredi 9 décembre" (optionally with the year)."""
-    text = _fr_day_month(day)
-    if year:
-        text += f" {day.year}"
-    if weekday:
-        text = f"{format_date(day, 'EEEE', locale='fr')} {text}"
-    return text
-
-
-def _en(day: date, weekday: bool = True, year: bool = False) -> str:
-    """English reading of a day: "Wednesday 9 December" (optionally with the year)."""
-    text = format_date(day, "d MMMM y" if year else "d MMMM", locale="en")
-    if weekday:
-        text = f"{format_date(day, 'EEEE', locale='en')} {text}"
-    return text
-
-
-def _weekday_name(weekday: int, locale: str) -> str:
-    """The full weekday name (0 = Monday) in `locale`."""
-    return format_date(date(2024, 1, 1) + timedelta(days=weekday), "EEEE", locale=locale)
+def _ask(reason: str, kind: str | None = None, /, **values: AskValue) -> AskBack:
+    """The question `reason` (of kind `kind`, if any) naming `values`."""
+    return AskBack(
+        reason, reason if kind is None else f"{reason}.{kind}", MappingProxyType(values)
+    )
 
 
 def format_days(days: Iterable[date], locale: str | Locale = "fr") -> str:
@@ -176,9 +171,9 @@ class _Problem(Exception):
         "not_understood",
     )
 
-    def __init__(self, reason: str, question_fr: str, question_en: str) -> None:
-        super().__init__(reason)
-        self.ask = AskBack(question_fr, question_en, reason)
+    def __init__(self, ask: AskBack) -> None:
+        super().__init__(ask.reason)
+        self.ask = ask
 
     @property
     def rank(self) -> int:
@@ -186,133 +181,65 @@ class _Problem(Exception):
         return self.PRIORITY.index(self.ask.reason)
 
 
-def _examples(today: date) -> tuple[str, str]:
-    """Example phrases built on `today`, in French and English, for questions."""
+def _examples(today: date) -> dict[str, AskValue]:
+    """The days of the example phrases built on `today` ("mercredi 9 décembre", "du 7 au 11
+    décembre", "tous les mercredis de janvier"): the next Wednesday, next week's Monday and
+    Friday, and the first day of next month."""
     wednesday = today + timedelta(days=(2 - today.weekday()) % 7 or 7)
     monday = today + timedelta(days=7 - today.weekday())
-    friday = monday + timedelta(days=4)
-    if monday.month == friday.month:
-        fr_range = f"du {monday.day} au {_fr_day_month(friday)}"
-        en_range = f"from {monday.day} to {_en(friday, weekday=False)}"
-    else:
-        fr_range = f"du {_fr_day_month(monday)} au {_fr_day_month(friday)}"
-        en_range = f"from {_en(monday, weekday=False)} to {_en(friday, weekday=False)}"
-    following = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-    next_month = format_date(following, "MMMM", locale="fr")
-    next_month_en = format_date(following, "MMMM", locale="en")
-    fr = f"« {_fr(wednesday)} », « {fr_range} » ou « tous les mercredis de {next_month} »"
-    en = f"“{_en(wednesday)}”, “{en_range}” or “every Wednesday in {next_month_en}”"
-    return fr, en
+    return {
+        "example_wednesday": wednesday,
+        "example_monday": monday,
+        "example_friday": monday + timedelta(days=4),
+        "example_month": date(today.year + today.month // 12, today.month % 12 + 1, 1),
+    }
 
 
 def _vague(detail: str, today: date, count: int = 3) -> AskBack:
     """The question for a vague phrase, by kind of vagueness (`count`: of "3 jours")."""
-    fr_examples, en_examples = _examples(today)
-    if detail == "open_ended":
-        fr = f"Jusqu'à quand ? Donnez les jours précis, par exemple {fr_examples}."
-        en = f"Until when? Please give the exact days, for example {en_examples}."
-    elif detail == "holidays":
-        fr = f"Quels jours des vacances exactement ? Par exemple {fr_examples}."
-        en = f"Which days of the holidays exactly? For example {en_examples}."
-    elif detail == "month_only":
-        fr = f"Quels jours de ce mois-là ? Par exemple {fr_examples}."
-        en = f"Which days of that month? For example {en_examples}."
-    elif detail == "duration":
-        monday = today + timedelta(days=7 - today.weekday())
-        later = today + timedelta(days=count)
-        days_fr, days_en = ("jour", "day") if count == 1 else ("jours", "days")
-        fr = (
-            f"Quels jours exactement ? Par exemple « {count} {days_fr} à partir du "
-            f"{_fr(monday)} » ou « dans {count} {days_fr} » (le {_fr(later)})."
-        )
-        en = (
-            f"Which days exactly? For example “{count} {days_en} from {_en(monday)}” or "
-            f"“in {count} {days_en}” ({_en(later)})."
-        )
-    else:
-        fr = f"Pouvez-vous préciser les jours ? Par exemple {fr_examples}."
-        en = f"Could you give the exact days? For example {en_examples}."
-    return AskBack(fr, en, "vague")
+    if detail == "duration":
+        start = today + timedelta(days=7 - today.weekday())
+        return _ask("vague", detail, count=count, start=start, later=today + timedelta(days=count))
+    if detail in ("open_ended", "holidays", "month_only"):
+        return _ask("vague", detail, **_examples(today))
+    return _ask("vague", **_examples(today))
 
 
 def _not_understood(today: date) -> AskBack:
     """The question when no date was found."""
-    fr_examples, en_examples = _examples(today)
-    return AskBack(
-        f"Je n'ai pas reconnu de date. Pouvez-vous l'écrire par exemple {fr_examples} ?",
-        f"I could not find a date. Could you write it like {en_examples}?",
-        "not_understood",
-    )
+    return _ask("not_understood", **_examples(today))
 
 
 def _mismatch(day: date, weekday: int) -> _Problem:
-    """The question when the weekday written does not match the date."""
+    """The question when the weekday written does not match the date: `other` is the nearest
+    day with the weekday written."""
     shift = (weekday - day.weekday()) % 7
     other = day + timedelta(days=shift if shift <= 3 else shift - 7)
-    fr = (
-        f"Le {_fr(day, weekday=False, year=True)} est un {_weekday_name(day.weekday(), 'fr')}, "
-        f"pas un {_weekday_name(weekday, 'fr')}. Vouliez-vous dire {_fr(day)} ou {_fr(other)} ?"
-    )
-    en = (
-        f"{_en(day, weekday=False, year=True)} is a {_weekday_name(day.weekday(), 'en')}, "
-        f"not a {_weekday_name(weekday, 'en')}. Did you mean {_en(day)} or {_en(other)}?"
-    )
-    return _Problem("weekday_mismatch", fr, en)
+    return _Problem(_ask("weekday_mismatch", day=day, other=other))
 
 
 def _past(day: date, today: date, suggestion: date | None) -> _Problem:
     """The question for a booking in the past, with next year's date if it fits."""
-    fr = (
-        f"Le {_fr(day, year=True)} est déjà passé : on ne peut réserver qu'à partir "
-        f"d'aujourd'hui ({_fr(today)})."
-    )
-    en = f"{_en(day, year=True)} is already past: bookings start today ({_en(today)})."
-    if suggestion is not None:
-        fr += f" Vouliez-vous dire le {_fr(suggestion, year=True)} ?"
-        en += f" Did you mean {_en(suggestion, year=True)}?"
-    else:
-        fr += " Quel jour voulez-vous ?"
-        en += " Which day do you mean?"
-    return _Problem("past", fr, en)
+    if suggestion is None:
+        return _Problem(_ask("past", day=day, today=today))
+    return _Problem(_ask("past", "suggestion", day=day, today=today, suggestion=suggestion))
 
 
 def _invalid_date(day: int, month: int, year: int | None = None) -> _Problem:
     """The question for a date that does not exist ("31 novembre")."""
-    fr_month = format_date(date(2024, month, 1), "MMMM", locale="fr")
-    en_month = format_date(date(2024, month, 1), "MMMM", locale="en")
-    number = "1er" if day == 1 else str(day)
-    fr_when = f" en {year}" if year is not None else ""
-    en_when = f" in {year}" if year is not None else ""
-    return _Problem(
-        "invalid_date",
-        f"Le {number} {fr_month} n'existe pas{fr_when}. Quelle date vouliez-vous dire ?",
-        f"{day} {en_month} does not exist{en_when}. Which date did you mean?",
-    )
+    if year is None:
+        return _Problem(_ask("invalid_date", day=day, month=month))
+    return _Problem(_ask("invalid_date", "year", day=day, month=month, year=year))
 
 
 def _too_long(count: int, first: date, last: date) -> _Problem:
     """The question for more than `MAX_DAYS` days in one message."""
-    return _Problem(
-        "too_long",
-        f"Cela fait {count} jours ({_fr(first, year=True)} – {_fr(last, year=True)}) ; je peux "
-        f"en traiter {MAX_DAYS} au plus à la fois. Pouvez-vous découper, par exemple mois par "
-        "mois ?",
-        f"That makes {count} days ({_en(first, year=True)} – {_en(last, year=True)}); I can "
-        f"handle at most {MAX_DAYS} at a time. Could you split it, for example month by month?",
-    )
+    return _Problem(_ask("too_long", count=count, first=first, last=last, most=MAX_DAYS))
 
 
 def _count_mismatch(count: int, days: list[date]) -> _Problem:
     """The question when "3 jours" goes with another number of days."""
-    fr_days = ", ".join(_fr(d) for d in days[:5]) + (" ..." if len(days) > 5 else "")
-    en_days = ", ".join(_en(d) for d in days[:5]) + (" ..." if len(days) > 5 else "")
-    return _Problem(
-        "count_mismatch",
-        f"Vous avez écrit {count} jour{'s' if count > 1 else ''}, mais je lis {len(days)} "
-        f"jour{'s' if len(days) > 1 else ''} ({fr_days}). Quels jours voulez-vous exactement ?",
-        f"You wrote {count} day{'s' if count > 1 else ''}, but I read {len(days)} "
-        f"({en_days}). Which days do you mean exactly?",
-    )
+    return _Problem(_ask("count_mismatch", count=count, days=tuple(days)))
 
 
 # -- calendar helpers ------------------------------------------------------------------------
@@ -547,7 +474,7 @@ class _Resolver:
             return found
         matching = [d for d in days if d.weekday() == point.weekday]
         if len(matching) != 1:
-            raise _Problem("vague", *_vague_pair(self.today))
+            raise _Problem(_vague("vague", self.today))
         return matching[0]
 
     # periods
@@ -653,13 +580,7 @@ class _Resolver:
             first = max(first, self.today)  # "de décembre à mars" said in December
         last = self.today if item.end is None else self.point(item.end, first, chain=True)
         if last < first:
-            raise _Problem(
-                "invalid_range",
-                f"La fin ({_fr(last)}) tombe avant le début ({_fr(first)}). "
-                "Pouvez-vous vérifier les dates ?",
-                f"The end ({_en(last)}) comes before the start ({_en(first)}). "
-                "Could you check the dates?",
-            )
+            raise _Problem(_ask("invalid_range", first=first, last=last))
         if (last - first).days + 1 > _LONGEST_SPAN_DAYS:
             raise _too_long((last - first).days + 1, first, last)
         if item.start is not None:
@@ -705,7 +626,7 @@ class _Resolver:
         elif isinstance(item.scope, Period):
             days = self._period_days(item.scope)
         else:
-            raise _Problem("vague", *_vague_pair(self.today, "open_ended"))
+            raise _Problem(_vague("open_ended", self.today))
         if item.weekdays is not None:
             days = [d for d in days if d.weekday() in item.weekdays]
         return self._open(days), False
@@ -739,12 +660,6 @@ class _Resolver:
         if isinstance(item, Period):
             return set(_days(*self.period_span(item)))
         return set(self.item(item, anchor)[0])
-
-
-def _vague_pair(today: date, detail: str = "vague") -> tuple[str, str]:
-    """French and English questions for a vague phrase."""
-    ask = _vague(detail, today)
-    return ask.question_fr, ask.question_en
 
 
 _DATEPARSER_SETTINGS: dict[str, object] = {
@@ -795,11 +710,7 @@ def understand(
     except _Problem as problem:
         return problem.ask
     if not days:
-        return AskBack(
-            "Il ne reste aucun jour. Quels jours voulez-vous exactement ?",
-            "No day is left. Which days do you mean exactly?",
-            "empty",
-        )
+        return _ask("empty")
     return Understood(tuple(sorted(days)))
 
 
@@ -860,11 +771,7 @@ def _first_vague(parsed: Parsed) -> str:
 
 def _no_open_day() -> _Problem:
     """The question when a range holds no opening day of the activity."""
-    return _Problem(
-        "no_open_day",
-        "L'activité n'est ouverte aucun de ces jours. Quels jours voulez-vous ?",
-        "The activity is not open on any of those days. Which days do you mean?",
-    )
+    return _Problem(_ask("no_open_day"))
 
 
 def _ambiguous(parsed: Parsed, resolver: _Resolver) -> AskBack:
@@ -879,18 +786,8 @@ def _ambiguous(parsed: Parsed, resolver: _Resolver) -> AskBack:
         options.extend(found[:1])
         anchor = found[0] if found else anchor
     if len(options) >= 2:
-        fr_options = " ou ".join(_fr(d) for d in options)
-        en_options = " or ".join(_en(d) for d in options)
-        return AskBack(
-            f"Lequel voulez-vous : {fr_options} ?",
-            f"Which one do you mean: {en_options}?",
-            "ambiguous",
-        )
-    return AskBack(
-        "Vous avez écrit « ou » : quel jour voulez-vous exactement ?",
-        "You wrote “or”: which day do you mean exactly?",
-        "ambiguous",
-    )
+        return _ask("ambiguous", options=tuple(options))
+    return _ask("ambiguous", "or")
 
 
 def warm_up() -> None:

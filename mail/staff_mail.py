@@ -628,4 +628,7 @@ async def run_email_delivery(
 
 # Writers of other modules register themselves (with `writes`) when imported: imported here, so
 # that whoever delivers the outbox's emails knows every kind.
-from mail import sender_mail  # noqa: E402, F401
+from mail import (  # noqa: E402
+    enrolment_mail,  # noqa: F401
+    sender_mail,  # noqa: F401
+)

@@ -25,6 +25,7 @@ from store.calendar import activity_and_price, activity_rules, working_calendar
 from store.capacity import give_back_place, promote_waitlist, take_places
 from store.clock import Clock, system_clock
 from store.database import insert_for
+from store.family_records import missing_consents
 from store.idempotency import decode, encode, run_once
 from store.models import (
     Activity,
@@ -69,6 +70,8 @@ class Refusal(StrEnum):
     DOCUMENT_MISSING = "document_missing"
     # The document was sent and awaits the service's validation: bookable once accepted.
     DOCUMENT_PENDING = "document_pending"
+    # A consent the activity requires is refused or not answered (`store.family_records`).
+    CONSENT_MISSING = "consent_missing"
     ALREADY_BOOKED = "already_booked"
     NO_PRICE = "no_price"
     NOT_CANCELLABLE = "not_cancellable"
@@ -92,6 +95,7 @@ class BookingOutcome:
     deadline: datetime | None = None
     opens_at: datetime | None = None
     missing_document: str | None = None
+    missing_consent: str | None = None
     next_bookable_day: date | None = None
     # Refused as already booked: how the child's booking of that day stands.
     booked_as: Outcome | None = None
@@ -507,6 +511,8 @@ class _Terms:
         if missing is not None:
             reason = Refusal.DOCUMENT_PENDING if missing in context.pending else None
             return refused(reason or Refusal.DOCUMENT_MISSING, missing_document=missing)
+        if context.missing_consents:
+            return refused(Refusal.CONSENT_MISSING, missing_consent=context.missing_consents[0])
         if day in context.booked_days:
             booked_as = Outcome(context.booked_days[day].value)
             return refused(Refusal.ALREADY_BOOKED, booked_as=booked_as)
@@ -690,6 +696,8 @@ class _ChildContext:
     missing: list[str]
     # Missing documents the family sent, awaiting the service's validation.
     pending: set[str]
+    # Consents the activity requires that are refused or not answered (`ConsentKind` values).
+    missing_consents: list[str]
 
     @classmethod
     async def load_all(
@@ -727,6 +735,7 @@ class _ChildContext:
                     )
                 )
             ]
+        consents = await missing_consents(session, ids, activity)
         contexts = {}
         for child_id in ids:
             held = {
@@ -740,7 +749,9 @@ class _ChildContext:
             required = activity.required_documents or []
             missing = [doc for doc in required if doc not in held[DocumentStatus.ACCEPTED]]
             pending = {doc for doc in missing if doc in held[DocumentStatus.PENDING]}
-            contexts[child_id] = cls(enrollments[child_id], booked[child_id], missing, pending)
+            contexts[child_id] = cls(
+                enrollments[child_id], booked[child_id], missing, pending, consents[child_id]
+            )
         return contexts
 
     def enrolled_on(self, day: date) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -150,8 +150,8 @@ def winansi(text: str) -> str:
     return "".join(kept)
 
 
-class _Document(FPDF):
-    """An A4 page with the invoice's footer."""
+class PdfDocument(FPDF):
+    """An A4 document of the billing office (invoice, statement) with a footer on each page."""
 
     def __init__(self, font: UnicodeFont | None, footer_text: str) -> None:
         super().__init__(format="A4")
@@ -187,16 +187,42 @@ class _Document(FPDF):
         self.set_text_color(0)
 
 
-def _day(day: date, language: str) -> str:
+def pdf_day(day: date, language: str) -> str:
+    """A day as the PDFs print it: "6 nov. 2026"."""
     return format_date(day, "d MMM y", locale=BABEL_LOCALES.get(language, "fr_FR"))
 
 
-def _period(start: date, end: date, language: str) -> str:
+def pdf_period(start: date, end: date, language: str) -> str:
     """ "octobre 2026" for a whole month, else "1 oct. 2026 – 15 oct. 2026"."""
     following = (start.replace(day=28) + date.resolution * 4).replace(day=1)
     if start.day == 1 and end == following - date.resolution:
         return format_date(start, "LLLL y", locale=BABEL_LOCALES.get(language, "fr_FR"))
-    return f"{_day(start, language)} – {_day(end, language)}"
+    return f"{pdf_day(start, language)} – {pdf_day(end, language)}"
+
+
+def issuer_header(pdf: PdfDocument, issuer: Issuer, title: str) -> None:
+    """The top of the first page: the town, its billing office, its address, a rule, `title`."""
+    pdf.line_of(issuer.town, 15, bold=True, height=7)
+    pdf.line_of(issuer.office, 11)
+    if issuer.address:
+        pdf.set_text_color(*GREY)
+        pdf.line_of(issuer.address, 9, height=5)
+        pdf.set_text_color(0)
+    pdf.ln(4)
+    pdf.line(MARGIN_MM, pdf.get_y(), pdf.w - MARGIN_MM, pdf.get_y())
+    pdf.ln(6)
+    pdf.line_of(title, 18, bold=True, height=9)
+    pdf.ln(2)
+
+
+def facts_block(pdf: PdfDocument, facts: Sequence[tuple[str, str]]) -> None:
+    """Label and value pairs, one a line, the labels in bold."""
+    for label, value in facts:
+        pdf.use(10, bold=True)
+        pdf.cell(45, 6, pdf.clean(label))
+        pdf.use(10)
+        pdf.multi_cell(0, 6, pdf.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(6)
 
 
 def render_invoice(
@@ -216,7 +242,7 @@ def render_invoice(
         "paid": format_amount(summary.paid_cents, language),
         "due": format_amount(summary.due_cents, language),
     }
-    pdf = _Document(font, labels["footer"])
+    pdf = PdfDocument(font, labels["footer"])
     title = f"{labels['title']} {summary.number}"
     pdf.set_title(pdf.clean(title))
     pdf.set_author(pdf.clean(f"{issuer.town} — {issuer.office}"))
@@ -225,35 +251,19 @@ def render_invoice(
     if created_at is not None:
         pdf.set_creation_date(created_at)
     pdf.add_page()
-
-    pdf.line_of(issuer.town, 15, bold=True, height=7)
-    pdf.line_of(issuer.office, 11)
-    if issuer.address:
-        pdf.set_text_color(*GREY)
-        pdf.line_of(issuer.address, 9, height=5)
-        pdf.set_text_color(0)
-    pdf.ln(4)
-    pdf.line(MARGIN_MM, pdf.get_y(), pdf.w - MARGIN_MM, pdf.get_y())
-    pdf.ln(6)
-    pdf.line_of(title, 18, bold=True, height=9)
-    pdf.ln(2)
+    issuer_header(pdf, issuer, title)
 
     family = invoice.family_name
     if invoice.family_code:
         family = f"{family} ({invoice.family_code})"
     facts = (
         (labels["family"], family),
-        (labels["period"], _period(summary.period_start, summary.period_end, language)),
-        (labels["issued_on"], _day(summary.issued_on, language)),
-        (labels["due_on"], _day(summary.due_on, language)),
+        (labels["period"], pdf_period(summary.period_start, summary.period_end, language)),
+        (labels["issued_on"], pdf_day(summary.issued_on, language)),
+        (labels["due_on"], pdf_day(summary.due_on, language)),
         (labels["status"], status),
     )
-    for label, value in facts:
-        pdf.use(10, bold=True)
-        pdf.cell(45, 6, pdf.clean(label))
-        pdf.use(10)
-        pdf.multi_cell(0, 6, pdf.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.ln(6)
+    facts_block(pdf, facts)
 
     pdf.use(10)
     with pdf.table(

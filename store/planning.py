@@ -312,7 +312,7 @@ async def upcoming_bookings(
                 .limit(limit)
             )
         ).all()
-        positions = await _waitlist_positions(
+        positions = await waitlist_positions(
             session, [b.id for b, _ in rows if b.state is BookingState.WAITLISTED]
         )
         calendars: dict[int, deadlines.WorkingCalendar] = {}
@@ -349,7 +349,7 @@ async def upcoming_bookings(
         return result
 
 
-async def _waitlist_positions(session: AsyncSession, booking_ids: list[int]) -> dict[int, int]:
+async def waitlist_positions(session: AsyncSession, booking_ids: list[int]) -> dict[int, int]:
     """Each waitlisted booking's place in its day's waitlist (the order `promote_waitlist`
     follows: by id), in one query; none when there is no waitlisted booking."""
     if not booking_ids:

@@ -345,7 +345,8 @@ def _full_name(first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip()
 
 
-async def _family_facts(session: AsyncSession, family_id: int) -> FamilyFacts | None:
+async def family_facts(session: AsyncSession, family_id: int) -> FamilyFacts | None:
+    """Who the family is, for a notification to a service (no child detail)."""
     family = await session.get(Family, family_id)
     if family is None:
         return None
@@ -420,7 +421,7 @@ async def parent_message_facts(
         if row is None:
             return None
         message, thread, service_name = row
-        family = await _family_facts(session, thread.family_id)
+        family = await family_facts(session, thread.family_id)
         assert family is not None
         earlier = list(
             await session.scalars(
@@ -606,7 +607,7 @@ async def certificate_facts(
         if row is None:
             return None
         absence, first_name, last_name = row
-        family = await _family_facts(session, absence.family_id)
+        family = await family_facts(session, absence.family_id)
         assert family is not None
         marked = await session.scalar(
             select(func.count(Booking.id)).where(Booking.absence_id == absence.id)
@@ -632,7 +633,7 @@ async def document_review_facts(
         document = await session.get(Document, document_id)
         if document is None:
             return None
-        family = await _family_facts(session, document.family_id)
+        family = await family_facts(session, document.family_id)
         assert family is not None
         child_name = None
         if document.child_id is not None:
@@ -680,7 +681,7 @@ async def bookings_to_validate_facts(
         ).all()
         if not rows:
             return None
-        family = await _family_facts(session, rows[0][0].family_id)
+        family = await family_facts(session, rows[0][0].family_id)
         assert family is not None
         return BookingsToValidateFacts(
             family=family,
@@ -720,7 +721,7 @@ async def mail_documents_facts(
         kept = [d for d in documents if d.id not in carried]
         if not kept:
             return None
-        family = await _family_facts(session, kept[0].family_id)
+        family = await family_facts(session, kept[0].family_id)
         assert family is not None
         return MailDocumentsFacts(
             family=family,
@@ -741,7 +742,7 @@ async def disowned_mail_facts(
         mail = await session.get(InboundMail, mail_id)
         if mail is None or mail.family_id is None:
             return None
-        family = await _family_facts(session, mail.family_id)
+        family = await family_facts(session, mail.family_id)
         assert family is not None
         outcome = mail.outcome or {}
         return DisownedMailFacts(

@@ -6,6 +6,7 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator
+from datetime import date
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -18,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.demo import DemoSession
 from bot.portal import Portal
 from bot.runner import running_bot
 from bot.settings import Settings
@@ -141,3 +143,22 @@ async def bot(portal: Portal) -> AsyncIterator[Any]:
     """The real application, polling the local Bot API and delivering its outbox."""
     async with running_bot(portal, poll_timeout=1) as application:
         yield application
+
+
+# The demo town's day in the demo tests: a Tuesday; Wednesday 2 December is still bookable.
+DEMO_TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture
+async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[DemoSession]:
+    """`portail demo` without a terminal, on a migrated empty database, on `DEMO_TODAY`."""
+    settings = Settings(conversation_timeout_seconds=30, _env_file=None)  # type: ignore[call-arg]
+    session = DemoSession(
+        database_url,
+        documents_dir=tmp_path / "documents",
+        today=DEMO_TODAY,
+        settings=settings,
+        settle=0.2,
+    )
+    yield session
+    await session.close()

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.dates_cli import add_dates_command
+from conversations.kit.ask_back import ask_back_text
 from dates import (
     MAX_DAYS,
     AskBack,
@@ -126,7 +127,7 @@ def test_phrase(case: Case) -> None:
         assert case.expect is not None, f"expected a question ({case.ask_back}), got {result}"
         assert result.days == case.expect
         return
-    assert result.question_fr.strip() and result.question_en.strip()
+    assert ask_back_text(result, "fr").strip() and ask_back_text(result, "en").strip()
     if case.expect is not None:
         pytest.xfail(f"asked back ({result.reason}) instead of {case.expect}")
     assert result.reason == case.ask_back
@@ -147,21 +148,71 @@ def test_weekday_mismatch_question_names_both_readings() -> None:
     result = understand("mercredi 3 décembre", date(2026, 11, 24))
     assert isinstance(result, AskBack)
     assert result.reason == "weekday_mismatch"
-    assert result.question_fr == (
+    assert ask_back_text(result, "fr") == (
         "Le 3 décembre 2026 est un jeudi, pas un mercredi. "
         "Vouliez-vous dire jeudi 3 décembre ou mercredi 2 décembre ?"
     )
-    assert result.question_en == (
+    assert ask_back_text(result, "en") == (
         "3 December 2026 is a Thursday, not a Wednesday. "
         "Did you mean Thursday 3 December or Wednesday 2 December?"
     )
 
 
+QUESTIONS = [
+    (
+        "blah",
+        date(2026, 11, 24),
+        "Je n'ai pas reconnu de date. Pouvez-vous l'écrire par exemple « mercredi 25 novembre », "
+        "« du 30 novembre au 4 décembre » ou « tous les mercredis de décembre » ?",
+        "I could not find a date. Could you write it like “Wednesday 25 November”, "
+        "“from 30 November to 4 December” or “every Wednesday in December”?",
+    ),
+    (
+        "blah",
+        date(2026, 12, 4),
+        "Je n'ai pas reconnu de date. Pouvez-vous l'écrire par exemple « mercredi 9 décembre », "
+        "« du 7 au 11 décembre » ou « tous les mercredis de janvier » ?",
+        "I could not find a date. Could you write it like “Wednesday 9 December”, "
+        "“from 7 to 11 December” or “every Wednesday in January”?",
+    ),
+    (
+        "lundi, mardi ou jeudi",
+        date(2026, 11, 24),
+        "Lequel voulez-vous : lundi 30 novembre ou mardi 1er décembre ou jeudi 3 décembre ?",
+        "Which one do you mean: Monday 30 November or Tuesday 1 December or Thursday 3 December?",
+    ),
+    (
+        "le 31 novembre",
+        date(2026, 11, 24),
+        "Le 31 novembre n'existe pas. Quelle date vouliez-vous dire ?",
+        "31 November does not exist. Which date did you mean?",
+    ),
+    (
+        "1 jour : mardi et jeudi",
+        date(2026, 12, 4),
+        "Vous avez écrit 1 jour, mais je lis 2 jours (mardi 8 décembre, jeudi 10 décembre). "
+        "Quels jours voulez-vous exactement ?",
+        "You wrote 1 day, but I read 2 (Tuesday 8 December, Thursday 10 December). "
+        "Which days do you mean exactly?",
+    ),
+]
+
+
+@pytest.mark.parametrize(("phrase", "today", "french", "english"), QUESTIONS)
+def test_questions_are_worded_from_the_catalogs(
+    phrase: str, today: date, french: str, english: str
+) -> None:
+    """The engine gives the values, the kit the words: examples, lists, "1er", plurals."""
+    result = understand(phrase, today)
+    assert isinstance(result, AskBack)
+    assert (ask_back_text(result, "fr"), ask_back_text(result, "en")) == (french, english)
+
+
 def test_past_day_without_year_suggests_next_year() -> None:
     result = understand("le 3/11", date(2026, 11, 24))
     assert isinstance(result, AskBack) and result.reason == "past"
-    assert "3 novembre 2027" in result.question_fr
-    assert "3 November 2027" in result.question_en
+    assert "3 novembre 2027" in ask_back_text(result, "fr")
+    assert "3 November 2027" in ask_back_text(result, "en")
 
 
 def test_absence_accepts_the_past_that_a_booking_refuses() -> None:
@@ -189,8 +240,8 @@ def test_day_cap() -> None:
     assert isinstance(fits, Understood) and len(fits.days) == MAX_DAYS
     too_long = understand(f"du 1/12 au {last + timedelta(days=1):%d/%m/%Y}", today)
     assert isinstance(too_long, AskBack) and too_long.reason == "too_long"
-    assert f"{MAX_DAYS + 1} jours" in too_long.question_fr
-    assert f"at most {MAX_DAYS}" in too_long.question_en
+    assert f"{MAX_DAYS + 1} jours" in ask_back_text(too_long, "fr")
+    assert f"at most {MAX_DAYS}" in ask_back_text(too_long, "en")
 
 
 def test_short_words_are_never_weekdays() -> None:
@@ -206,7 +257,7 @@ def test_any_text_gives_days_or_a_question(text: str, today: date) -> None:
     if isinstance(result, Understood):
         assert result.days and list(result.days) == sorted(set(result.days))
     else:
-        assert result.reason and result.question_fr and result.question_en
+        assert result.reason and ask_back_text(result, "fr") and ask_back_text(result, "en")
 
 
 @settings(max_examples=60, deadline=None)

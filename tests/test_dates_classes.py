@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conversations.kit.ask_back import ask_back_text
 from dates import MAX_DAYS, AskBack, Intent, Understood, understand, warm_up
 
 PHRASES_FILE = Path(__file__).parent / "data" / "date_phrases_classes.yaml"
@@ -137,7 +138,7 @@ def check(case: Case) -> None:
     else:
         assert isinstance(result, AskBack), f"expected a question, got {result}"
         assert result.reason == case.ask_back
-        assert result.question_fr.strip() and result.question_en.strip()
+        assert ask_back_text(result, "fr").strip() and ask_back_text(result, "en").strip()
 
 
 # -- the set as a whole -----------------------------------------------------------------------
@@ -229,8 +230,9 @@ def test_long_recurrences_are_capped_by_days_produced(case: Case) -> None:
 def test_too_many_days_question_says_how_many_and_the_cap() -> None:
     result = understand("tous les jours de janvier à juin", date(2026, 12, 4))
     assert isinstance(result, AskBack) and result.reason == "too_long"
-    assert "181 jours" in result.question_fr and f"{MAX_DAYS} au plus" in result.question_fr
-    assert "181 days" in result.question_en and f"at most {MAX_DAYS}" in result.question_en
+    fr, en = ask_back_text(result, "fr"), ask_back_text(result, "en")
+    assert "181 jours" in fr and f"{MAX_DAYS} au plus" in fr
+    assert "181 days" in en and f"at most {MAX_DAYS}" in en
 
 
 def test_cap_counts_opening_days_not_calendar_days() -> None:
@@ -249,18 +251,20 @@ def test_cap_counts_opening_days_not_calendar_days() -> None:
 def test_count_alone_question_offers_both_readings() -> None:
     result = understand("pendant 4 jours", date(2026, 12, 4))
     assert isinstance(result, AskBack) and result.reason == "vague"
-    assert "« 4 jours à partir du lundi 7 décembre »" in result.question_fr
-    assert "« dans 4 jours » (le mardi 8 décembre)" in result.question_fr
-    assert "“4 days from Monday 7 December”" in result.question_en
-    assert "“in 4 days” (Tuesday 8 December)" in result.question_en
+    fr, en = ask_back_text(result, "fr"), ask_back_text(result, "en")
+    assert "« 4 jours à partir du lundi 7 décembre »" in fr
+    assert "« dans 4 jours » (le mardi 8 décembre)" in fr
+    assert "“4 days from Monday 7 December”" in en
+    assert "“in 4 days” (Tuesday 8 December)" in en
 
 
 def test_count_mismatch_question_names_the_days_read() -> None:
     result = understand("3 jours : mardi et jeudi", date(2026, 12, 4))
     assert isinstance(result, AskBack) and result.reason == "count_mismatch"
-    assert "3 jours" in result.question_fr and "mardi 8 décembre" in result.question_fr
-    assert "jeudi 10 décembre" in result.question_fr
-    assert "You wrote 3 days" in result.question_en
+    fr, en = ask_back_text(result, "fr"), ask_back_text(result, "en")
+    assert "3 jours" in fr and "mardi 8 décembre" in fr
+    assert "jeudi 10 décembre" in fr
+    assert "You wrote 3 days" in en
 
 
 @pytest.mark.parametrize("shift", range(0, 7 * 60, 7))

@@ -9,14 +9,12 @@ import re
 import smtplib
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import date
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import make_msgid
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from bot.demo import (
@@ -32,10 +30,11 @@ from bot.settings import Settings
 from fake_telegram import ChatMessage
 from store.models import Booking
 from store.models.enums import BookingState
+from tests.conftest import DEMO_TODAY as TODAY
 from tests.family_file_helpers import tiny_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
-TODAY = date(2026, 11, 24)  # a Tuesday: Wednesday 2 December is still bookable on time
+
 ACTIVITY = "CL Élémentaire Mercredis – Journée avec repas"
 BUTTON = re.compile(r"\[(\d+)\] ?(.+?)(?=\s+\[\d+\]|\s{2,}|$)")
 
@@ -48,20 +47,6 @@ def number_of(lines: list[str], label: str, *, prefix: bool = False) -> str:
             if shown == label or (prefix and shown.startswith(label)):
                 return number
     raise AssertionError(f"no button {label!r} in:\n" + "\n".join(lines))
-
-
-@pytest.fixture
-async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[DemoSession]:
-    settings = Settings(conversation_timeout_seconds=30, _env_file=None)  # type: ignore[call-arg]
-    session = DemoSession(
-        database_url,
-        documents_dir=tmp_path / "documents",
-        today=TODAY,
-        settings=settings,
-        settle=0.2,
-    )
-    yield session
-    await session.close()
 
 
 async def test_a_newcomer_books_a_day_then_cancels_it(demo: DemoSession) -> None:

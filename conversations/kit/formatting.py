@@ -1,17 +1,17 @@
 """Days, moments, months and amounts as parents and staff read them, in one place.
 
-"mer. 9 déc." (`day_label`), "jeudi 3 décembre à 12 h" (`format_moment`), "décembre 2026"
-(`month_title`), "20,80 €" (`amount`). The chat, the one-shot handlers and the mails format
-through this module. It delegates the short day to the date engine's read-back
-(`dates.format_days`, so that what the bot shows, a parent can type back) and the long day, the
-moment and the amount to `store.deadlines` (the store's invoice PDF and staff notices use them
-too, and the store imports no chat code).
+"mer. 9 déc." (`day_label`), "jeudi 3 décembre à 12 h" (`format_moment`), "1er décembre"
+(`day_month`), "décembre 2026" (`month_title`), "20,80 €" (`amount`). The chat, the one-shot
+handlers and the mails format through this module. It delegates the short day to the date
+engine's read-back (`dates.format_days`, so that what the bot shows, a parent can type back)
+and the long day, the moment and the amount to `store.deadlines` (the store's invoice PDF and
+staff notices use them too, and the store imports no chat code).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date
 
@@ -21,14 +21,19 @@ from store.deadlines import BABEL_LOCALES, PARIS, format_amount, format_day, for
 __all__ = [
     "BABEL_LOCALES",
     "amount",
+    "clock_time",
     "day_and_time",
     "day_label",
+    "day_month",
+    "day_number",
     "days_label",
     "format_day",
     "format_moment",
     "long_day",
+    "month_name",
     "month_title",
     "short_month",
+    "weekday_name",
 ]
 
 
@@ -44,6 +49,36 @@ def day_label(day: date, language: str) -> str:
 def days_label(days: Iterable[date], language: str) -> str:
     """Several short days, in order, comma-separated."""
     return format_days(sorted(days), _locale(language))
+
+
+def day_number(number: int, language: str) -> str:
+    """A day of the month as written before the month: "1er", "9" / "1", "9"."""
+    return "1er" if language == "fr" and number == 1 else str(number)
+
+
+def day_month(day: date, language: str, year: bool = False) -> str:
+    """A day and month without weekday: "1er décembre" / "1 December" (with `year`: "1er
+    décembre 2026")."""
+    label = f"{day_number(day.day, language)} {month_name(day.month, language)}"
+    return f"{label} {day.year}" if year else label
+
+
+def month_name(month: int, language: str) -> str:
+    """A month's name (1 = January): "décembre" / "December"."""
+    return format_date(date(2024, month, 1), "MMMM", locale=_locale(language))
+
+
+def clock_time(moment: time, language: str) -> str:
+    """A time of day: "12 h" / "12 h 30" in French, "12:00" in English."""
+    if language == "en":
+        return f"{moment:%H:%M}"
+    return f"{moment.hour} h" if moment.minute == 0 else f"{moment.hour} h {moment.minute:02d}"
+
+
+def weekday_name(weekday: int, language: str) -> str:
+    """A weekday's name (0 = Monday): "mercredi" / "Wednesday"."""
+    monday = date(2024, 1, 1)
+    return format_date(monday + timedelta(days=weekday), "EEEE", locale=_locale(language))
 
 
 def day_and_time(moment: datetime, language: str) -> str:

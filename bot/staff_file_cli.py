@@ -1,0 +1,150 @@
+"""`portail staff changes ...`: the family-file service decides on changes of family files.
+
+portail staff changes list [--all]                    changes waiting (--all: decided ones too)
+portail staff changes show ID [--as EMAIL]            one change, old and new values
+portail staff changes accept ID --as EMAIL            apply it (if the file still holds the
+                                                      value it was asked against)
+portail staff changes refuse ID --as EMAIL --reason TEXT   the family reads the reason
+
+Only staff of the family-file service decide; the first decision wins. Health details (doctor,
+allergies, PAI) are printed only to a member of the family-file service or of one of the child's
+activities named with `--as`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.portal import Portal
+from bot.staff_cli import Refused, _moment, _on_store
+from store.actors import AccessDenied, Actor, NotFound
+from store.family_records import PICKUP_REMOVE, ChangeView, FileMoved, InvalidChange
+
+
+async def _staff(portal: Portal, email: str | None) -> Actor:
+    if email is None:
+        return Actor.system()
+    try:
+        return (await portal.staff.by_email(email)).actor
+    except NotFound:
+        raise Refused(f"No staff member has the email {email}.") from None
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        relationship = value.get("relationship")
+        person = f"{value.get('name', '')}, {value.get('phone', '')}"
+        return f"{person} ({relationship})" if relationship else person
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value is None or value == "" else str(value)
+
+
+def _what(change: ChangeView) -> str:
+    if not change.health_shown:
+        return "(a health detail changed: shown with --as a family-file staff email)"
+    if change.field == PICKUP_REMOVE:
+        return f"remove {_value(change.old_value)}"
+    return f"{_value(change.old_value)} -> {_value(change.new_value)}"
+
+
+def _line(change: ChangeView) -> str:
+    whose = change.child_name or change.target_name or ""
+    status = "" if change.status.value == "pending" else f"[{change.status.value}] "
+    return (
+        f"#{change.id}  {_moment(change.requested_at)}  {change.family_name}  "
+        f"{change.field}  {whose}  {status}{_what(change)}"
+    )
+
+
+@_on_store
+async def cmd_list(portal: Portal, args: argparse.Namespace) -> int:
+    changes = await portal.family_file.changes(Actor.system(), everything=args.all)
+    if not changes:
+        print("No change of a family file is waiting for a decision.")
+    for change in changes:
+        print(_line(change))
+    return 0
+
+
+@_on_store
+async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
+    actor = await _staff(portal, args.as_email)
+    try:
+        change = await portal.family_file.change(actor, args.id)
+    except NotFound:
+        raise Refused(f"No change #{args.id}.") from None
+    print(f"Change #{change.id} of the file of {change.family_name}: {change.field}")
+    if change.child_name:
+        print(f"Child: {change.child_name}")
+    if change.target_name:
+        print(f"About: {change.target_name}")
+    print(f"Asked by {change.requested_by or '-'} on {_moment(change.requested_at)}")
+    print(f"Change: {_what(change)}")
+    print(f"Status: {change.status.value}")
+    if change.decided_at is not None:
+        print(f"Decided by {change.decided_by or 'the system'} on {_moment(change.decided_at)}")
+    if change.reason:
+        print(f"Reason: {change.reason}")
+    return 0
+
+
+@_on_store
+async def cmd_decide(portal: Portal, args: argparse.Namespace) -> int:
+    actor = await _staff(portal, args.as_email)
+    try:
+        decision = await portal.family_file.decide(actor, args.id, args.accept, args.reason)
+    except NotFound:
+        raise Refused(f"No change #{args.id}.") from None
+    except AccessDenied:
+        raise Refused("Only staff of the family-file service decide on file changes.") from None
+    except FileMoved:
+        raise Refused(
+            f"Change #{args.id} was not applied: the file no longer holds the value it was "
+            "asked against (it changed meanwhile). Refuse it, or let the family ask again."
+        ) from None
+    except InvalidChange as error:
+        if error.code == "reason_required":
+            raise Refused(
+                f"Change #{args.id} was not refused: give the reason the family will read, "
+                'with --reason "...".'
+            ) from None
+        if error.code == "email_taken":
+            raise Refused(
+                f"Change #{args.id} was not applied: the email is another account's already."
+            ) from None
+        raise Refused(f"Change #{args.id} was not applied: {error.code}.") from None
+    change = decision.change
+    if not decision.first:
+        print(f"Change #{change.id} was decided already ({change.status.value}): nothing changed.")
+        return 0
+    print(f"Change #{change.id} {change.status.value}. The family is told.")
+    return 0
+
+
+def add_changes_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Register `portail staff changes ...`."""
+    changes = commands.add_parser(
+        "changes",
+        help="changes of family files: list, show, accept, refuse",
+        description="Changes of family files asked by parents, decided by the family-file "
+        "service.",
+    )
+    verbs = changes.add_subparsers(dest="changes_command", required=True)
+    listing = verbs.add_parser("list", help="changes waiting for a decision")
+    listing.add_argument("--all", action="store_true", help="decided changes too")
+    listing.set_defaults(handler=cmd_list)
+    show = verbs.add_parser("show", help="one change, old and new values")
+    show.add_argument("id", type=int)
+    show.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", help="who reads it")
+    show.set_defaults(handler=cmd_show)
+    for verb, accept in (("accept", True), ("refuse", False)):
+        decide = verbs.add_parser(verb, help=f"{verb} a change (family-file service only)")
+        decide.add_argument("id", type=int)
+        decide.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", required=True)
+        if not accept:
+            decide.add_argument("--reason", required=True, help="why, in words the family reads")
+        decide.set_defaults(handler=cmd_decide, accept=accept, reason=None)
