@@ -169,12 +169,23 @@ async def cmd_reply(portal: Portal, args: argparse.Namespace) -> int:
 # Decisions ----------------------------------------------------------------------------------
 
 
+SYSTEM = Actor.system()
+
+
 @_on_store
 async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
     work_left = await portal.staff.pending(Actor.system())
-    if not (work_left.certificates or work_left.documents or work_left.bookings):
+    requests = (
+        ("changes of family files", "changes", len(await portal.family_file.changes(SYSTEM))),
+        ("enrolment requests", "enrolments", len(await portal.enrolments.enrolments(SYSTEM))),
+        ("new children", "registrations", len(await portal.enrolments.registrations(SYSTEM))),
+    )
+    waiting = [(what, command, count) for what, command, count in requests if count]
+    if not (work_left.certificates or work_left.documents or work_left.bookings or waiting):
         print("Nothing is waiting for a decision.")
         return 0
+    for what, command, count in waiting:
+        print(f"{what.capitalize()}: {count} waiting (portail staff {command} list)")
     if work_left.certificates:
         print("Certificates to review (accept|refuse certificate ABSENCE_ID):")
         for c in work_left.certificates:

@@ -19,15 +19,15 @@ from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.kit.callback_data import with_record_id
 from conversations.kit.context import PortalContext
 from conversations.kit.formatting import amount, day_label, month_title
 from conversations.kit.live import answer, show
-from conversations.kit.menu import MENU_BALANCE, menu_button
+from conversations.kit.menu import MENU_BALANCE
 from conversations.kit.texts import text
+from conversations.kit.views import close_view
 from conversations.kit.who import Who, tapped_record, who
 from store.actors import AccessDenied, NotFound
 from store.billing import (
@@ -327,25 +327,11 @@ async def send_pdf(update: Update, context: PortalContext) -> None:
     )
 
 
-async def close(update: Update, context: PortalContext) -> None:
-    """✖ Fermer: the figures stay on screen, the buttons give way to the menu button."""
-    await answer(update)
-    parent = await who(update, context)
-    query = update.callback_query
-    if parent is None or query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(menu_button(parent.language))
-    except BadRequest as error:
-        if "not modified" not in str(error) and "not found" not in str(error):
-            raise
-
-
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CommandHandler("solde", show_balance),
     CallbackQueryHandler(show_balance, pattern=f"^(?:{MENU_BALANCE}|{BACK})$"),
     CallbackQueryHandler(show_invoice, pattern=with_record_id(OPEN_INVOICE)),
     CallbackQueryHandler(send_pdf, pattern=with_record_id(INVOICE_PDF)),
-    CallbackQueryHandler(close, pattern=f"^{CLOSE}$"),
+    CallbackQueryHandler(close_view, pattern=f"^{CLOSE}$"),
 ]
 """The balance view's handlers, to register before the conversations (see the module's doc)."""

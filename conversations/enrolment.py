@@ -25,6 +25,7 @@ from telegram.ext import CallbackQueryHandler, ConversationHandler, MessageHandl
 
 from conversations import callbacks
 from conversations.documents import MENU_SEND, document_label
+from conversations.family_file import MENU_CHANGE_CHILD
 from conversations.kit.ask_back import ask_back_text
 from conversations.kit.callback_data import choice, one_of, with_record_id
 from conversations.kit.context import PortalContext
@@ -496,6 +497,15 @@ async def confirm(update: Update, context: PortalContext, tap: Tap[EnrolmentDraf
             [
                 InlineKeyboardButton(
                     text("enrolment.btn_send_document", language), callback_data=MENU_SEND
+                )
+            ]
+        )
+    if activity and activity.missing_consents:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text("enrolment.btn_give_consents", language),
+                    callback_data=f"{MENU_CHANGE_CHILD}{child_id}",
                 )
             ]
         )

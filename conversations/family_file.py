@@ -33,7 +33,7 @@ from conversations.kit.context import PortalContext
 from conversations.kit.drafts import Drafts, State, Tap
 from conversations.kit.flows import Flow, flow
 from conversations.kit.formatting import BABEL_LOCALES
-from conversations.kit.language import chat_language, keep_language, saved
+from conversations.kit.language import chat_language, keep_language
 from conversations.kit.live import FlowDraft, answer, reply, show, show_step, typed_text
 from conversations.kit.menu import MENU_FAMILY_FILE, MENU_SHOW, abort_row
 from conversations.kit.notices import renders
@@ -90,7 +90,6 @@ SEND = "fc:send"
 # The yearly check.
 CHECK_OK = "filecheck:ok"
 CHECK_EDIT = "menu:file:check"
-CHECK_ASKED = "file_check_asked_on"
 FILE_CHECK_GROUP = 1
 TEXT_FIELDS = (ADDRESS, PHONE, EMAIL, DOCTOR, ALLERGIES, DIET)
 CHOICE_FIELDS = (PAI,)
@@ -722,12 +721,8 @@ async def offer_check(update: Update, context: PortalContext) -> None:
     profile = await context.portal.families.profile(user.id)
     if profile is None:
         return
-    today = context.portal.today().isoformat()
-    if saved(context).get(CHECK_ASKED) == today:
+    if not await context.portal.family_file.ask_check_today(profile.actor):
         return
-    if not await context.portal.family_file.needs_check(profile.actor):
-        return
-    saved(context)[CHECK_ASKED] = today
     language = profile.language.value
     keyboard = InlineKeyboardMarkup(
         [

@@ -21,7 +21,6 @@ from typing import Any
 
 from babel.dates import get_day_names
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.booking import DAY_MARKS
@@ -30,8 +29,9 @@ from conversations.kit.callback_data import MAX_RECORD_ID
 from conversations.kit.context import PortalContext
 from conversations.kit.formatting import BABEL_LOCALES, day_and_time, day_label, long_day
 from conversations.kit.live import answer, show
-from conversations.kit.menu import MENU_REQUESTS, menu_button
+from conversations.kit.menu import MENU_REQUESTS
 from conversations.kit.texts import CATALOG, text
+from conversations.kit.views import close_view
 from conversations.kit.who import Who, family_screen, who
 from store.actors import AccessDenied, NotFound
 from store.planning import DayState
@@ -546,19 +546,6 @@ async def show_request(update: Update, context: PortalContext) -> None:
     await show(update, detail_text(item, language), detail_keyboard(view, language))
 
 
-async def close(update: Update, context: PortalContext) -> None:
-    """✖ Fermer: the list stays on screen, the buttons give way to the menu button."""
-    screen = await family_screen(update, context)
-    query = update.callback_query
-    if screen is None or query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(menu_button(screen[0].language))
-    except BadRequest as error:
-        if "not modified" not in str(error) and "not found" not in str(error):
-            raise
-
-
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CommandHandler("demandes", show_requests),
     CallbackQueryHandler(show_requests, pattern=f"^{MENU_REQUESTS}$"),
@@ -566,6 +553,6 @@ HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CallbackQueryHandler(pick_kind, pattern=lambda data: parse_view(data, KINDS) is not None),
     CallbackQueryHandler(pick_child, pattern=lambda data: parse_view(data, CHILDREN) is not None),
     CallbackQueryHandler(show_request, pattern=lambda data: parse_open(data) is not None),
-    CallbackQueryHandler(close, pattern=f"^{CLOSE}$"),
+    CallbackQueryHandler(close_view, pattern=f"^{CLOSE}$"),
 ]
 """The requests list's handlers, to register before the conversations."""

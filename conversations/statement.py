@@ -16,14 +16,14 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.kit.context import PortalContext
 from conversations.kit.formatting import amount, day_label, long_day, month_title
 from conversations.kit.live import answer, show
-from conversations.kit.menu import MENU_STATEMENT, menu_button
+from conversations.kit.menu import MENU_STATEMENT
 from conversations.kit.texts import CATALOG, text
+from conversations.kit.views import close_view
 from conversations.kit.who import Who, who
 from store.actors import AccessDenied, NotFound
 from store.billing import month_bounds
@@ -343,25 +343,11 @@ async def send_pdf(update: Update, context: PortalContext) -> None:
     )
 
 
-async def close(update: Update, context: PortalContext) -> None:
-    """✖ Fermer: the statement stays on screen, the buttons give way to the menu button."""
-    await answer(update)
-    parent = await who(update, context)
-    query = update.callback_query
-    if parent is None or query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(menu_button(parent.language))
-    except BadRequest as error:
-        if "not modified" not in str(error) and "not found" not in str(error):
-            raise
-
-
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CommandHandler("releve", show_statement),
     CallbackQueryHandler(show_statement, pattern=f"^{MENU_STATEMENT}$"),
     CallbackQueryHandler(show_page, pattern=lambda data: parse_view(data) is not None),
     CallbackQueryHandler(send_pdf, pattern=lambda data: parse_pdf(data) is not None),
-    CallbackQueryHandler(close, pattern=f"^{CLOSE}$"),
+    CallbackQueryHandler(close_view, pattern=f"^{CLOSE}$"),
 ]
 """The statement view's handlers, to register before the conversations."""

@@ -13,7 +13,6 @@ import logging
 
 from babel.numbers import format_decimal
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.kit.callback_data import with_record_id
@@ -21,8 +20,9 @@ from conversations.kit.context import PortalContext
 from conversations.kit.deadlines import rule_words
 from conversations.kit.formatting import BABEL_LOCALES, amount, format_moment, long_day
 from conversations.kit.live import answer, show
-from conversations.kit.menu import MENU_TARIFFS, menu_button
+from conversations.kit.menu import MENU_TARIFFS
 from conversations.kit.texts import text
+from conversations.kit.views import close_view
 from conversations.kit.who import Who, tapped_record, who
 from store.actors import AccessDenied, NotFound
 from store.policies import (
@@ -231,24 +231,10 @@ async def show_tariff(update: Update, context: PortalContext) -> None:
     await show(update, tariff_text(tariff, parent.language), tariff_keyboard(parent.language))
 
 
-async def close(update: Update, context: PortalContext) -> None:
-    """✖ Fermer: the tariffs stay on screen, the buttons give way to the menu button."""
-    await answer(update)
-    parent = await who(update, context)
-    query = update.callback_query
-    if parent is None or query is None:
-        return
-    try:
-        await query.edit_message_reply_markup(menu_button(parent.language))
-    except BadRequest as error:
-        if "not modified" not in str(error) and "not found" not in str(error):
-            raise
-
-
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [
     CommandHandler("tarifs", show_tariffs),
     CallbackQueryHandler(show_tariffs, pattern=f"^(?:{MENU_TARIFFS}|{BACK})$"),
     CallbackQueryHandler(show_tariff, pattern=with_record_id(OPEN)),
-    CallbackQueryHandler(close, pattern=f"^{CLOSE}$"),
+    CallbackQueryHandler(close_view, pattern=f"^{CLOSE}$"),
 ]
 """The tariffs view's handlers, to register before the conversations."""

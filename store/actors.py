@@ -45,6 +45,11 @@ class Actor:
         return self.kind.value if self.id is None else f"{self.kind.value}:{self.id}"
 
     @property
+    def staff_id(self) -> int | None:
+        """The staff member acting, or None (a guardian, or the system)."""
+        return self.id if self.kind is ActorKind.STAFF else None
+
+    @property
     def is_staff(self) -> bool:
         return self.kind in (ActorKind.STAFF, ActorKind.SYSTEM)
 

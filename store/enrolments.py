@@ -439,12 +439,7 @@ class EnrolmentService:
                 session.add(enrollment)
                 await session.flush()
                 request.enrollment_id = enrollment.id
-                request.status = RequestStatus.ACCEPTED
-            else:
-                request.status = RequestStatus.REFUSED
-                request.reason = reason
-            request.decided_by = actor.id if actor.kind is ActorKind.STAFF else None
-            request.decided_at = self._clock()
+            request.conclude(accept, reason, actor.staff_id, self._clock())
             record(
                 session,
                 actor,
@@ -525,12 +520,7 @@ class EnrolmentService:
                 session.add(child)
                 await session.flush()
                 registration.child_id = child.id
-                registration.status = RequestStatus.ACCEPTED
-            else:
-                registration.status = RequestStatus.REFUSED
-                registration.reason = reason
-            registration.decided_by = actor.id if actor.kind is ActorKind.STAFF else None
-            registration.decided_at = self._clock()
+            registration.conclude(accept, reason, actor.staff_id, self._clock())
             record(
                 session,
                 actor,

@@ -21,12 +21,13 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import audit
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.clock import Clock, system_clock
+from store.database import changed_rows
 from store.deadlines import PARIS
 from store.family_file import FAMILY_FILE_SERVICE
 from store.models import (
@@ -463,8 +464,7 @@ class FamilyFileService:
             await session.flush()
             if self.settings.at_once(name):
                 await _apply(session, change)
-                change.status = RequestStatus.ACCEPTED
-                change.decided_at = now
+                change.conclude(True, None, None, now)
                 audit.record(
                     session, actor, "file_change.applied", "file_change", change.id, field=name
                 )
@@ -527,10 +527,7 @@ class FamilyFileService:
                 if change.field == EMAIL:
                     await _email_free(session, change.new_value, change.target_id)
                 await _apply(session, change)
-            change.status = RequestStatus.ACCEPTED if accept else RequestStatus.REFUSED
-            change.reason = reason
-            change.decided_by = actor.id if actor.kind is ActorKind.STAFF else None
-            change.decided_at = self._clock()
+            change.conclude(accept, reason, actor.staff_id, self._clock())
             audit.record(
                 session,
                 actor,
@@ -571,6 +568,31 @@ class FamilyFileService:
         if checked.tzinfo is None:  # SQLite gives naive UTC datetimes
             checked = checked.replace(tzinfo=UTC)
         return checked.astimezone(PARIS).date() < threshold
+
+    async def ask_check_today(self, actor: Actor) -> bool:
+        """Whether to ask this guardian now to confirm the file: the family has not confirmed it
+        since the last check day, and the guardian was not asked yet today. Saying yes records
+        the question as asked, in one conditional update, so that two updates or two workers at
+        the same moment ask once."""
+        if actor.kind is not ActorKind.GUARDIAN or actor.id is None:
+            return False
+        if not await self.needs_check(actor):
+            return False
+        today = self._clock().astimezone(PARIS).date()
+        async with self._sessions.begin() as session:
+            asked = await changed_rows(
+                session,
+                update(Guardian)
+                .where(
+                    Guardian.id == actor.id,
+                    or_(
+                        Guardian.file_check_asked_on.is_(None),
+                        Guardian.file_check_asked_on < today,
+                    ),
+                )
+                .values(file_check_asked_on=today),
+            )
+        return asked == 1
 
     async def confirm_checked(self, actor: Actor) -> None:
         """A guardian says the file is still right."""

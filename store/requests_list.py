@@ -16,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from store.actors import Actor, NotFound
 from store.enrolments import waitlist_positions as enrolment_positions
@@ -184,6 +185,24 @@ class RequestsListService:
         return found[0]
 
 
+Narrowed = TypeVar("Narrowed", bound="Select[*tuple[Any, ...]]")
+
+
+def _narrowed(
+    query: Narrowed,
+    id_column: InstrumentedAttribute[int],
+    asked_column: InstrumentedAttribute[datetime],
+    since: datetime | None,
+    only: int | None,
+) -> Narrowed:
+    """A reader's query kept to what was asked since `since`, or to the one row `only`."""
+    if since is not None:
+        query = query.where(asked_column >= since)
+    if only is not None:
+        query = query.where(id_column == only)
+    return query
+
+
 async def _children(session: AsyncSession, family_id: int) -> dict[int, str]:
     rows = await session.execute(
         select(Child.id, Child.first_name).where(Child.family_id == family_id)
@@ -210,10 +229,7 @@ async def _bookings(
         .join(Activity, Activity.id == Booking.activity_id)
         .where(Booking.family_id == family_id, Booking.state.in_(list(_BOOKING_STATES)))
     )
-    if since is not None:
-        query = query.where(Booking.created_at >= since)
-    if only is not None:
-        query = query.where(Booking.id == only)
+    query = _narrowed(query, Booking.id, Booking.created_at, since, only)
     rows = (await session.execute(query)).all()
     positions = await waitlist_positions(
         session, [b.id for b, _ in rows if b.state is BookingState.WAITLISTED]
@@ -265,10 +281,7 @@ async def _absences(
         .outerjoin(Document, Document.id == Absence.certificate_id)
         .where(Absence.family_id == family_id)
     )
-    if since is not None:
-        query = query.where(Absence.created_at >= since)
-    if only is not None:
-        query = query.where(Absence.id == only)
+    query = _narrowed(query, Absence.id, Absence.created_at, since, only)
     return [
         RequestItem(
             kind=RequestKind.ABSENCE,
@@ -300,10 +313,7 @@ async def _documents(
     query = select(Document).where(
         Document.family_id == family_id, Document.source.in_(FAMILY_SOURCES)
     )
-    if since is not None:
-        query = query.where(Document.created_at >= since)
-    if only is not None:
-        query = query.where(Document.id == only)
+    query = _narrowed(query, Document.id, Document.created_at, since, only)
     return [
         RequestItem(
             kind=RequestKind.DOCUMENT,
@@ -328,10 +338,7 @@ async def _file_changes(
     names: dict[int, str],
 ) -> list[RequestItem]:
     query = select(FileChange).where(FileChange.family_id == family_id)
-    if since is not None:
-        query = query.where(FileChange.requested_at >= since)
-    if only is not None:
-        query = query.where(FileChange.id == only)
+    query = _narrowed(query, FileChange.id, FileChange.requested_at, since, only)
     return [
         RequestItem(
             kind=RequestKind.FILE_CHANGE,
@@ -362,10 +369,7 @@ async def _enrolments(
         .join(Activity, Activity.id == EnrolmentRequest.activity_id)
         .where(EnrolmentRequest.family_id == family_id)
     )
-    if since is not None:
-        query = query.where(EnrolmentRequest.requested_at >= since)
-    if only is not None:
-        query = query.where(EnrolmentRequest.id == only)
+    query = _narrowed(query, EnrolmentRequest.id, EnrolmentRequest.requested_at, since, only)
     rows = (await session.execute(query)).all()
     positions = await enrolment_positions(session, [request for request, _ in rows])
     return [
@@ -395,10 +399,7 @@ async def _registrations(
     names: dict[int, str],
 ) -> list[RequestItem]:
     query = select(ChildRegistration).where(ChildRegistration.family_id == family_id)
-    if since is not None:
-        query = query.where(ChildRegistration.requested_at >= since)
-    if only is not None:
-        query = query.where(ChildRegistration.id == only)
+    query = _narrowed(query, ChildRegistration.id, ChildRegistration.requested_at, since, only)
     return [
         RequestItem(
             kind=RequestKind.REGISTRATION,

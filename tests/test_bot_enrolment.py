@@ -90,6 +90,8 @@ async def test_enrol_then_accepted_then_book_the_same_minute(portal, telegram, b
     assert (status, err) == (2, "Only staff of the activity's service decide this request.\n")
     status, out, _ = await staff_command_aside(portal.settings, "enrolments", "list")
     assert f"#{request.id}  pending  Lucas (Famille F1)  CL Mercredis" in out
+    status, out, _ = await staff_command_aside(portal.settings, "pending")
+    assert "Enrolment requests: 1 waiting (portail staff enrolments list)" in out
     parent.mark()
     status, out, _ = await staff_command_aside(
         portal.settings, "enrolments", "accept", str(request.id), "--as", CENTRES_STAFF
@@ -247,10 +249,31 @@ async def test_documents_and_consents_needed_are_listed_with_a_button_to_send(
     await parent.tap("✅ Envoyer la demande")
     sent = await parent.next_message()
     assert "carnet de vaccination" in sent.text
-    assert sent.buttons == ["📎 Envoyer un document", "☰ Menu"]
+    assert sent.buttons == ["📎 Envoyer un document", "✍️ Donner les autorisations", "☰ Menu"]
     await parent.tap("📎 Envoyer un document")
     kinds = await parent.next_message()
     assert "Carnet de vaccination" in kinds.buttons  # the documents flow, opened right there
+
+
+async def test_the_consents_an_activity_needs_are_given_right_after_enrolling(
+    portal, telegram, bot
+):
+    await build_enrolment_town(portal.sessions)
+    parent = await linked_parent(portal, telegram, "parent.f1@exemple.fr")
+    await parent.send_command("/inscriptions")
+    await parent.next_message()
+    await parent.tap("Stage nature")
+    await parent.next_message()
+    await parent.tap("À partir du lun. 30 nov.")
+    await parent.next_message()
+    await parent.tap("Continuer (1)")
+    await parent.next_message()
+    await parent.tap("✅ Envoyer la demande")
+    sent = await parent.next_message()
+    # The family file's change flow, opened on this child: the consents are one tap away.
+    await parent.tap("✍️ Donner les autorisations", message=sent)
+    fields = await parent.wait_for_message(lambda m: "Autorisation de sortie" in m.buttons)
+    assert "Droit à l'image" in fields.buttons and "✖ Abandonner" in fields.buttons
 
 
 async def test_forged_buttons_change_nothing(portal, telegram, bot):

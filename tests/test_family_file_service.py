@@ -4,12 +4,13 @@ requires, the yearly check."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
-from store.actors import AccessDenied, NotFound
+from store.actors import AccessDenied, Actor, NotFound
 from store.bookings import BookingService, Outcome, Refusal
 from store.family_records import (
     FamilyFileService,
@@ -278,6 +279,25 @@ async def test_the_yearly_check(sessions):
     assert not await service.needs_check(town.other_guardian)
     clock.set(datetime(2027, 9, 1, 8, 0, tzinfo=UTC))
     assert await service.needs_check(town.other_guardian)
+
+
+async def test_the_yearly_question_is_asked_once_a_day_even_at_the_same_moment(sessions):
+    clock = FakeClock(datetime(2026, 9, 2, 7, 0, tzinfo=UTC))
+    service = FamilyFileService(sessions, clock)
+    town = await build_town(sessions, [])
+    async with sessions.begin() as session:
+        family = await session.get(Family, town.family_id)
+        family.created_at = datetime(2025, 1, 10, tzinfo=UTC)
+    # Two updates of the same parent (or two workers) at once: one question.
+    answers = await asyncio.gather(*(service.ask_check_today(town.guardian) for _ in range(4)))
+    assert sorted(answers) == [False, False, False, True]
+    assert not await service.ask_check_today(town.guardian)
+    clock.set(datetime(2026, 9, 3, 7, 0, tzinfo=UTC))
+    assert await service.ask_check_today(town.guardian)  # a new day, not yet confirmed
+    await service.confirm_checked(town.guardian)
+    clock.set(datetime(2026, 9, 4, 7, 0, tzinfo=UTC))
+    assert not await service.ask_check_today(town.guardian)
+    assert not await service.ask_check_today(Actor.staff(1))
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,8 @@ class Guardian(Base):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     telegram_linked_at: Mapped[datetime | None]
+    # The day this guardian was last asked to confirm the family file (the yearly check).
+    file_check_asked_on: Mapped[date | None] = mapped_column(Date)
 
     family: Mapped[Family] = relationship(back_populates="guardians")
 

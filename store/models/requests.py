@@ -52,6 +52,16 @@ class Decided:
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
     decided_at: Mapped[datetime | None]
 
+    def conclude(
+        self, accepted: bool, reason: str | None, staff_id: int | None, at: datetime
+    ) -> None:
+        """Record a decision: accepted, or refused for `reason` (`staff_id`: None when the
+        system decided, e.g. a change that applies at once)."""
+        self.status = RequestStatus.ACCEPTED if accepted else RequestStatus.REFUSED
+        self.reason = None if accepted else reason
+        self.decided_by = staff_id
+        self.decided_at = at
+
 
 class FileChange(Decided, Base):
     """A change of the family file asked by a guardian, with the value before and after.

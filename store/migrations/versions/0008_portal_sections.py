@@ -289,6 +289,9 @@ def upgrade() -> None:
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
         batch_op.add_column(sa.Column("weekdays", sa.JSON(), server_default="[]", nullable=False))
 
+    with op.batch_alter_table("guardian", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("file_check_asked_on", sa.Date(), nullable=True))
+
     with op.batch_alter_table("family", schema=None) as batch_op:
         batch_op.add_column(sa.Column("address", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("quotient", sa.Integer(), nullable=True))
@@ -315,6 +318,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("invoice", schema=None) as batch_op:
         batch_op.drop_column("kind")
+
+    with op.batch_alter_table("guardian", schema=None) as batch_op:
+        batch_op.drop_column("file_check_asked_on")
 
     with op.batch_alter_table("family", schema=None) as batch_op:
         batch_op.drop_column("file_checked_at")
