@@ -51,10 +51,9 @@ from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
-from mail import file_change_mail
 
 # Renderers of notification kinds register themselves when their module is imported.
-NOTICE_MODULES = (email_notices, file_change_mail)
+NOTICE_MODULES = (email_notices,)
 COMMANDS = (
     "start",
     "menu",

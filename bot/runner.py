@@ -20,8 +20,8 @@ from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
 from dates import warm_up
 from handlers.update_kinds import ALLOWED_UPDATES
+from mail.email_delivery import run_email_delivery
 from mail.inbound import running_smtp
-from mail.staff_mail import run_email_delivery
 
 logger = logging.getLogger(__name__)
 

@@ -25,21 +25,26 @@ sanitaire"). Medical details of absences are never printed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import sys
 import unicodedata
-from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date
 
 from bot.portal import Portal
-from bot.settings import Settings
+from bot.staff_commands import (
+    Refused,
+    add_decider,
+    decider,
+    moment,
+    on_store,
+)
+from bot.staff_enrolment_cli import add_enrolment_commands
+from bot.staff_file_cli import add_changes_command
 from conversations.kit.texts import CATALOG
 from mail.parsing import parse_mail
 from store.absences import InvalidAbsence
 from store.actors import Actor, NotFound
 from store.bookings import ReasonRequired
-from store.deadlines import PARIS
 from store.documents import InvalidReclassification
 from store.inbound import InboundConfig, InboundMailService, NotReleasable
 from store.messaging import InvalidMessage
@@ -52,64 +57,15 @@ EXCERPT_CHARS = 60
 ERROR_STATUS = 2
 
 
-class Refused(Exception):
-    """A command that cannot be done, with the sentence that says why."""
-
-
-def _run(settings: Settings, work: Callable[[Portal], Awaitable[int]]) -> int:
-    """Run `work` on the portal's services; a refusal is printed on stderr with status 2."""
-
-    async def on_portal() -> int:
-        portal = Portal.from_settings(settings)
-        try:
-            return await work(portal)
-        finally:
-            await portal.close()
-
-    try:
-        return asyncio.run(on_portal())
-    except Refused as refused:
-        print(refused, file=sys.stderr)
-        return ERROR_STATUS
-
-
-StaffWork = Callable[[Portal, argparse.Namespace], Awaitable[int]]
-"""A staff command's work on the portal's services, with the command line's arguments."""
-
-
-def _on_store(work: StaffWork) -> Callable[[Settings, argparse.Namespace], int]:
-    """A staff command as the command line calls it: `work` run on the store (`_run`)."""
-
-    @functools.wraps(work)
-    def command(settings: Settings, args: argparse.Namespace) -> int:
-        return _run(settings, lambda portal: work(portal, args))
-
-    return command
-
-
-def _moment(moment: datetime) -> str:
-    return f"{moment.astimezone(PARIS):%Y-%m-%d %H:%M}"
-
-
 def _excerpt(body: str) -> str:
     line = " ".join(body.split())
     return line if len(line) <= EXCERPT_CHARS else line[: EXCERPT_CHARS - 1] + "…"
 
 
-async def _decider(portal: Portal, email: str | None) -> Actor:
-    """The staff member named by `--as`, or the system when no one is named."""
-    if email is None:
-        return Actor.system()
-    try:
-        return (await portal.staff.by_email(email)).actor
-    except NotFound:
-        raise Refused(f"No staff member has the email {email}.") from None
-
-
 # Messages -----------------------------------------------------------------------------------
 
 
-@_on_store
+@on_store
 async def cmd_inbox(portal: Portal, args: argparse.Namespace) -> int:
     entries = await portal.messaging.inbox(Actor.system(), args.service)
     if not entries:
@@ -117,13 +73,13 @@ async def cmd_inbox(portal: Portal, args: argparse.Namespace) -> int:
     for entry in entries:
         thread = entry.thread
         print(
-            f"#{thread.id}  {_moment(entry.last_at)}  {thread.service_name}  "
+            f"#{thread.id}  {moment(entry.last_at)}  {thread.service_name}  "
             f"{thread.family_name}  {_excerpt(entry.last_body)}"
         )
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
     service = portal.messaging
     try:
@@ -135,7 +91,7 @@ async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
     print(f"Subject: {thread.subject}")
     for message in messages:
         side = "family" if message.direction is MessageDirection.FROM_PARENT else "service"
-        print(f"\n[{_moment(message.created_at)}] {side} ({message.author}):")
+        print(f"\n[{moment(message.created_at)}] {side} ({message.author}):")
         for line in message.body.splitlines():
             print(f"  {line}")
         for attachment in message.attachments:
@@ -147,7 +103,7 @@ async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_reply(portal: Portal, args: argparse.Namespace) -> int:
     try:
         staff = await portal.staff.by_email(args.as_email)
@@ -172,7 +128,7 @@ async def cmd_reply(portal: Portal, args: argparse.Namespace) -> int:
 SYSTEM = Actor.system()
 
 
-@_on_store
+@on_store
 async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
     work_left = await portal.staff.pending(Actor.system())
     requests = (
@@ -202,7 +158,7 @@ async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
             whose = f"{d.child_name} ({d.family_name})" if d.child_name else d.family_name
             print(
                 f"  document #{d.document_id}  {d.doc_type.value}  {whose}  "
-                f"{d.original_name or '-'}  received {_moment(d.received_at)}"
+                f"{d.original_name or '-'}  received {moment(d.received_at)}"
             )
     if work_left.bookings:
         print(
@@ -217,10 +173,10 @@ async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_review(portal: Portal, args: argparse.Namespace) -> int:
     """accept|refuse certificate ABSENCE_ID, accept|refuse document DOC_ID."""
-    actor = await _decider(portal, args.as_email)
+    actor = await decider(portal, args.as_email)
     if args.what == "certificate":
         if args.doc_type is not None:
             raise Refused("--type is for documents: a certificate stays a certificate.")
@@ -254,10 +210,10 @@ async def cmd_review(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_reclassify(portal: Portal, args: argparse.Namespace) -> int:
     """reclassify document DOC_ID TYPE."""
-    actor = await _decider(portal, args.as_email)
+    actor = await decider(portal, args.as_email)
     try:
         view = await portal.documents.reclassify(actor, args.id, args.doc_type)
     except NotFound:
@@ -275,10 +231,10 @@ def _certificate_stays(document_id: int) -> str:
     )
 
 
-@_on_store
+@on_store
 async def cmd_booking(portal: Portal, args: argparse.Namespace) -> int:
     """validate|reject booking BOOKING_ID."""
-    actor = await _decider(portal, args.as_email)
+    actor = await decider(portal, args.as_email)
     try:
         state = await portal.bookings.decide_pending(actor, args.id, args.accept, args.reason)
     except NotFound:
@@ -298,7 +254,7 @@ async def cmd_booking(portal: Portal, args: argparse.Namespace) -> int:
 # Day list -----------------------------------------------------------------------------------
 
 
-@_on_store
+@on_store
 async def cmd_day(portal: Portal, args: argparse.Namespace) -> int:
     try:
         listing = await portal.staff.day_list(Actor.system(), args.activity_code, args.day)
@@ -341,7 +297,7 @@ def _one_line(value: str | None) -> str:
     return _printable(_excerpt(value)) if value else "-"
 
 
-@_on_store
+@on_store
 async def cmd_quarantine_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await _quarantine(portal).listed(Actor.system(), everything=args.all, limit=args.limit)
     if not views:
@@ -350,13 +306,13 @@ async def cmd_quarantine_list(portal: Portal, args: argparse.Namespace) -> int:
         sender = view.header_from or view.mail_from or "<>"
         status = "" if view.status is InboundStatus.QUARANTINED else f"[{view.status.value}] "
         print(
-            f"#{view.id}  {_moment(view.received_at)}  {sender}  "
+            f"#{view.id}  {moment(view.received_at)}  {sender}  "
             f"{_one_line(view.subject)}  {status}{view.reason or '-'}"
         )
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_quarantine_show(portal: Portal, args: argparse.Namespace) -> int:
     quarantine = _quarantine(portal)
     try:
@@ -369,7 +325,7 @@ async def cmd_quarantine_show(portal: Portal, args: argparse.Namespace) -> int:
     except NotFound:
         raise Refused(f"No inbound mail #{args.mail_id}.") from None
     view = kept.view
-    print(f"Mail #{view.id}, received {_moment(view.received_at)}, {view.size} bytes")
+    print(f"Mail #{view.id}, received {moment(view.received_at)}, {view.size} bytes")
     print(f"Status: {view.status.value}; reason: {view.reason or '-'}")
     print(f"Envelope: from {view.mail_from or '<>'} to {', '.join(view.rcpt_to)}")
     for name, value in kept.headers:
@@ -399,7 +355,7 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() or c == "\t" else "?" for c in text)
 
 
-@_on_store
+@on_store
 async def cmd_quarantine_release(portal: Portal, args: argparse.Namespace) -> int:
     try:
         staff = await portal.staff.by_email(args.as_email)
@@ -449,12 +405,6 @@ def _document_type(value: str) -> DocumentType:
     return found
 
 
-def _add_decider(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--as", dest="as_email", metavar="STAFF_EMAIL", help="who decides (default: system)"
-    )
-
-
 def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `staff` command on the `portail` command line."""
     staff = subparsers.add_parser(
@@ -493,7 +443,7 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
             metavar="TYPE",
             help="a document: file it under this type first (health_form, fiche_sanitaire...)",
         )
-        _add_decider(review)
+        add_decider(review)
         review.set_defaults(handler=cmd_review, accept=accept)
 
     reclassify = commands.add_parser("reclassify", help="file a document under another type")
@@ -502,7 +452,7 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     reclassify.add_argument(
         "doc_type", type=_document_type, metavar="TYPE", help="health_form, fiche_sanitaire..."
     )
-    _add_decider(reclassify)
+    add_decider(reclassify)
     reclassify.set_defaults(handler=cmd_reclassify)
 
     for verb, accept in (("validate", True), ("reject", False)):
@@ -513,7 +463,7 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
             booking.add_argument(
                 "--reason", default="", help="why, in words the family reads (required)"
             )
-        _add_decider(booking)
+        add_decider(booking)
         booking.set_defaults(handler=cmd_booking, accept=accept, reason="")
 
     quarantine = commands.add_parser(
@@ -548,12 +498,5 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     day.add_argument("day", type=_iso_date, help="YYYY-MM-DD")
     day.set_defaults(handler=cmd_day)
 
-    # Imported here: the family-file commands stand on this module's helpers.
-    from bot.staff_file_cli import add_changes_command
-
     add_changes_command(commands)
-
-    # Imported here too: enrolments and new children stand on this module's helpers.
-    from bot.staff_enrolment_cli import add_enrolment_commands
-
     add_enrolment_commands(commands)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 
 from bot.portal import Portal
-from bot.staff_cli import Refused, _add_decider, _decider, _moment, _on_store
+from bot.staff_commands import Refused, add_decider, decider, moment, on_store
 from store.actors import AccessDenied, Actor, NotFound
 from store.enrolments import (
     NOT_AT_SCHOOL,
@@ -49,7 +49,7 @@ def _enrolment_line(view: EnrolmentView) -> str:
     return (
         f"#{view.id}  {_state(view.status, view.position)}  {view.child_name} "
         f"({view.family_name})  {view.activity_name}  {view.school_year}  "
-        f"from {view.starts_on}  {days}  asked {_moment(view.requested_at)}"
+        f"from {view.starts_on}  {days}  asked {moment(view.requested_at)}"
     )
 
 
@@ -58,20 +58,20 @@ def _registration_line(view: RegistrationView) -> str:
     return (
         f"#{view.id}  {view.status.value}  {view.first_name} {view.last_name} "
         f"({view.family_name})  born {view.birth_date}  {level}  "
-        f"asked {_moment(view.requested_at)}"
+        f"asked {moment(view.requested_at)}"
     )
 
 
 def _decided(view: EnrolmentView | RegistrationView) -> list[str]:
     lines = []
     if view.decided_at is not None:
-        lines.append(f"Decided: {_moment(view.decided_at)}")
+        lines.append(f"Decided: {moment(view.decided_at)}")
     if view.reason:
         lines.append(f"Reason: {view.reason}")
     return lines
 
 
-@_on_store
+@on_store
 async def cmd_enrolments_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await portal.enrolments.enrolments(Actor.system(), everything=args.all)
     if not views:
@@ -81,7 +81,7 @@ async def cmd_enrolments_list(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_enrolments_show(portal: Portal, args: argparse.Namespace) -> int:
     try:
         view = await portal.enrolments.enrolment(Actor.system(), args.id)
@@ -93,9 +93,9 @@ async def cmd_enrolments_show(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_enrolments_decide(portal: Portal, args: argparse.Namespace) -> int:
-    actor = await _decider(portal, args.as_email)
+    actor = await decider(portal, args.as_email)
     try:
         view = await portal.enrolments.decide_enrolment(
             actor, args.id, args.accept, args.reason or ""
@@ -118,7 +118,7 @@ async def cmd_enrolments_decide(portal: Portal, args: argparse.Namespace) -> int
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_registrations_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await portal.enrolments.registrations(Actor.system(), everything=args.all)
     if not views:
@@ -128,7 +128,7 @@ async def cmd_registrations_list(portal: Portal, args: argparse.Namespace) -> in
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_registrations_show(portal: Portal, args: argparse.Namespace) -> int:
     try:
         view = await portal.enrolments.registration(Actor.system(), args.id)
@@ -140,9 +140,9 @@ async def cmd_registrations_show(portal: Portal, args: argparse.Namespace) -> in
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_registrations_decide(portal: Portal, args: argparse.Namespace) -> int:
-    actor = await _decider(portal, args.as_email)
+    actor = await decider(portal, args.as_email)
     try:
         view = await portal.enrolments.decide_registration(
             actor, args.id, args.accept, args.reason or ""
@@ -197,5 +197,5 @@ def add_enrolment_commands(
                 decide.add_argument(
                     "--reason", required=True, help="why, in words the family reads"
                 )
-            _add_decider(decide)
+            add_decider(decide)
             decide.set_defaults(handler=deciding, accept=accept, reason="")

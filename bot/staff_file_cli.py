@@ -17,7 +17,7 @@ import argparse
 from typing import Any
 
 from bot.portal import Portal
-from bot.staff_cli import Refused, _moment, _on_store
+from bot.staff_commands import Refused, moment, on_store
 from store.actors import AccessDenied, Actor, NotFound
 from store.family_records import PICKUP_REMOVE, ChangeView, FileMoved, InvalidChange
 
@@ -53,12 +53,12 @@ def _line(change: ChangeView) -> str:
     whose = change.child_name or change.target_name or ""
     status = "" if change.status.value == "pending" else f"[{change.status.value}] "
     return (
-        f"#{change.id}  {_moment(change.requested_at)}  {change.family_name}  "
+        f"#{change.id}  {moment(change.requested_at)}  {change.family_name}  "
         f"{change.field}  {whose}  {status}{_what(change)}"
     )
 
 
-@_on_store
+@on_store
 async def cmd_list(portal: Portal, args: argparse.Namespace) -> int:
     changes = await portal.family_file.changes(Actor.system(), everything=args.all)
     if not changes:
@@ -68,7 +68,7 @@ async def cmd_list(portal: Portal, args: argparse.Namespace) -> int:
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
     actor = await _staff(portal, args.as_email)
     try:
@@ -80,17 +80,17 @@ async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
         print(f"Child: {change.child_name}")
     if change.target_name:
         print(f"About: {change.target_name}")
-    print(f"Asked by {change.requested_by or '-'} on {_moment(change.requested_at)}")
+    print(f"Asked by {change.requested_by or '-'} on {moment(change.requested_at)}")
     print(f"Change: {_what(change)}")
     print(f"Status: {change.status.value}")
     if change.decided_at is not None:
-        print(f"Decided by {change.decided_by or 'the system'} on {_moment(change.decided_at)}")
+        print(f"Decided by {change.decided_by or 'the system'} on {moment(change.decided_at)}")
     if change.reason:
         print(f"Reason: {change.reason}")
     return 0
 
 
-@_on_store
+@on_store
 async def cmd_decide(portal: Portal, args: argparse.Namespace) -> int:
     actor = await _staff(portal, args.as_email)
     try:

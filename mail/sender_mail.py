@@ -1,7 +1,7 @@
 """The emails that tell a mail's sender it was set aside, and a service that a reply was held.
 
 Queued by the inbound mail service (`store.sender_notices`), delivered by the outbox's email
-worker (`mail.staff_mail`, where these writers register):
+worker (`mail.email_delivery`; these writers register in `mail.staff_mail`):
 
 - `sender_notice`: to the sender of a mail set aside (or taken in part), the reason in plain
   words, in French with a short English line (the sender may be a staff member or a parent).

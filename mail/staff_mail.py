@@ -4,15 +4,12 @@ backoff while the SMTP relay is down.
 The store queues them (channel email) with the change that causes them (`store.staff_notices`):
 a parent's message, an absence's medical certificate, a family's document (or all the
 documents of one parent's email, in one email), a mail a family disowned (a forgery attempt),
-bookings waiting for validation. This worker claims the due ones (a lease, so two workers
-never send the same one), writes each email in French with the family, child and dates,
-attaches the certificate or documents (under a name we make,
-"certificat-medical-ABS-7KQ9M2.pdf", with the content type its bytes tell; the family's file
-name is only quoted, cleaned, in the text), sends it through the relay (`mail.mailer`) and
-marks it sent. An unreachable relay or a 4xx answer is retried later
-with backoff; a recipient refused for good (5xx) is given up.
-A crash between the relay's answer and `mark_sent` may send an email again after the lease:
-its Message-ID is stable, so mailboxes can tell.
+bookings waiting for validation. Each kind has its writer here (`writes`), which puts the
+email in French with the family, child and dates, and attaches the certificate or documents
+(under a name we make, "certificat-medical-ABS-7KQ9M2.pdf", with the content type its bytes
+tell; the family's file name is only quoted, cleaned, in the text). `mail.email_delivery`
+claims, sends and retries them. A crash between the relay's answer and `mark_sent` may send an
+email again after the lease: its Message-ID is stable, so mailboxes can tell.
 
 A parent's message carries `Reply-To: reply+<token>@<mail domain>`, a fresh unguessable token
 bound to its thread, valid as long as the thread exists, like every earlier one of the thread
@@ -30,27 +27,20 @@ Nothing here logs a message's text, a document's bytes, nor a linking code.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from babel.numbers import format_decimal
 
 from conversations.kit.formatting import amount, format_moment, long_day, short_month
-from conversations.kit.notices import backoff
 from conversations.kit.texts import CATALOG
-from mail.mailer import MAIL_POLICY, MailError, send_message
 from store.actors import Actor, StoreError
 from store.documents import document_file_name
 from store.linking import CODE, LINK_CODE_MAIL, LINK_WARNING_MAIL
 from store.models.enums import Channel, DocumentSource
-from store.outbox import Delivery, claim_due, mark_failed, mark_sent
 from store.safe_files import display_label, sniff_content_type
 from store.staff_notices import (
     AttachedFile,
@@ -61,7 +51,6 @@ from store.staff_notices import (
     document_review_facts,
     mail_documents_facts,
     parent_message_facts,
-    resolve_recipient,
 )
 
 if TYPE_CHECKING:
@@ -70,20 +59,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 LANGUAGE = "fr"
-# An email claimed is not claimed again for this long: longer than sending the largest one.
-LEASE = timedelta(minutes=5)
-# Claimed a few at a time, so that each is sent well within its lease.
-CLAIM_LIMIT = 5
-# Rounds of claims per call (a backlog drains in one call; a stop request waits no longer).
-MAX_ROUNDS = 20
-POLL_SECONDS = 1.0
-GIVE_UP_AFTER_ATTEMPTS = 30
 # Files attached to one email, at most (relays commonly refuse 25 MB); the rest is named.
 MAX_ATTACHED_BYTES = 15 * 1024 * 1024
 # Days named in a booking email's subject before "…".
 SUBJECT_DAYS = 3
-# Payload keys dropped from the outbox once an email is sent or given up.
-SECRETS = (CODE,)
 
 
 @dataclass(frozen=True)
@@ -501,134 +480,3 @@ async def link_code_warning(portal: Portal, payload: dict[str, Any]) -> StaffMai
         sentence("link.warning_body", recipient.language, **values) + "\n",
         message_id(portal, f"link-warning-{guardian_id}-{payload.get('day', '')}"),
     )
-
-
-# Delivery -----------------------------------------------------------------------------------
-
-
-def build_message(portal: Portal, to: str, mail: StaffMail, now: datetime) -> EmailMessage:
-    """The email as sent: headers, text, attachments."""
-    settings = portal.settings
-    message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = settings.smtp_from
-    message["To"] = to
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(now)
-    message["Message-ID"] = mail.message_id
-    if mail.reply_to:
-        message["Reply-To"] = mail.reply_to
-    if mail.in_reply_to:
-        message["In-Reply-To"] = mail.in_reply_to
-    if mail.references:
-        message["References"] = " ".join(mail.references)
-    # An automatic notification: no out-of-office answers to it, please.
-    message["Auto-Submitted"] = mail.auto_submitted
-    message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(mail.body)
-    for file in mail.files:
-        maintype, _, subtype = file.content_type.partition("/")
-        message.add_attachment(
-            file.content,
-            maintype=maintype or "application",
-            subtype=subtype or "octet-stream",
-            filename=file.name,
-        )
-    return message
-
-
-async def _retry_later(portal: Portal, delivery: Delivery, error: str) -> None:
-    """Try again after a backoff, or give up after `GIVE_UP_AFTER_ATTEMPTS`."""
-    give_up = delivery.attempts + 1 >= GIVE_UP_AFTER_ATTEMPTS
-    retry_at = None if give_up else portal.clock() + backoff(delivery.attempts)
-    kept = _kept_payload(delivery) if give_up else None
-    await mark_failed(portal.sessions, delivery.id, error, retry_at, payload=kept)
-
-
-async def _given_up(portal: Portal, delivery: Delivery, error: str) -> None:
-    """Never send it."""
-    await mark_failed(portal.sessions, delivery.id, error, None, payload=_kept_payload(delivery))
-
-
-def _kept_payload(delivery: Delivery) -> dict[str, Any] | None:
-    """What the outbox keeps of a payload once its email is sent or given up: all but its
-    secrets (a linking code); None when it has none (kept as it is)."""
-    if not any(key in delivery.payload for key in SECRETS):
-        return None
-    return {key: value for key, value in delivery.payload.items() if key not in SECRETS}
-
-
-async def deliver_one(portal: Portal, delivery: Delivery) -> bool:
-    """Write and send one claimed notification; True when sent."""
-    writer = WRITERS.get(delivery.kind)
-    if writer is None:
-        await _given_up(portal, delivery, f"cannot write {delivery.kind}")
-        return False
-    to = await resolve_recipient(portal.sessions, delivery.recipient)
-    to = to or portal.settings.staff_fallback_email.strip()
-    if not to:
-        logger.warning("staff email %s: no address for %s", delivery.id, delivery.recipient)
-        await _retry_later(portal, delivery, f"no address for {delivery.recipient}")
-        return False
-    try:
-        mail = await writer(portal, {**delivery.payload, "kind": delivery.kind})
-    except Exception as error:
-        logger.exception("staff email %s (%s) could not be written", delivery.id, delivery.kind)
-        await _retry_later(portal, delivery, f"not written: {type(error).__name__}")
-        return False
-    if isinstance(mail, NotNeeded):
-        await _given_up(portal, delivery, f"not sent: {mail.reason}")
-        return False
-    message = build_message(portal, to, mail, portal.clock())
-    try:
-        await send_message(portal.settings, message)
-    except MailError as error:
-        logger.warning(
-            "staff email %s (%s) to %s not sent (attempt %s): %s",
-            delivery.id,
-            delivery.kind,
-            to,
-            delivery.attempts + 1,
-            error,
-        )
-        if error.permanent:
-            await _given_up(portal, delivery, str(error))
-        else:
-            await _retry_later(portal, delivery, str(error))
-        return False
-    await mark_sent(portal.sessions, delivery.id, portal.clock(), payload=_kept_payload(delivery))
-    logger.info("staff email %s (%s) sent to %s", delivery.id, delivery.kind, to)
-    return True
-
-
-async def deliver_due_emails(portal: Portal) -> int:
-    """Send the staff emails due now; returns how many were sent."""
-    sent = 0
-    for _ in range(MAX_ROUNDS):
-        now = portal.clock()
-        claimed = await claim_due(portal.sessions, Channel.EMAIL, now, LEASE, CLAIM_LIMIT)
-        for delivery in claimed:
-            sent += await deliver_one(portal, delivery)
-        if len(claimed) < CLAIM_LIMIT:
-            break
-    return sent
-
-
-async def run_email_delivery(
-    portal: Portal, stop: asyncio.Event, poll_seconds: float = POLL_SECONDS
-) -> None:
-    """Deliver the staff emails until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await deliver_due_emails(portal)
-        except Exception:
-            logger.exception("staff email delivery round failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), poll_seconds)
-
-
-# Writers of other modules register themselves (with `writes`) when imported: imported here, so
-# that whoever delivers the outbox's emails knows every kind.
-from mail import (  # noqa: E402
-    enrolment_mail,  # noqa: F401
-    sender_mail,  # noqa: F401
-)

@@ -215,6 +215,32 @@ def issuer_header(pdf: PdfDocument, issuer: Issuer, title: str) -> None:
     pdf.ln(2)
 
 
+def new_document(
+    font: UnicodeFont | None,
+    footer: str,
+    title: str,
+    issuer: Issuer,
+    language: str,
+    created_at: datetime | None,
+) -> PdfDocument:
+    """A PDF of the billing office, its metadata set, its first page headed by `title`."""
+    pdf = PdfDocument(font, footer)
+    pdf.set_title(pdf.clean(title))
+    pdf.set_author(pdf.clean(f"{issuer.town} — {issuer.office}"))
+    pdf.set_creator("Portail Famille")
+    pdf.set_lang(language)
+    if created_at is not None:
+        pdf.set_creation_date(created_at)
+    pdf.add_page()
+    issuer_header(pdf, issuer, title)
+    return pdf
+
+
+def family_label(name: str, code: str) -> str:
+    """ "Famille Martin (F001)", or the name alone when there is no code."""
+    return f"{name} ({code})" if code else name
+
+
 def facts_block(pdf: PdfDocument, facts: Sequence[tuple[str, str]]) -> None:
     """Label and value pairs, one a line, the labels in bold."""
     for label, value in facts:
@@ -242,20 +268,9 @@ def render_invoice(
         "paid": format_amount(summary.paid_cents, language),
         "due": format_amount(summary.due_cents, language),
     }
-    pdf = PdfDocument(font, labels["footer"])
     title = f"{labels['title']} {summary.number}"
-    pdf.set_title(pdf.clean(title))
-    pdf.set_author(pdf.clean(f"{issuer.town} — {issuer.office}"))
-    pdf.set_creator("Portail Famille")
-    pdf.set_lang(language)
-    if created_at is not None:
-        pdf.set_creation_date(created_at)
-    pdf.add_page()
-    issuer_header(pdf, issuer, title)
-
-    family = invoice.family_name
-    if invoice.family_code:
-        family = f"{family} ({invoice.family_code})"
+    pdf = new_document(font, labels["footer"], title, issuer, language, created_at)
+    family = family_label(invoice.family_name, invoice.family_code)
     facts = (
         (labels["family"], family),
         (labels["period"], pdf_period(summary.period_start, summary.period_end, language)),

@@ -17,10 +17,10 @@ from store.deadlines import format_amount
 from store.invoice_pdf import (
     HEADINGS,
     Issuer,
-    PdfDocument,
     UnicodeFont,
     facts_block,
-    issuer_header,
+    family_label,
+    new_document,
     pdf_day,
 )
 from store.statement import Statement
@@ -56,20 +56,10 @@ def render_statement(
     """The statement as PDF bytes; `descriptions` words each operation, in order."""
     if len(descriptions) != len(statement.operations):
         raise ValueError("one description per operation is needed")
-    pdf = PdfDocument(font, labels["footer"])
     school_year = f"{statement.year}-{statement.year + 1}"
     title = f"{labels['title']} {school_year}"
-    pdf.set_title(pdf.clean(title))
-    pdf.set_author(pdf.clean(f"{issuer.town} — {issuer.office}"))
-    pdf.set_creator("Portail Famille")
-    pdf.set_lang(language)
-    if created_at is not None:
-        pdf.set_creation_date(created_at)
-    pdf.add_page()
-    issuer_header(pdf, issuer, title)
-    family = statement.family_name
-    if statement.family_code:
-        family = f"{family} ({statement.family_code})"
+    pdf = new_document(font, labels["footer"], title, issuer, language, created_at)
+    family = family_label(statement.family_name, statement.family_code)
     period = f"{pdf_day(statement.first_day, language)} – {pdf_day(statement.last_day, language)}"
     facts_block(pdf, ((labels["family"], family), (labels["school_year"], period)))
 

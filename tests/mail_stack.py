@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from bot.runner import running_bot
+from mail.email_delivery import deliver_due_emails
 from mail.inbound import InboundMailServer, inbound_service
-from mail.staff_mail import deliver_due_emails
 from store.inbound import InboundConfig, reply_token
 from store.messaging import MessagingService
 from store.models import Guardian, InboundMail, Message, OutboxItem

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from mail.staff_mail import deliver_due_emails
+from mail.email_delivery import deliver_due_emails
 from store.linking import EMAIL_CODE_TTL, LINK_CODE_MAIL
 from store.models import LinkToken, OutboxItem
 from store.models.enums import DeliveryState

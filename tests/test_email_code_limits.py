@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mail.staff_mail import deliver_due_emails
+from mail.email_delivery import deliver_due_emails
 from store.database import create_engine, create_sessionmaker
 from store.linking import (
     EMAIL_CODE_WINDOW,

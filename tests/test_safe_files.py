@@ -22,7 +22,7 @@ from pypdf import PdfReader, PdfWriter
 from sqlalchemy import select
 
 import store.documents
-from mail.staff_mail import deliver_due_emails
+from mail.email_delivery import deliver_due_emails
 from store.documents import DocumentFolder, DocumentRejected, DocumentService, RejectionReason
 from store.models import Document, Service
 from store.models.enums import DocumentType

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select, update
 
 from conversations.kit.texts import text as catalog_text
+from mail.email_delivery import deliver_due_emails
 from mail.inbound import InboundMailServer, inbound_service
 from mail.sender_mail import notice_text
-from mail.staff_mail import deliver_due_emails
 from store.inbound import InboundConfig
 from store.messaging import MessagingService
 from store.models import OutboxItem, SenderNotice

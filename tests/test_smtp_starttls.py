@@ -17,8 +17,8 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from bot.settings import Settings
+from mail.email_delivery import deliver_due_emails
 from mail.mailer import is_loopback, starttls_required, tls_context
-from mail.staff_mail import deliver_due_emails
 from store.linking import LINK_CODE_MAIL
 from store.models import OutboxItem
 from store.models.enums import DeliveryState

@@ -22,8 +22,8 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy import select, update
 
 from bot.runner import running_bot
+from mail.email_delivery import deliver_due_emails
 from mail.inbound import running_smtp
-from mail.staff_mail import deliver_due_emails
 from store.absences import AbsenceService
 from store.actors import Actor
 from store.bookings import BookingService

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import update
 
 from conversations.kit.texts import CATALOG
+from mail.email_delivery import build_message, deliver_due_emails
 from mail.mailer import send_message
-from mail.staff_mail import StaffMail, build_message, deliver_due_emails, short_dates, words
+from mail.staff_mail import StaffMail, short_dates, words
 from store.bookings import BookingService
 from store.models import Activity
 from tests.helpers import build_town, paris

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from mail.staff_mail import deliver_due_emails
+from mail.email_delivery import deliver_due_emails
 from store.models.enums import Language
 from store.models.inbound import InboundStatus
 from tests.family_file_helpers import tiny_pdf
