@@ -25,7 +25,6 @@ sanitaire"). Medical details of absences are never printed.
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import unicodedata
 from datetime import date
@@ -41,12 +40,12 @@ from bot.staff_commands import (
 from bot.staff_enrolment_cli import add_enrolment_commands
 from bot.staff_file_cli import add_changes_command
 from conversations.kit.texts import CATALOG
-from mail.parsing import parse_mail
+from mail.inbound import inbound_service
 from store.absences import InvalidAbsence
 from store.actors import Actor, NotFound
 from store.bookings import ReasonRequired
 from store.documents import InvalidReclassification
-from store.inbound import InboundConfig, InboundMailService, NotReleasable
+from store.inbound import NotReleasable
 from store.messaging import InvalidMessage
 from store.models.enums import BookingState, DocumentType, MessageDirection
 from store.models.inbound import InboundStatus
@@ -277,16 +276,7 @@ async def cmd_day(portal: Portal, args: argparse.Namespace) -> int:
 
 def _quarantine(portal: Portal) -> QuarantineService:
     """The quarantine over the inbound mail service as `portail smtp` builds it."""
-    documents = portal.documents
-    inbound = InboundMailService(
-        portal.sessions,
-        InboundConfig.from_settings(portal.settings),
-        functools.partial(parse_mail, max_attachment_bytes=documents.max_bytes),
-        documents,
-        portal.absences,
-        portal.messaging,
-    )
-    return QuarantineService(inbound)
+    return QuarantineService(inbound_service(portal))
 
 
 def _size(size: int) -> str:
