@@ -1,7 +1,9 @@
 """The one place where the Telegram application is assembled.
 
 Order matters, group by group:
-- first, updates that are not a parent's message in their private chat (groups, channels,
+- first of all, each update is claimed by its id in the store: one already handled (delivered
+  again after a restart, or to another worker) goes no further (`bot.update_once`);
+- then, updates that are not a parent's message in their private chat (groups, channels,
   edits, blocking, inline queries, reactions) are answered or ignored, and go no further;
 - then the flow desk: `/abandon` closes the open flow, and anything that opens a flow or a view
   closes the one in progress first — one flow at a time;
@@ -30,6 +32,7 @@ from bot.http_transport import AiohttpRequest
 from bot.persistence import PortalApplication, StorePersistence, flush_after_update
 from bot.polling import TolerantBot
 from bot.portal import Portal
+from bot.update_once import UpdateOnce
 from bot.update_order import OnePersonAtATime
 from conversations import (
     absence,
@@ -51,6 +54,7 @@ from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
+from store.runtime import UpdateLedger
 
 # Renderers of notification kinds register themselves when their module is imported.
 NOTICE_MODULES = (email_notices,)
@@ -74,6 +78,7 @@ COMMANDS = (
     "langue",
     "deconnexion",
 )
+ONCE_GROUP = -4
 UPDATE_KINDS_GROUP = -3
 DESK_GROUP = -2
 EARLY_GROUP = -1
@@ -128,6 +133,10 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
         family_file.build(timeout),
     ]
     desk = FlowDesk(flows, COMMANDS)
+    # Before anything else: an update already taken (here or by another worker) stops here.
+    keep_ids = timedelta(days=settings.handled_updates_retention_days)
+    ledger = UpdateLedger(portal.sessions, portal.clock, keep_ids)
+    application.add_handler(TypeHandler(Update, UpdateOnce(ledger)), group=ONCE_GROUP)
     update_kinds.register(application, UPDATE_KINDS_GROUP)
     desk.register(application, DESK_GROUP)
     # Thread history and replies to a staff message work whatever flow is open: they come

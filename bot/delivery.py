@@ -6,6 +6,10 @@ a blocked bot gives up; a request Telegram refuses as such (400 Bad Request: mes
 long, chat not found, HTML it cannot parse...) is given up at once, since sending it again
 would be refused again (a text whose HTML Telegram cannot parse goes once more as plain text);
 other errors (5xx, network) back off exponentially, up to `GIVE_UP_AFTER_ATTEMPTS`.
+
+Pacing is shared by every worker on the store (`SharedPacer`, `store.runtime.SendSlots`): each
+batch reserves its send slots and its chats in one transaction, so that any number of workers
+together keep to the bot's rate and to one message a second per chat.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from store.models import Guardian
 from store.models.enums import Channel
 from store.outbox import claim_due, mark_failed, mark_sent, postpone
 from store.planning import booking_facts
+from store.runtime import SendSlots
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +45,12 @@ POLL_SECONDS = 1.0
 # Telegram allows a bot about 30 messages a second in all and 1 a second per chat.
 GLOBAL_PER_SECOND = 28.0
 CHAT_SPACING = 1.0
+# Shared slots: a chat rests a little longer than Telegram asks, for the network's jitter
+# between two workers' requests.
+SHARED_CHAT_SPACING = 1.1
+# A shared slot missed by more than this (the worker fell behind) is given up, its message
+# due again for a later one: late sends would bunch with the next slots of other workers.
+MAX_LATE = 0.1
 CHAT_MEMORY = 10_000
 BATCH = 50
 
@@ -116,12 +127,15 @@ async def _send(bot: Bot, chat_id: int, notice: Notice) -> Message:
 
 
 class Pacer:
-    """Telegram's limits, kept on our side: ~30 messages a second in all, 1 a second per chat.
+    """Telegram's limits, kept on our side: ~30 messages a second in all, 1 a second per chat,
+    in this process's memory (`SharedPacer` keeps them for every worker).
 
-    `wait()` spaces sends evenly; `chat_is_resting()` tells a chat written to less than a
-    second ago, whose message waits for a later round rather than meet a 429. When Telegram
-    answers 429 all the same (a flood limit of its own), `pause()` stops every send, to every
-    chat, for the `retry_after` it gave: sending on meanwhile only earns more 429s.
+    `reserve()` gives a batch's chats their send slots, evenly spaced, and `wait_for()` waits
+    for one (`wait()` spaces sends without slots); `chat_is_resting()` tells a chat written to
+    less than a second ago, whose message waits for a later round rather than meet a 429.
+    When Telegram answers 429 all the same (a flood limit of its own), `pause()` stops every
+    send, to every chat, for the `retry_after` it gave: sending on meanwhile only earns more
+    429s.
     """
 
     def __init__(self, per_second: float = GLOBAL_PER_SECOND, per_chat: float = CHAT_SPACING):
@@ -130,6 +144,7 @@ class Pacer:
         self._next = 0.0
         self._resume_at = 0.0
         self._last_by_chat: dict[int, float] = {}
+        self._last_send = float("-inf")
 
     async def wait(self) -> None:
         now = time.monotonic()
@@ -138,6 +153,35 @@ class Pacer:
             await asyncio.sleep(start - now)
             now = time.monotonic()
         self._next = max(now, start) + self._interval
+
+    async def reserve(self, chat_ids: list[int]) -> dict[int, float]:
+        """A send slot for each chat of a batch that may be written to (one per chat, in
+        order); a resting chat has none."""
+        slots: dict[int, float] = {}
+        for chat_id in dict.fromkeys(chat_ids):
+            if self.chat_is_resting(chat_id):
+                continue
+            slot = max(self._next, self._resume_at, time.monotonic())
+            self._next = slot + self._interval
+            self.sent_to(chat_id, at=slot)
+            slots[chat_id] = slot
+        return slots
+
+    async def wait_for(self, slot: float) -> bool:
+        """Sleep until a reserved slot, and never send twice within the rate's interval;
+        False: the slot is missed, nothing may be sent on it."""
+        delay = max(slot, self._last_send + self._interval) - self._now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._last_send = self._now()
+        return True
+
+    async def flooded(self, seconds: float) -> None:
+        """Telegram said 429: stop sending for `seconds`."""
+        self.pause(seconds)
+
+    def _now(self) -> float:
+        return time.monotonic()
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: no send to any chat for `seconds` from now."""
@@ -160,24 +204,61 @@ class Pacer:
             self._last_by_chat = {c: t for c, t in self._last_by_chat.items() if t > horizon}
 
 
+class SharedPacer(Pacer):
+    """The pacer of a worker among others: slots and resting chats reserved in the store
+    (Unix time), for every worker at once; a 429 pauses them all."""
+
+    def __init__(self, slots: SendSlots, per_second: float):
+        super().__init__(per_second)
+        self._slots = slots
+
+    async def reserve(self, chat_ids: list[int]) -> dict[int, float]:
+        now = self._now()
+        slots = await self._slots.reserve(chat_ids, now)
+        if self._slots.full_until > now:
+            # Another worker met a flood pause: this one claims nothing until it ends.
+            self.pause(self._slots.full_until - now)
+        return slots
+
+    async def wait_for(self, slot: float) -> bool:
+        await super().wait_for(slot)
+        return self._last_send - slot <= MAX_LATE
+
+    async def flooded(self, seconds: float) -> None:
+        self.pause(seconds)
+        await self._slots.pause_until(self._now() + seconds)
+
+    def _now(self) -> float:
+        return time.time()
+
+
 async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> int:
     """Send what is due now, paced (`pacer`, or unpaced); returns how many were sent."""
     now = portal.clock()
     sent = 0
     claimed = await claim_due(portal.sessions, Channel.TELEGRAM, now, LEASE, BATCH)
+    slots = None
+    if pacer is not None and claimed:
+        slots = await pacer.reserve([int(delivery.recipient) for delivery in claimed])
     for position, delivery in enumerate(claimed):
         chat_id = int(delivery.recipient)
-        if pacer is not None:
-            if pacer.chat_is_resting(chat_id):
-                # Released, due again at once: taken in a later round, once the chat rested.
+        slot = None
+        if slots is not None:
+            slot = slots.pop(chat_id, None)
+            if slot is None:
+                # A chat resting (or written to already in this batch), or no slot left:
+                # released, due again at once, taken in a later round.
                 await postpone(portal.sessions, delivery.id, now)
                 continue
-            await pacer.wait()
         rendered = await render(portal, delivery, await _language_of_chat(portal, chat_id))
         if rendered is None:
             await mark_failed(portal.sessions, delivery.id, f"cannot render {delivery.kind}", None)
             continue
         notice = rendered if isinstance(rendered, Notice) else Notice(rendered)
+        if pacer is not None and slot is not None and not await pacer.wait_for(slot):
+            # This worker fell behind its slots: released, due again for a later one.
+            await postpone(portal.sessions, delivery.id, now)
+            continue
         try:
             message = await _send(bot, chat_id, notice)
         except RetryAfter as error:
@@ -187,7 +268,7 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             # Telegram takes nothing more from the bot for a while: the whole sender stops,
             # and the rest of the batch goes back, due as before, for after the pause.
             if pacer is not None:
-                pacer.pause(delay.total_seconds())
+                await pacer.flooded(delay.total_seconds())
             for waiting in claimed[position + 1 :]:
                 await postpone(portal.sessions, waiting.id, now)
             break
@@ -213,8 +294,6 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
             await mark_failed(portal.sessions, delivery.id, str(error), retry_at)
             continue
         await mark_sent(portal.sessions, delivery.id, portal.clock())
-        if pacer is not None:
-            pacer.sent_to(chat_id)
         sent += 1
         hook = AFTER_SENT.get(delivery.kind)
         if hook is not None:
@@ -227,7 +306,8 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
 
 async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
     """Deliver the outbox until `stop` is set: batch after batch while there is work."""
-    pacer = Pacer()
+    per_second = portal.settings.telegram_messages_per_second
+    pacer = SharedPacer(SendSlots(portal.sessions, per_second, SHARED_CHAT_SPACING), per_second)
     while not stop.is_set():
         paused = pacer.paused_for()
         if paused > 0:

@@ -60,6 +60,7 @@ from store.clock import Clock, system_clock
 from store.deadlines import PARIS
 from store.importer import ImportFileError, import_file
 from store.models import Guardian
+from store.runtime import UpdateLedger
 from store.staff_notices import reply_senders
 
 logger = logging.getLogger(__name__)
@@ -507,6 +508,9 @@ class DemoSession:
         )
         self.portal = Portal.from_settings(settings, self.clock())
         self._stack.push_async_callback(self.portal.close)
+        # The local Bot API numbers its updates from 1 again: those of a former demo on this
+        # database must not be taken for them.
+        await UpdateLedger(self.portal.sessions, self.clock(), timedelta(0)).forget_all()
         report = await import_file(self.portal.sessions, self.data_file)
         loaded = "chargées" if report.changed else "déjà chargées"
         first_name = await self._guardian_first_name()

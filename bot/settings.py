@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     invite_ttl_hours: int = 72
     conversation_timeout_seconds: float = 900
     max_concurrent_updates: int = 16
+    handled_updates_retention_days: float = Field(
+        default=2,
+        gt=0,
+        description="Days the ids of handled Telegram updates are kept, so that an update "
+        "delivered again (restart, another worker) is handled once.",
+    )
+    telegram_messages_per_second: float = Field(
+        default=25,
+        gt=0,
+        description="Messages the whole bot sends a second, over every worker (Telegram: ~30).",
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_starttls: Literal["auto", "always", "never"] = Field(

@@ -15,14 +15,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import TypeGuard
 
-from sqlalchemy import Delete, Update, delete, insert, select, text, update
+from sqlalchemy import Delete, Update, case, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import deadlines
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
 from store.calendar import activity_and_price, activity_rules, working_calendar
-from store.capacity import give_back_place, promote_waitlist, take_places
+from store.capacity import give_back_places, take_places
 from store.clock import Clock, system_clock
 from store.database import insert_for
 from store.family_records import missing_consents
@@ -241,10 +241,7 @@ class BookingService:
         wanted = sorted(set(booking_ids))
 
         async def work(session: AsyncSession) -> list[CancellationResult]:
-            return [
-                await self._cancel_one(session, actor, booking_id, now, free_only)
-                for booking_id in wanted
-            ]
+            return await self._cancel(session, actor, wanted, now, free_only)
 
         return await run_once(
             self._sessions,
@@ -256,78 +253,56 @@ class BookingService:
             lambda data: decode(CancellationResult, data, replayed=True),
         )
 
-    async def _cancel_one(
+    async def _cancel(
         self,
         session: AsyncSession,
         actor: Actor,
-        booking_id: int,
+        booking_ids: list[int],
         now: datetime,
-        free_only: bool = False,
-    ) -> CancellationResult:
-        booking = await session.get(Booking, booking_id, with_for_update=True)
-        if booking is None:
-            raise NotFound("unknown booking")
-        actor.check_family(booking.family_id)
-        if booking.state not in ACTIVE_STATES:
-            return CancellationResult(
-                booking.id,
-                booking.day,
-                CancelOutcome.REFUSED,
-                refusal=Refusal.NOT_CANCELLABLE,
-                child_id=booking.child_id,
+        free_only: bool,
+    ) -> list[CancellationResult]:
+        """`cancel` in the caller's transaction, in one statement per kind whatever the number
+        of bookings: the bookings read and locked (in id order), their activities and closed
+        days, one update of the bookings, the places given back and the waitlists promoted
+        (`store.capacity.give_back_places`), the audit entries."""
+        if not booking_ids:
+            return []
+        found = {
+            row.id: row
+            for row in await session.execute(
+                select(*_CANCEL_COLUMNS)
+                .where(Booking.id.in_(booking_ids))
+                .order_by(Booking.id)
+                .with_for_update()
             )
-        if booking.state is BookingState.WAITLISTED:
-            booking.state = BookingState.CANCELLED
-            booking.updated_at = now
-            record(session, actor, "cancel", "booking", booking.id, was="waitlisted")
-            return CancellationResult(
-                booking.id, booking.day, CancelOutcome.CANCELLED, child_id=booking.child_id
-            )
-
-        activity = await session.get(Activity, booking.activity_id)
-        assert activity is not None
-        rules = activity_rules(activity)
-        calendar = await working_calendar(session, activity.id, booking.day, booking.day)
-        decision = deadlines.evaluate_cancellation(
-            rules, booking.day, now, calendar, booking.price_cents
+        }
+        for booking_id in booking_ids:
+            if booking_id not in found:
+                raise NotFound("unknown booking")
+            actor.check_family(found[booking_id].family_id)
+        bookings = [_Cancelling(*found[booking_id]) for booking_id in booking_ids]
+        terms = await _CancelTerms.load(
+            session, [b for b in bookings if b.state in _PLACED_STATES], now
         )
-        if decision.status is deadlines.CancellationStatus.REFUSED:
-            assert decision.reason is not None  # a refusal always says why
-            return CancellationResult(
-                booking.id,
-                booking.day,
-                CancelOutcome.REFUSED,
-                refusal=Refusal(decision.reason),
-                deadline=decision.deadline,
-                child_id=booking.child_id,
-            )
-        late = decision.status is deadlines.CancellationStatus.LATE_BILLED
-        if late and free_only:
-            return CancellationResult(
-                booking.id,
-                booking.day,
-                CancelOutcome.REFUSED,
-                refusal=Refusal.DEADLINE_PASSED,
-                deadline=decision.deadline,
-                child_id=booking.child_id,
-            )
-        booking.state = BookingState.LATE_CANCELLED if late else BookingState.CANCELLED
-        booking.cancellation_fee_cents = decision.fee_cents if late else 0
-        # When it was cancelled, by the service's clock (a late one says it, with its fee).
-        booking.updated_at = now
-        await session.flush()
-        await give_back_place(session, booking.opening_day_id)
-        promoted = await promote_waitlist(session, booking.opening_day_id)
-        record(session, actor, "cancel", "booking", booking.id, late=late, fee=decision.fee_cents)
-        return CancellationResult(
-            booking.id,
-            booking.day,
-            CancelOutcome.LATE_CANCELLED if late else CancelOutcome.CANCELLED,
-            fee_cents=booking.cancellation_fee_cents,
-            deadline=decision.deadline,
-            promoted_booking_id=promoted,
-            child_id=booking.child_id,
+        cancelled = [terms.decide(booking, free_only) for booking in bookings]
+        written = [item for item in cancelled if item.state is not None]
+        await _write_cancellations(session, written, now)
+        freed = Counter(item.booking.opening_day_id for item in written if item.frees_place)
+        promoted = await give_back_places(
+            session, freed, leaving=[item.booking.id for item in written]
         )
+        next_in_line = {day_id: iter(ids) for day_id, ids in promoted.items()}
+        results = [
+            replace(
+                item.result,
+                promoted_booking_id=next(next_in_line[item.booking.opening_day_id], None),
+            )
+            if item.frees_place and item.booking.opening_day_id in next_in_line
+            else item.result
+            for item in cancelled
+        ]
+        await _record_cancellations(session, actor, written)
+        return results
 
     async def decide_pending(
         self, actor: Actor, booking_id: int, accept: bool, reason: str = ""
@@ -352,8 +327,7 @@ class BookingService:
             else:
                 booking.state = BookingState.REFUSED
                 await session.flush()
-                await give_back_place(session, booking.opening_day_id)
-                await promote_waitlist(session, booking.opening_day_id)
+                await give_back_places(session, {booking.opening_day_id: 1}, [booking.id])
             details = {} if accept else {"reason": reason}
             action = "validate" if accept else "refuse"
             record(session, actor, action, "booking", booking.id, **details)
@@ -762,3 +736,166 @@ class _ChildContext:
         one sent and awaiting validation."""
         to_send = [doc for doc in self.missing if doc not in self.pending]
         return next(iter(to_send or self.missing), None)
+
+
+# What cancelling reads of each booking (`_Cancelling`), locked until the commit.
+_CANCEL_COLUMNS = (
+    Booking.id,
+    Booking.family_id,
+    Booking.child_id,
+    Booking.activity_id,
+    Booking.opening_day_id,
+    Booking.day,
+    Booking.state,
+    Booking.price_cents,
+)
+# Bookings holding a place of their day: cancelling one gives the place back.
+_PLACED_STATES = (BookingState.PENDING, BookingState.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class _Cancelling:
+    """A booking asked to be cancelled, as read (and locked) at the start."""
+
+    id: int
+    family_id: int
+    child_id: int
+    activity_id: int
+    opening_day_id: int
+    day: date
+    state: BookingState
+    price_cents: int
+
+
+@dataclass(frozen=True)
+class _Cancelled:
+    """The answer for one booking, and what to write for it (`state` None: nothing)."""
+
+    booking: _Cancelling
+    result: CancellationResult
+    state: BookingState | None = None
+    fee_cents: int | None = None
+    audit: dict[str, object] | None = None
+
+    @property
+    def frees_place(self) -> bool:
+        return self.state is not None and self.booking.state in _PLACED_STATES
+
+
+@dataclass(frozen=True)
+class _CancelTerms:
+    """The cancellation rules and closed days of the activities of the bookings placed."""
+
+    rules: dict[int, ActivityRules]
+    calendars: dict[int, deadlines.WorkingCalendar]
+    now: datetime
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, placed: list[_Cancelling], now: datetime
+    ) -> _CancelTerms:
+        """The activities in one query, the closed days with one query per activity."""
+        days: dict[int, list[date]] = {}
+        for booking in placed:
+            days.setdefault(booking.activity_id, []).append(booking.day)
+        activities = await session.scalars(select(Activity).where(Activity.id.in_(days)))
+        rules = {activity.id: activity_rules(activity) for activity in activities}
+        calendars = {
+            activity_id: await working_calendar(session, activity_id, min(dates), max(dates))
+            for activity_id, dates in days.items()
+        }
+        return cls(rules, calendars, now)
+
+    def decide(self, booking: _Cancelling, free_only: bool) -> _Cancelled:
+        """The rules for one booking (no write): refused, or cancelled free or billed."""
+        if booking.state not in ACTIVE_STATES:
+            refused = CancellationResult(
+                booking.id,
+                booking.day,
+                CancelOutcome.REFUSED,
+                refusal=Refusal.NOT_CANCELLABLE,
+                child_id=booking.child_id,
+            )
+            return _Cancelled(booking, refused)
+        if booking.state is BookingState.WAITLISTED:
+            result = CancellationResult(
+                booking.id, booking.day, CancelOutcome.CANCELLED, child_id=booking.child_id
+            )
+            return _Cancelled(booking, result, BookingState.CANCELLED, audit={"was": "waitlisted"})
+        decision = deadlines.evaluate_cancellation(
+            self.rules[booking.activity_id],
+            booking.day,
+            self.now,
+            self.calendars[booking.activity_id],
+            booking.price_cents,
+        )
+        late = decision.status is deadlines.CancellationStatus.LATE_BILLED
+        refusal: Refusal | None = None
+        if decision.status is deadlines.CancellationStatus.REFUSED:
+            assert decision.reason is not None  # a refusal always says why
+            refusal = Refusal(decision.reason)
+        elif late and free_only:
+            refusal = Refusal.DEADLINE_PASSED
+        if refusal is not None:
+            refused = CancellationResult(
+                booking.id,
+                booking.day,
+                CancelOutcome.REFUSED,
+                refusal=refusal,
+                deadline=decision.deadline,
+                child_id=booking.child_id,
+            )
+            return _Cancelled(booking, refused)
+        fee = decision.fee_cents if late else 0
+        result = CancellationResult(
+            booking.id,
+            booking.day,
+            CancelOutcome.LATE_CANCELLED if late else CancelOutcome.CANCELLED,
+            fee_cents=fee,
+            deadline=decision.deadline,
+            child_id=booking.child_id,
+        )
+        state = BookingState.LATE_CANCELLED if late else BookingState.CANCELLED
+        audit: dict[str, object] = {"late": late, "fee": decision.fee_cents}
+        return _Cancelled(booking, result, state, fee, audit)
+
+
+async def _write_cancellations(
+    session: AsyncSession, cancelled: list[_Cancelled], now: datetime
+) -> None:
+    """The new states (and fees) of the cancelled bookings, in one statement; when it was
+    cancelled, by the service's clock (a late one says it, with its fee)."""
+    if not cancelled:
+        return
+    states = {item.booking.id: item.state.value for item in cancelled if item.state is not None}
+    fees = {item.booking.id: item.fee_cents for item in cancelled if item.fee_cents is not None}
+    values: dict[str, object] = {"state": case(states, value=Booking.id), "updated_at": now}
+    if fees:
+        values["cancellation_fee_cents"] = case(
+            fees, value=Booking.id, else_=Booking.cancellation_fee_cents
+        )
+    await session.execute(
+        update(Booking)
+        .where(Booking.id.in_(states))
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _record_cancellations(
+    session: AsyncSession, actor: Actor, cancelled: list[_Cancelled]
+) -> None:
+    """The audit entry of each cancelled booking (what `store.audit.record` writes), in one
+    executemany."""
+    entries = [
+        {
+            "actor": actor.label,
+            "action": "cancel",
+            "entity": "booking",
+            "entity_id": item.booking.id,
+            "details": item.audit,
+        }
+        for item in cancelled
+    ]
+    if entries:
+        await session.execute(insert(AuditEntry), entries)

@@ -6,11 +6,12 @@ enqueuing is idempotent through `dedup_key`, so replaying an action never notifi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.database import changed_rows
@@ -64,22 +65,61 @@ async def notify_family(
     session: AsyncSession, family_id: int, kind: str, payload: dict[str, Any], event_key: str
 ) -> int:
     """Queue a Telegram message to every linked guardian of a family; returns how many."""
-    chats = await session.scalars(
-        select(Guardian.telegram_chat_id).where(
-            Guardian.family_id == family_id, Guardian.telegram_chat_id.is_not(None)
+    return await notify_families(session, [FamilyNotice(family_id, kind, payload, event_key)])
+
+
+@dataclass(frozen=True)
+class FamilyNotice:
+    """A Telegram message for every linked guardian of a family (`notify_families`)."""
+
+    family_id: int
+    kind: str
+    payload: dict[str, Any]
+    event_key: str
+
+
+async def notify_families(session: AsyncSession, notices: Sequence[FamilyNotice]) -> int:
+    """Queue several families' messages, as `enqueue` does each (private chats only, not twice
+    for a `dedup_key`), in one statement per kind whatever their number; returns how many."""
+    if not notices:
+        return 0
+    chats: dict[int, list[int]] = {}
+    for family_id, chat_id in await session.execute(
+        select(Guardian.family_id, Guardian.telegram_chat_id)
+        .where(
+            Guardian.family_id.in_({notice.family_id for notice in notices}),
+            Guardian.telegram_chat_id.is_not(None),
         )
+        .order_by(Guardian.id)
+    ):
+        if chat_id is not None and _private_chat_id(str(chat_id)):
+            chats.setdefault(family_id, []).append(chat_id)
+    items = {
+        f"{notice.event_key}:tg:{chat_id}": (notice, str(chat_id))
+        for notice in notices
+        for chat_id in chats.get(notice.family_id, [])
+    }
+    if not items:
+        return 0
+    queued = set(
+        await session.scalars(select(OutboxItem.dedup_key).where(OutboxItem.dedup_key.in_(items)))
     )
-    queued = 0
-    for chat_id in chats:
-        queued += await enqueue(
-            session,
-            channel=Channel.TELEGRAM,
-            recipient=str(chat_id),
-            kind=kind,
-            payload=payload,
-            dedup_key=f"{event_key}:tg:{chat_id}",
-        )
-    return queued
+    rows = [
+        {
+            "channel": Channel.TELEGRAM,
+            "recipient": recipient,
+            "kind": notice.kind,
+            "payload": notice.payload,
+            "dedup_key": dedup_key,
+            "state": DeliveryState.PENDING,
+            "next_attempt_at": DUE_AT_ONCE,
+        }
+        for dedup_key, (notice, recipient) in items.items()
+        if dedup_key not in queued
+    ]
+    if rows:
+        await session.execute(insert(OutboxItem), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -350,7 +350,7 @@ async def upcoming_bookings(
 
 
 async def waitlist_positions(session: AsyncSession, booking_ids: list[int]) -> dict[int, int]:
-    """Each waitlisted booking's place in its day's waitlist (the order `promote_waitlist`
+    """Each waitlisted booking's place in its day's waitlist (the order `give_back_places`
     follows: by id), in one query; none when there is no waitlisted booking."""
     if not booking_ids:
         return {}

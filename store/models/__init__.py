@@ -29,6 +29,7 @@ from store.models.requests import (
     FileChange,
     PickupPerson,
 )
+from store.models.runtime import ChatSend, HandledUpdate, SendSchedule
 
 __all__ = [
     "TariffBand",
@@ -44,6 +45,7 @@ __all__ = [
     "Base",
     "Booking",
     "ChatCopy",
+    "ChatSend",
     "ChatState",
     "ConfirmedAction",
     "Child",
@@ -52,6 +54,7 @@ __all__ = [
     "Facility",
     "Family",
     "Guardian",
+    "HandledUpdate",
     "InboundMail",
     "Invoice",
     "InvoiceLine",
@@ -64,6 +67,7 @@ __all__ = [
     "Payment",
     "ReplyToken",
     "SchoolHoliday",
+    "SendSchedule",
     "SenderNotice",
     "Service",
     "StaffMember",
