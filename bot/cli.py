@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.dates_cli import add_dates_command
-from bot.demo import add_demo_command
+from bot.demo_command import add_demo_command
 from bot.portal import Portal
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command

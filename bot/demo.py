@@ -16,7 +16,8 @@ as 📧, in full with /mails), and the demo's inbound mail server takes the serv
 client (swaks, smtplib) can, to the `reply+…` address the email gives.
 
 `DemoSession` is the whole demo without a terminal (what the tests drive); `run_terminal` is the
-thin loop that reads stdin and prints; `cmd_demo` / `add_demo_command` plug it into the CLI.
+thin loop that reads stdin and prints; `play` runs it for `portail demo`, whose options
+`bot.demo_command` registers without importing this module.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.portal import Portal
 from bot.runner import running_bot
-from bot.settings import Settings, get_settings
+from bot.settings import Settings
 from dates import warm_up
 from fake_telegram import CallbackAnswer, ChatMessage, FakeTelegram, FakeUser
 from mail.inbound import InboundMailServer, running_smtp
@@ -880,8 +881,9 @@ async def run_demo(
     return 0
 
 
-def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    """`portail demo`: migrate the database, then chat with the bot in the terminal."""
+def play(settings: Settings, args: argparse.Namespace) -> int:
+    """`portail demo` (options: `bot.demo_command`): migrate the database, then chat with the
+    bot in the terminal."""
     url = demo_database_url(args.database, settings)
     if args.reset:
         database = sqlite_file(url)
@@ -890,7 +892,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         for suffix in ("", "-wal", "-shm", "-journal"):
             database.with_name(database.name + suffix).unlink(missing_ok=True)
-    log_file = Path(args.log)
+    log_file = Path(args.log or DEFAULT_LOG)
     notices, restore_logging = configure_logging(log_file, settings.log_level)
     # httpx logs every request URL (with the token); the others, a few lines per update or PDF.
     for noisy in ("httpx", "apscheduler", "fontTools"):
@@ -903,8 +905,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 settings,
                 url,
                 today=args.today,
-                email=args.email,
-                data_file=Path(args.data),
+                email=args.email or DEFAULT_EMAIL,
+                data_file=Path(args.data or DEMO_DATA),
                 notices=notices,
                 log_file=log_file,
             )
@@ -918,51 +920,3 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     finally:
         restore_logging()
-
-
-def add_demo_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `demo` and its options on the `portail` subcommands."""
-    demo = subparsers.add_parser(
-        "demo", help="chat with the real bot in the terminal (local fake Telegram, demo data)"
-    )
-    add_demo_arguments(demo)
-    demo.set_defaults(handler=cmd_demo)
-
-
-def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the demo."""
-    parser.add_argument(
-        "--email",
-        default=DEFAULT_EMAIL,
-        help=f"the guardian of the demo town you play (default: {DEFAULT_EMAIL})",
-    )
-    parser.add_argument(
-        "--today",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="pretend today is this day, from 09:00 Paris (default: the real clock)",
-    )
-    parser.add_argument(
-        "--database",
-        metavar="URL_OR_FILE",
-        help="database URL or SQLite file (default: DATABASE_URL, as portail import)",
-    )
-    parser.add_argument("--data", default=str(DEMO_DATA), help="the YAML file to load")
-    parser.add_argument(
-        "--log", default=str(DEFAULT_LOG), help=f"the log file (default: {DEFAULT_LOG})"
-    )
-    parser.add_argument(
-        "--reset", action="store_true", help="start from an empty database (SQLite file only)"
-    )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m bot.demo`: the demo without the `portail` command."""
-    parser = argparse.ArgumentParser(prog="python -m bot.demo", description=__doc__)
-    add_demo_arguments(parser)
-    args = parser.parse_args(argv)
-    return cmd_demo(get_settings(), args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

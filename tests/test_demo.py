@@ -19,13 +19,12 @@ from sqlalchemy import select
 
 from bot.demo import (
     DemoSession,
-    add_demo_command,
-    cmd_demo,
     demo_database_url,
     format_keyboard,
     numbered_buttons,
     shown_url,
 )
+from bot.demo_command import add_demo_command, cmd_demo
 from bot.settings import Settings
 from fake_telegram import ChatMessage
 from store.models import Booking
@@ -168,7 +167,7 @@ def test_make_run_imports_into_the_database_the_demo_plays_on(tmp_path: Path) ->
         )
         assert step.returncode == 0, step.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "bot.demo", "--today", "2026-11-24"],
+        [sys.executable, "-m", "bot.demo_command", "--today", "2026-11-24"],
         input="1\n/quit\n",
         capture_output=True,
         text=True,
@@ -229,6 +228,7 @@ BROKEN_DEMO = """
 import sys
 
 import bot.demo
+import bot.demo_command
 import store.billing
 
 
@@ -242,7 +242,7 @@ def mails(self):
 
 store.billing.BillingService.overview = overview
 bot.demo.DemoSession._all_mails = mails
-sys.exit(bot.demo.main(sys.argv[1:]))
+sys.exit(bot.demo_command.main(sys.argv[1:]))
 """
 
 
