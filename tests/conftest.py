@@ -39,11 +39,28 @@ hypothesis_settings.load_profile("portail")
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
+# Every row deleted, dependents first, and every sequence back to 1, in one statement: as
+# TRUNCATE … RESTART IDENTITY does, but about 40 times faster on near-empty tables (TRUNCATE
+# gives each of the ~50 tables a new file, at every test).
+_DELETES = "\n".join(f'DELETE FROM "{t.name}";' for t in reversed(Base.metadata.sorted_tables))
+EMPTY_POSTGRESQL = f"""DO $$
+DECLARE sequence record;
+BEGIN
+{_DELETES}
+FOR sequence IN
+    SELECT c.oid::regclass AS name FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'S' AND n.nspname = current_schema()
+LOOP
+    PERFORM setval(sequence.name, 1, false);
+END LOOP;
+END $$"""
+
+
 async def _empty_postgresql(url: str) -> None:
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     async with engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await connection.execute(text(EMPTY_POSTGRESQL))
     await engine.dispose()
 
 
