@@ -86,6 +86,24 @@ async def _open_balance(parent: FakeUser) -> ChatMessage:
     return await parent.wait_for_message(_says("Mon solde"))
 
 
+async def _open_family_file(parent: FakeUser) -> ChatMessage:
+    await parent.send_command("/dossier")
+    await parent.wait_for_message(_has_button("✏️ Demander une modification"))
+    await parent.tap("✏️ Demander une modification")
+    await parent.wait_for_message(_has_button("🏠 Le foyer"))
+    await parent.tap("🏠 Le foyer")
+    await parent.wait_for_message(_has_button("Téléphone de Parent"))
+    await parent.tap("Téléphone de Parent")
+    return await parent.wait_for_message(_says("nouveau numéro"))
+
+
+async def _open_enrolment(parent: FakeUser) -> ChatMessage:
+    await parent.send_command("/inscriptions")
+    await parent.wait_for_message(_has_button("➕ Ajouter un enfant"))
+    await parent.tap("➕ Ajouter un enfant")
+    return await parent.wait_for_message(_says("prénom"))
+
+
 FLOWS = [
     FlowUnderTest("booking", _open_booking, "le 9", _says("mer. 9 déc."), "Réservation"),
     FlowUnderTest(
@@ -99,6 +117,16 @@ FLOWS = [
         "messages", _open_messages, "Bonjour le service", _has_button("📨 Envoyer"), "Message"
     ),
     FlowUnderTest("balance", _open_balance, "le 9", _says("Je n'ai pas compris"), None),
+    FlowUnderTest(
+        "family-file",
+        _open_family_file,
+        "le 9",
+        _says("Ce numéro de téléphone n'est pas valide"),
+        "la modification du dossier",
+    ),
+    FlowUnderTest(
+        "enrolment", _open_enrolment, "Zoé", _says("nom de famille de Zoé"), "Inscriptions"
+    ),
 ]
 PAIRS = [(first, second) for first in FLOWS for second in FLOWS if first is not second]
 
