@@ -48,7 +48,7 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(SECTIONS),--only $(SECTIONS))
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -4,7 +4,8 @@
     python -m bench --quick         # smaller runs, for a first look (~3 minutes)
     python -m bench --full          # the full sizes (longer than 10 minutes)
     python -m bench --only 6,1      # some sections only (1 chat, 2 rush, 3 growth, 5 pacing,
-                                    # 4 mail, 6 dates, 7 replies, 8 mail memory); the others
+                                    # 4 mail, 6 dates, 7 replies, 8 mail memory, 9 webhook
+                                    # workers); the others
                                     # keep their previous text
 
 Each section is measured against a baseline taken in the same run; the results file says
@@ -25,12 +26,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import chat_sections, mail, mail_memory, pacing, reply_reduction, rush, typed_dates
+from bench import (
+    chat_sections,
+    mail,
+    mail_memory,
+    pacing,
+    reply_reduction,
+    rush,
+    typed_dates,
+    workers,
+)
 from bench.common import ROOT, WORK_DIR, Section, load_average, machine_info
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 FINDINGS = ROOT / "bench" / "findings.md"
-ALL = (6, 7, 1, 3, 2, 5, 4, 8)
+ALL = (6, 7, 1, 3, 2, 5, 4, 8, 9)
 
 
 @dataclass(frozen=True)
@@ -110,12 +120,16 @@ async def _chat_and_growth(
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
-    wanted = {int(n) for n in args.only.split(",") if n.strip()} or set(ALL)
+    try:
+        wanted = {int(n) for n in args.only.split(",") if n.strip()} or set(ALL)
+    except ValueError:
+        sys.exit(f"--only (SECTIONS): section numbers separated by commas, not {args.only!r}")
+    if wanted - set(ALL):
+        sys.exit(f"no section {sorted(wanted - set(ALL))}: the sections are {sorted(ALL)}")
     profile = PROFILES["quick" if args.quick else "full" if args.full else "default"]
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     load_before = load_average()
     started = time.perf_counter()
-    sections: dict[int, str] = _previous_sections()
     measured: list[Section] = []
     big_database: list[Path | None] = [None]
 
@@ -145,6 +159,11 @@ def main(argv: list[str] | None = None) -> None:
         ),
         ({4}, "4. mail intake", lambda: [mail.run(profile.mail_messages, 4)]),
         ({8}, "8. mail memory", lambda: [mail_memory.run()]),
+        (
+            {9},
+            "9. webhook workers on PostgreSQL",
+            lambda: [workers.run("quick" if args.quick else "full" if args.full else "default")],
+        ),
     ]
     for numbers, title, step in steps:
         if not numbers & wanted:
@@ -159,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
                 failed = Section(number, f"{name[0].upper()}{name[1:]}: not measured")
                 failed.notes.append(f"The run failed: `{type(error).__name__}: {error}`.")
                 measured.append(failed)
+    # Read the other sections now, not at the start: a run of other sections that ended
+    # meanwhile (`make bench SECTIONS=...` in another shell) keeps its text.
+    sections: dict[int, str] = _previous_sections()
     for section in measured:
         sections[section.number] = section.markdown()
         print(f"   section {section.number} done in {section.seconds:.0f} s", flush=True)

@@ -5,8 +5,10 @@ Run as `python -m bench.sql_census [portail arguments]` with the product's setti
 environment. With `BENCH_SQL_CENSUS=<file.json>`, every statement is recorded with the update
 being processed at the time (the census runs the bot with MAX_CONCURRENT_UPDATES=1),
 its duration and one example of its parameters, and the census is written to the file on exit.
-With `BENCH_PROFILE=<file.prof>` the whole process runs under cProfile. The timed runs start the
-product unchanged (`python -m bot.cli bot`).
+With `BENCH_PROFILE=<file.prof>` the whole process runs under cProfile; with
+`BENCH_PROFILE_ON_SIGNAL=1` as well, the profile only runs between SIGUSR1 and SIGUSR2 (which
+writes the file), so that start-up and warm-up stay out of it (`bench/profile_chat.py`). The
+timed runs start the product unchanged (`python -m bot.cli bot`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import cProfile
 import json
 import os
+import signal
 import sys
 import time
 from collections import Counter, defaultdict
@@ -110,6 +113,21 @@ def _dump(path: str) -> None:
         json.dump(census, out)
 
 
+def _profile_on_signal(profiler: cProfile.Profile, path: str) -> None:
+    """SIGUSR1 starts the profile (of the main thread: the event loop), SIGUSR2 stops it and
+    writes it to `path`."""
+
+    def start(signum: int, frame: Any) -> None:
+        profiler.enable()
+
+    def stop(signum: int, frame: Any) -> None:
+        profiler.disable()
+        profiler.dump_stats(path)
+
+    signal.signal(signal.SIGUSR1, start)
+    signal.signal(signal.SIGUSR2, stop)
+
+
 def main() -> None:
     """`python -m bench.sql_census [portail arguments]` (default: `bot`)."""
     from bot.cli import main as portail
@@ -120,6 +138,9 @@ def main() -> None:
     arguments = sys.argv[1:] or ["bot"]
     profile_path = os.environ.get("BENCH_PROFILE")
     profiler = cProfile.Profile() if profile_path else None
+    if profiler is not None and profile_path and os.environ.get("BENCH_PROFILE_ON_SIGNAL"):
+        _profile_on_signal(profiler, profile_path)
+        profiler = None
     try:
         if profiler is not None:
             profiler.runcall(portail, arguments)

@@ -11,11 +11,13 @@ Order matters, group by group:
 - then the flows (conversations), so that a step waiting for a tap or a typed date gets it;
   then one-shot commands and menu buttons; then the catch-alls: stale buttons, unknown
   commands, free text, files and stickers outside any flow.
-In a last group, persistence is flushed after every update.
+Around each update, in its person's turn (`bot.update_order`), their state is read from the
+store before and saved after.
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -29,11 +31,11 @@ from telegram.ext import (
 )
 
 from bot.http_transport import AiohttpRequest
-from bot.persistence import PortalApplication, StorePersistence, flush_after_update
+from bot.persistence import PortalApplication, StorePersistence, save_person
 from bot.polling import TolerantBot
 from bot.portal import Portal
 from bot.update_once import UpdateOnce
-from bot.update_order import OnePersonAtATime
+from bot.update_order import OnePersonAtATime, mark_error
 from conversations import (
     absence,
     balance,
@@ -44,6 +46,8 @@ from conversations import (
     enrolment,
     family_file,
     messages,
+    news,
+    planning_picture,
     requests_list,
     statement,
     tariffs,
@@ -54,10 +58,12 @@ from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
 from handlers.inputs import Inputs
+from store.leases import ClusterLeases
+from store.person_locks import PersonLocks
 from store.runtime import UpdateLedger
 
 # Renderers of notification kinds register themselves when their module is imported.
-NOTICE_MODULES = (email_notices,)
+NOTICE_MODULES = (email_notices, news)
 COMMANDS = (
     "start",
     "menu",
@@ -73,6 +79,8 @@ COMMANDS = (
     "demandes",
     "releve",
     "tarifs",
+    "actualites",
+    "planning",
     "abandon",
     "aide",
     "langue",
@@ -82,7 +90,6 @@ ONCE_GROUP = -4
 UPDATE_KINDS_GROUP = -3
 DESK_GROUP = -2
 EARLY_GROUP = -1
-FLUSH_GROUP = 100
 KEEP_CHAT_STATE = timedelta(days=1)
 
 
@@ -110,15 +117,21 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
         request=AiohttpRequest(),
         get_updates_request=AiohttpRequest(connection_pool_size=1),
     )
+    # Each person's turn, across workers: their lock in the store, then their state read again.
+    in_flight = settings.max_concurrent_updates
+    turns = OnePersonAtATime(in_flight, PersonLocks.for_database(settings.database_url, in_flight))
+    persistence = StorePersistence(portal.chat_states, keep_for, ClusterLeases(portal.sessions))
     builder = (
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=PortalContext))
         .application_class(PortalApplication)
-        .concurrent_updates(OnePersonAtATime(settings.max_concurrent_updates))
-        .persistence(StorePersistence(portal.chat_states, keep_for))
+        .concurrent_updates(turns)
+        .persistence(persistence)
     )
     application = builder.build()
+    turns.before_update = functools.partial(persistence.read_person, application)
+    turns.after_update = functools.partial(save_person, application)
     PortalContext.attach(application, portal)
 
     timeout = settings.conversation_timeout_seconds
@@ -149,6 +162,8 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers(requests_list.HANDLERS)
     application.add_handlers(statement.HANDLERS)
     application.add_handlers(tariffs.HANDLERS)
+    application.add_handlers(planning_picture.HANDLERS)
+    application.add_handlers(news.HANDLERS)
     application.add_handlers(flows)
     application.add_handlers(start.HANDLERS)
     application.add_handlers(help_page.HANDLERS)
@@ -161,6 +176,6 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers(family_file.CHECK_HANDLERS, group=family_file.FILE_CHECK_GROUP)
     application.add_handlers(Inputs(desk).handlers())
     application.add_handler(CallbackQueryHandler(stale_button))
-    application.add_handler(TypeHandler(Update, flush_after_update), group=FLUSH_GROUP)
     application.add_error_handler(start.on_error)
+    application.add_error_handler(mark_error)
     return application

@@ -5,7 +5,8 @@ portail import FILE.yaml      load facilities, activities, families, invoices (i
 portail invite EMAIL          print a single-use Telegram deep link for a guardian
 portail run                   the whole product: bot, outbox, inbound mail server (needs
                               TELEGRAM_TOKEN; fails without it)
-portail bot                   the bot and its outbox only (needs TELEGRAM_TOKEN)
+portail bot [--workers N]     the bot and its outbox only (needs TELEGRAM_TOKEN); N worker
+                              processes in webhook mode (TELEGRAM_WEBHOOK_URL)
 portail smtp                  the inbound mail server and its mail worker only
 portail mail purge            empty the raw mails past their retention (the mail server
                               also does it every hour)
@@ -14,6 +15,7 @@ portail mail purge            empty the raw mails past their retention (the mail
 run either `portail run` alone, or `portail bot` next to `portail smtp`. A command that cannot
 listen says so and exits with status 3 (nothing else started).
 portail demo                  the terminal demo, on the same database (no token needed)
+portail news ...              news to families, and closure days (see bot/news_cli.py)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 
 from bot.dates_cli import add_dates_command
 from bot.demo_command import add_demo_command
+from bot.news_cli import add_news_command
 from bot.portal import Portal
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
@@ -89,6 +92,17 @@ NO_TOKEN = (
 
 
 CANNOT_LISTEN = 3
+ONE_POLLER = (
+    "portail bot --workers: several workers need webhook mode (TELEGRAM_WEBHOOK_URL and "
+    "TELEGRAM_WEBHOOK_SECRET); long polling admits one bot process per token."
+)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return number
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -101,6 +115,14 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    workers = getattr(args, "workers", 1)
+    if workers > 1:
+        if not settings.telegram_webhook_url:
+            print(ONE_POLLER, file=sys.stderr)
+            return 2
+        from bot.workers import supervise
+
+        return supervise(workers)
     from bot.runner import serve
     from mail.inbound import CannotListen
 
@@ -149,10 +171,11 @@ def _described(
     name: str,
     description: str,
     handler: Command,
-) -> None:
-    """A command with no arguments, its help and description `description`, run by `handler`."""
+) -> argparse.ArgumentParser:
+    """A command, its help and description `description`, run by `handler`."""
     command = commands.add_parser(name, help=description, description=description)
     command.set_defaults(handler=handler)
+    return command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,11 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
     invite.set_defaults(handler=cmd_invite)
 
     bot_help = (
-        "run the Telegram bot (long polling) and its outbox delivery (Telegram messages, "
-        "staff emails), without the inbound mail server: listens on no port (needs "
-        "TELEGRAM_TOKEN); run `portail smtp` beside it for mail"
+        "run the Telegram bot and its outbox delivery (Telegram messages, staff emails), "
+        "without the inbound mail server (needs TELEGRAM_TOKEN): long polling, or with "
+        "TELEGRAM_WEBHOOK_URL a webhook server on WEBHOOK_LISTEN_HOST:WEBHOOK_LISTEN_PORT that "
+        "any number of workers may serve; run `portail smtp` beside it for mail"
     )
-    _described(commands, "bot", bot_help, cmd_run)
+    bot = _described(commands, "bot", bot_help, cmd_run)
+    bot.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes on this host, sharing the webhook's port (webhook mode only: "
+        "TELEGRAM_WEBHOOK_URL)",
+    )
     run_help = (
         "run every part of the product in one process: the Telegram bot, its outbox delivery, "
         "and the inbound mail server with its worker, listening on "
@@ -204,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_demo_command(commands)
     add_dates_command(commands)
     add_staff_command(commands)
+    add_news_command(commands)
     return parser
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
+from bot.metrics import record_flood_wait
 from bot.portal import Portal
 from conversations.kit.formatting import day_label
 from conversations.kit.notices import AFTER_SENT, Notice, backoff, render, renders
@@ -262,6 +263,7 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
         try:
             message = await _send(bot, chat_id, notice)
         except RetryAfter as error:
+            record_flood_wait()
             wait = error.retry_after
             delay = wait if isinstance(wait, timedelta) else timedelta(seconds=wait)
             await mark_failed(portal.sessions, delivery.id, "429", portal.clock() + delay)
@@ -307,7 +309,13 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
 async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
     """Deliver the outbox until `stop` is set: batch after batch while there is work."""
     per_second = portal.settings.telegram_messages_per_second
-    pacer = SharedPacer(SendSlots(portal.sessions, per_second, SHARED_CHAT_SPACING), per_second)
+    slots = SendSlots(
+        portal.sessions,
+        per_second,
+        SHARED_CHAT_SPACING,
+        group_per_minute=portal.settings.telegram_group_messages_per_minute,
+    )
+    pacer = SharedPacer(slots, per_second)
     while not stop.is_set():
         paused = pacer.paused_for()
         if paused > 0:

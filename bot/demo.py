@@ -320,6 +320,11 @@ def wrap(paragraph: str, width: int) -> list[str]:
     return [line.replace("\xa0", " ") for line in lines]
 
 
+def _picture_suffix(data: bytes) -> str:
+    """A photo's file name suffix from its first bytes: PNG or JPEG."""
+    return ".png" if data.startswith(b"\x89PNG") else ".jpg"
+
+
 def format_message(
     message: ChatMessage, *, edited: bool = False, saved: Path | None = None
 ) -> list[str]:
@@ -451,7 +456,7 @@ class DemoSession:
         self._stack = contextlib.AsyncExitStack()
         self._seen: dict[int, int] = {}
         self._deleted: set[int] = set()
-        self._saved: dict[int, Path] = {}
+        self._saved: dict[tuple[int, int], Path] = {}
         self.mail_port = mail_port
         self.mail_sink = MailSink()
         self.mail_server: InboundMailServer | None = None
@@ -696,24 +701,30 @@ class DemoSession:
             elif seen is None:
                 lines += format_message(message, saved=self._save_file(message))
             elif version > seen:
-                lines += format_message(message, edited=True)
+                # An edited picture (another month of the planning) is a new file to look at.
+                saved = self._save_file(message, version) if message.photo is not None else None
+                lines += format_message(message, edited=True, saved=saved)
             self._seen[message.message_id] = version
         notices = self.notices.drain() if self.notices is not None else []
         return lines + self._new_mails() + [line for notice in notices for line in ["", notice]]
 
-    def _save_file(self, message: ChatMessage) -> Path | None:
-        """Write the file of a bot message to the downloads folder; its path (None if none)."""
+    def _save_file(self, message: ChatMessage, version: int = 0) -> Path | None:
+        """Write the file of a bot message (of one version of it) to the downloads folder;
+        its path (None if none)."""
         stored = message.document or message.photo
         if not message.from_bot or stored is None:
             return None
-        if message.message_id not in self._saved:
-            suffix = ".jpg" if message.document is None else ""
-            name = safe_filename(stored.filename, f"fichier-{message.message_id}{suffix}")
+        key = (message.message_id, version)
+        if key not in self._saved:
+            suffix = "" if message.document is not None else _picture_suffix(stored.data)
+            edition = f"-{version}" if version else ""
+            default = f"fichier-{message.message_id}{edition}{suffix}"
+            name = default if version else safe_filename(stored.filename, default)
             self.downloads_dir.mkdir(parents=True, exist_ok=True)
             path = self.downloads_dir / name
             path.write_bytes(stored.data)
-            self._saved[message.message_id] = path
-        return self._saved[message.message_id]
+            self._saved[key] = path
+        return self._saved[key]
 
     async def wait(self, timeout: float | None = None) -> list[str]:  # noqa: ASYNC109
         """What the bot says within `timeout` seconds (default `reply_timeout`), settled."""

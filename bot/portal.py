@@ -15,7 +15,8 @@ from store.chat_state import ChatStateStore
 from store.clock import Clock, system_clock
 from store.database import create_engine, create_sessionmaker
 from store.deadlines import PARIS
-from store.documents import DocumentFolder, DocumentService
+from store.document_storage import S3Location, make_storage
+from store.documents import DocumentService
 from store.enrolments import EnrolmentService
 from store.families import FamilyService
 from store.family_records import FamilyFileService, FileSettings
@@ -75,17 +76,36 @@ class Portal:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         return cls(settings, engine, create_sessionmaker(engine), clock)
 
     @property
     def documents(self) -> DocumentService:
-        """The document service on the settings' folder and size limit, built once and built
-        again only when those two settings change (the settings may be edited at run time)."""
-        folder, limit = self.settings.documents_dir, self.settings.max_document_bytes
-        if self._documents is None or self._documents_on != (folder, limit):
-            self._documents = DocumentService(self.sessions, DocumentFolder(folder), limit)
-            self._documents_on = (folder, limit)
+        """The document service on the settings' storage (the folder, or the S3 bucket) and
+        size limit, built once and built again only when those settings change (the settings
+        may be edited at run time)."""
+        settings, limit = self.settings, self.settings.max_document_bytes
+        bucket = (
+            S3Location(
+                bucket=settings.documents_s3_bucket,
+                prefix=settings.documents_s3_prefix,
+                endpoint_url=settings.documents_s3_endpoint_url,
+                region=settings.documents_s3_region,
+                access_key_id=settings.documents_s3_access_key_id,
+                secret_access_key=settings.documents_s3_secret_access_key,
+            )
+            if settings.documents_storage == "s3"
+            else None
+        )
+        where = (settings.documents_storage, settings.documents_dir, bucket)
+        if self._documents is None or self._documents_on != (where, limit):
+            storage = make_storage(settings.documents_storage, settings.documents_dir, bucket)
+            self._documents = DocumentService(self.sessions, storage, limit)
+            self._documents_on = (where, limit)
         return self._documents
 
     def today(self) -> date:

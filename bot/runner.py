@@ -1,5 +1,5 @@
-"""Running the product: the bot, its outbox delivery (Telegram messages, staff emails) and the
-inbound mail server, one loop."""
+"""Running the product: the bot (long polling, or webhook mode with any number of workers), its
+outbox delivery (Telegram messages, staff emails) and the inbound mail server, one loop."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from telegram.ext import Application
 
 from bot.app import build_application, publish_commands
 from bot.delivery import run_delivery
+from bot.ops_http import ops_routes, running_ops_server
 from bot.portal import Portal
 from bot.process_memory import map_large_blocks, settle_memory
 from bot.settings import Settings
+from bot.webhook import serving_webhook
 from dates import warm_up
 from handlers.update_kinds import ALLOWED_UPDATES
 from mail.email_delivery import run_email_delivery
@@ -37,23 +39,45 @@ async def running_bot(
     await application.initialize()
     await publish_commands(application)
     await application.start()
+    async with contextlib.AsyncExitStack() as receiving:
+        if portal.settings.telegram_webhook_url:
+            await receiving.enter_async_context(
+                serving_webhook(application, portal.settings, ops_routes(portal))
+            )
+        else:
+            await receiving.enter_async_context(_polling(application, poll_timeout, poll_interval))
+            await receiving.enter_async_context(running_ops_server(portal))
+        delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
+        emails = asyncio.create_task(run_email_delivery(portal, stop))
+        try:
+            yield application
+        finally:
+            stop.set()
+            await delivery
+            await emails
+    await application.stop()
+    await application.shutdown()
+
+
+@contextlib.asynccontextmanager
+async def _polling(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    poll_timeout: float,
+    poll_interval: float,
+) -> AsyncIterator[None]:
+    """Long polling (the embedded default: one bot process per token)."""
     assert application.updater is not None
+    # A webhook left set (by an earlier deployment) would make every poll fail.
+    await application.bot.delete_webhook()
     await application.updater.start_polling(
         timeout=timedelta(seconds=poll_timeout),
         poll_interval=poll_interval,
         allowed_updates=list(ALLOWED_UPDATES),
     )
-    delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
-    emails = asyncio.create_task(run_email_delivery(portal, stop))
     try:
-        yield application
+        yield
     finally:
-        stop.set()
-        await delivery
-        await emails
         await application.updater.stop()
-        await application.stop()
-        await application.shutdown()
 
 
 async def serve(settings: Settings, *, smtp: bool = True) -> None:

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,14 +23,53 @@ class Settings(BaseSettings):
         default="sqlite+aiosqlite:///var/portail.sqlite3",
         description="SQLAlchemy async URL of the shared store.",
     )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL connections each process keeps open (SQLite: one, always).",
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        ge=0,
+        description="PostgreSQL connections a process may open beyond the pool when busy.",
+    )
     documents_dir: Path = Field(
         default=Path("var/documents"),
         description="Folder where uploaded documents are kept (owner-only permissions).",
     )
+    documents_storage: Literal["folder", "s3"] = Field(
+        default="folder",
+        description="Where documents' bytes are kept: `folder` (DOCUMENTS_DIR, which several "
+        "workers may share as a mounted volume) or `s3` (an S3-compatible bucket).",
+    )
+    documents_s3_bucket: str = ""
+    documents_s3_prefix: str = "documents/"
+    documents_s3_endpoint_url: str = Field(
+        default="", description="Empty: AWS; set for MinIO or another S3-compatible store."
+    )
+    documents_s3_region: str = ""
+    documents_s3_access_key_id: str = Field(
+        default="", description="Empty (with the secret): boto3's usual credential chain."
+    )
+    documents_s3_secret_access_key: str = ""
     max_document_bytes: int = 6 * 1024 * 1024
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
     telegram_bot_username: str = "PortailFamilleBot"
+    telegram_webhook_url: str = Field(
+        default="",
+        description="Public HTTPS URL Telegram POSTs updates to (webhook mode, any number of "
+        "workers); empty: long polling, one bot process.",
+    )
+    telegram_webhook_secret: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_-]{0,256}$",
+        description="Secret token Telegram sends with each webhook request; required with "
+        "TELEGRAM_WEBHOOK_URL.",
+    )
+    telegram_webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    webhook_listen_host: str = "127.0.0.1"
+    webhook_listen_port: int = Field(default=8080, ge=0, le=65535)
     invite_ttl_hours: int = 72
     conversation_timeout_seconds: float = 900
     max_concurrent_updates: int = 16
@@ -44,6 +83,31 @@ class Settings(BaseSettings):
         default=25,
         gt=0,
         description="Messages the whole bot sends a second, over every worker (Telegram: ~30).",
+    )
+    telegram_group_messages_per_minute: float = Field(
+        default=20,
+        gt=0,
+        description="Messages the bot sends a minute into one group chat (Telegram: ~20).",
+    )
+    health_max_outbox_lag_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="/healthz says degraded (503) when a due notice waited longer than this.",
+    )
+    health_max_mail_lag_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="/healthz says degraded (503) when an inbound mail waited longer than this.",
+    )
+    ops_listen_host: str = Field(
+        default="127.0.0.1",
+        description="Where /healthz and /metrics are served in long-polling mode.",
+    )
+    ops_listen_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of /healthz and /metrics in long-polling mode; 0: not served.",
     )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -137,6 +201,30 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: Any) -> Any:
         """An empty line in `.env` means "not set", not the current folder."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _documents_bucket(self) -> Settings:
+        """A bucket is named when documents go to S3 (checked at start-up, not at the first
+        upload), and its credentials are given both or not at all."""
+        if self.documents_storage == "s3":
+            if not self.documents_s3_bucket.strip():
+                raise ValueError("DOCUMENTS_STORAGE=s3 needs DOCUMENTS_S3_BUCKET")
+            if bool(self.documents_s3_access_key_id) != bool(self.documents_s3_secret_access_key):
+                raise ValueError(
+                    "set both DOCUMENTS_S3_ACCESS_KEY_ID and DOCUMENTS_S3_SECRET_ACCESS_KEY, "
+                    "or neither (boto3's usual credential chain)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_needs_a_secret(self) -> Settings:
+        """A webhook without a secret would take updates from anyone who finds its URL."""
+        if self.telegram_webhook_url and len(self.telegram_webhook_secret) < 16:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET (16 to 256 characters: letters, digits, _ and -) is "
+                "required with TELEGRAM_WEBHOOK_URL"
+            )
+        return self
 
     @property
     def documents_email(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot.update_order import mark_outcome
 from store.runtime import UpdateLedger
 
 logger = logging.getLogger(__name__)
@@ -29,4 +30,5 @@ class UpdateOnce:
         """Claim the update; one already taken goes no further."""
         if not await self._ledger.claim(update.update_id):
             logger.info("update %s already handled; dropped", update.update_id)
+            mark_outcome("duplicate")
             raise ApplicationHandlerStop

@@ -45,6 +45,7 @@ from conversations.kit.drafts import (
     Tap,
     children_names,
     children_tapped,
+    open_family_flow,
     start_children_flow,
 )
 from conversations.kit.flows import Flow, flow, opened_by
@@ -82,6 +83,8 @@ REVIEW_DAYS = "bk:review"
 CONFIRM = "bk:confirm"
 CHANGE = "bk:change"
 NOOP = "bk:noop"
+# A row of "Mon planning" (`conversations.planning_picture`): a child's calendar of an activity.
+ROW = "bk:row:"
 CONFIRM_AGAIN = rf"^{CONFIRM}:{callbacks.KEY}\Z"
 # How far ahead typed dates and month navigation may go.
 HORIZON_DAYS = 240
@@ -145,8 +148,28 @@ def _named(draft: BookingDraft) -> bool:
     return "names" in draft
 
 
+def row_data(child_id: int, activity_id: int) -> str:
+    """The data of a button that opens `child_id`'s calendar of `activity_id`."""
+    return f"{ROW}{child_id}:{activity_id}"
+
+
+def _row_of(update: Update) -> tuple[int, int] | None:
+    """The child and activity of a tapped row button (`row_data`; 0 for an id no record can
+    have, which the family check then refuses), or None for any other update."""
+    query = update.callback_query
+    data = query.data if query is not None else None
+    if data is None or not data.startswith(ROW):
+        return None
+    child, _, activity = data.removeprefix(ROW).partition(":")
+    return callbacks.id_of(child, "") or 0, callbacks.id_of(activity, "") or 0
+
+
 async def start(update: Update, context: PortalContext) -> State:
-    """Entry: from the menu or `/reserver`; skip the child question for an only child."""
+    """Entry: from the menu or `/reserver`; skip the child question for an only child; from a
+    row of "Mon planning", straight to that child's calendar of that activity."""
+    row = _row_of(update)
+    if row is not None:
+        return await _start_on_row(update, context, *row)
     return await start_children_flow(
         update,
         context,
@@ -155,6 +178,35 @@ async def start(update: Update, context: PortalContext) -> State:
         choose_state=CHOOSE_CHILD,
         next_step=ask_activity,
     )
+
+
+async def _start_on_row(
+    update: Update, context: PortalContext, child_id: int, activity_id: int
+) -> State:
+    """The calendar of one child for one activity, if the child is the family's and enrolled
+    in it; the picture the row was tapped on stays, the calendar comes under it."""
+    opened = await open_family_flow(update, context, DRAFTS)
+    if opened is None:
+        return ConversationHandler.END
+    parent, _children, draft = opened
+    activities = (
+        dict(
+            await enrolled_activities(
+                context.portal.sessions, parent.actor, child_id, context.portal.today()
+            )
+        )
+        if str(child_id) in draft["names"]
+        else {}
+    )
+    if activity_id not in activities:
+        DRAFTS.drop(context)
+        await reply(update, text("forbidden", parent.language), menu_button(parent.language))
+        return ConversationHandler.END
+    draft["children"] = [child_id]
+    draft["activities"] = {str(activity_id): activities[activity_id]}
+    draft["enrolled"] = {str(activity_id): [child_id]}
+    draft[LIVE_MESSAGE] = 0  # no message of the flow yet: the calendar is sent, not edited in
+    return await _open_calendar(update, context, activity_id)
 
 
 @DRAFTS.tap(CHOOSE_CHILD, needs=_named, read=lambda data: callbacks.child_of(data, CHILD))
@@ -727,7 +779,7 @@ def build(timeout_seconds: float) -> Flow:
     ]
     return flow(
         DRAFTS,
-        opened_by("reserver", start, MENU_BOOK),
+        opened_by("reserver", start, rf"{MENU_BOOK}|{ROW}{callbacks.ID}:{callbacks.ID}"),
         {
             CHOOSE_CHILD: [
                 CallbackQueryHandler(choose_child, pattern=callbacks.child_pattern(CHILD)),

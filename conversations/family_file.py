@@ -38,7 +38,7 @@ from conversations.kit.live import FlowDraft, answer, reply, show, show_step, ty
 from conversations.kit.menu import MENU_FAMILY_FILE, MENU_SHOW, abort_row
 from conversations.kit.notices import renders
 from conversations.kit.texts import text
-from conversations.kit.who import Who, who
+from conversations.kit.who import Who, linked_parent, who
 from store.actors import AccessDenied, NotFound
 from store.family_records import (
     ADDRESS,
@@ -715,15 +715,12 @@ async def not_text(update: Update, context: PortalContext) -> State | None:
 
 async def offer_check(update: Update, context: PortalContext) -> None:
     """At the menu or /start, once a day at most: is the file still right?"""
-    user = update.effective_user
-    if user is None:
+    parent = await linked_parent(update, context)
+    if parent is None:
         return
-    profile = await context.portal.families.profile(user.id)
-    if profile is None:
+    if not await context.portal.family_file.ask_check_today(parent.actor):
         return
-    if not await context.portal.family_file.ask_check_today(profile.actor):
-        return
-    language = profile.language.value
+    language = parent.language
     keyboard = InlineKeyboardMarkup(
         [
             [InlineKeyboardButton(text("file.btn_check_ok", language), callback_data=CHECK_OK)],

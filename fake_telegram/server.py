@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -20,6 +21,7 @@ from aiohttp import BodyPartReader, web
 from fake_telegram.formatting import EntityParseError, parse_text
 from fake_telegram.models import ApiCall, CallbackAnswer, ChatMessage, JSONDict, StoredFile
 from fake_telegram.users import FakeGroup, FakeUser
+from fake_telegram.webhook import Webhook, WebhookPusher
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForLocalTestsOnly"
 SEND_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
@@ -172,6 +174,9 @@ class FakeTelegram:
         self._global_sends: deque[float] = deque()
         self._chat_sends: dict[int, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
+        # Set by setWebhook: updates are then POSTed to the bot instead of polled.
+        self.webhook: Webhook | None = None
+        self._pusher: WebhookPusher | None = None
         self._handlers: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler) for name, handler in self._method_table().items()
         }
@@ -196,6 +201,7 @@ class FakeTelegram:
         """Release pending long polls and close the server."""
         self._closing = True
         self._wake_pollers()
+        await self._stop_pushing()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -490,6 +496,7 @@ class FakeTelegram:
             logOut=self._true,
             close=self._true,
             getUpdates=self._get_updates,
+            setWebhook=self._set_webhook,
             deleteWebhook=self._delete_webhook,
             getWebhookInfo=self._get_webhook_info,
             setMyCommands=self._set_my_commands,
@@ -507,6 +514,7 @@ class FakeTelegram:
             editMessageText=self._edit_message_text,
             editMessageCaption=self._edit_message_caption,
             editMessageReplyMarkup=self._edit_message_reply_markup,
+            editMessageMedia=self._edit_message_media,
             deleteMessage=self._delete_message,
             answerCallbackQuery=self._answer_callback_query,
             getFile=self._get_file,
@@ -554,8 +562,63 @@ class FakeTelegram:
     def _wake_pollers(self) -> None:
         self._updates_signal.set()
         self._updates_signal = asyncio.Event()
+        if self._pusher is not None:
+            self._pusher.wake()
+
+    def _delivered(self, update: JSONDict) -> None:
+        """The bot's webhook took an update: it leaves the queue."""
+        with contextlib.suppress(ValueError):
+            self._updates.remove(update)
+        self._wake_pollers()
+
+    async def _stop_pushing(self) -> None:
+        pusher, self._pusher = self._pusher, None
+        if pusher is not None:
+            await pusher.stop()
+
+    async def _set_webhook(self, params: JSONDict) -> bool:
+        url = str(params.get("url") or "")
+        if not url:
+            await self._stop_pushing()
+            self.webhook = None
+            return True
+        if not url.startswith(("http://", "https://")):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        connections = min(max(_as_int(params.get("max_connections"), 40), 1), 100)
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self.allowed_updates = frozenset(str(kind) for kind in allowed) or None
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self._updates.clear()
+        same = self.webhook is not None and (
+            (self.webhook.url, self.webhook.secret_token, self.webhook.max_connections)
+            == (url, secret, connections)
+        )
+        if same and self._pusher is not None:
+            return True  # every worker of a bot may set the same webhook at start-up
+        await self._stop_pushing()
+        self.webhook = Webhook(url, secret, connections)
+        self._pusher = WebhookPusher(self.webhook, self._pushed_queue, self._delivered)
+        self._pusher.start()
+        self._wake_pollers()  # a long poll in progress ends: getUpdates is now refused
+        return True
+
+    def _pushed_queue(self) -> list[JSONDict]:
+        """What the webhook may be given: the queue, without kinds the bot did not ask for."""
+        if self.allowed_updates is not None:
+            self._updates = [u for u in self._updates if _kind(u) in self.allowed_updates]
+        return self._updates
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = _as_int(params.get("offset"), 0)
         limit = min(max(_as_int(params.get("limit"), 100), 1), 100)
         timeout = max(float(params.get("timeout") or 0), 0.0)
@@ -598,12 +661,23 @@ class FakeTelegram:
         return self._updates[:limit]
 
     async def _delete_webhook(self, params: JSONDict) -> bool:
+        await self._stop_pushing()
+        self.webhook = None
         if params.get("drop_pending_updates") in (True, "true", "True"):
             self._updates.clear()
         return True
 
     async def _get_webhook_info(self, params: JSONDict) -> JSONDict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info: JSONDict = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self.webhook.last_error_message:
+                info["last_error_message"] = self.webhook.last_error_message
+        return info
 
     # --- commands -----------------------------------------------------------------------------
 
@@ -903,6 +977,30 @@ class FakeTelegram:
         message = self._edit_target("editMessageReplyMarkup", params)
         markup = _inline_markup(_validate_markup(params.get("reply_markup")))
         return self._apply_edit(message, {"reply_markup": markup})
+
+    async def _edit_message_media(self, params: JSONDict) -> JSONDict:
+        """A photo in place of a photo (an uploaded one, `attach://<part>`), with its caption."""
+        message = self._edit_target("editMessageMedia", params)
+        media = params.get("media")
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise bad_request("this fake edits photos only")
+        if not message.photo_sizes:
+            raise bad_request("there is no media in the message to edit")
+        reference = media.get("media")
+        upload = params.get(str(reference).removeprefix("attach://"))
+        if not isinstance(upload, _Upload) or not upload.data:
+            raise bad_request("can't find attached file")
+        largest, sizes = self.register_photo(upload.data)
+        caption, entities = self._caption(media)
+        markup = _inline_markup(_validate_markup(params.get("reply_markup")))
+        changes = {
+            "photo": largest,
+            "photo_sizes": sizes,
+            "caption": caption,
+            "entities": entities,
+            "reply_markup": markup,
+        }
+        return self._apply_edit(message, changes)
 
     async def _delete_message(self, params: JSONDict) -> bool:
         message = self._edit_target("deleteMessage", params)

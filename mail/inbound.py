@@ -40,7 +40,9 @@ cap of 4 over five runs (the others told 452, accepted on their retry), +596 to 
 a cap of 10 (as before the cap: the issue measured 726 MB).
 
 Raw mails are emptied after their retention period (`store.mail_retention`), by a purge run
-every `PURGE_SECONDS`; the rows, without their bytes, stay for staff.
+every `PURGE_SECONDS`, once per cluster: each mail server asks for the lease `purge:raw_mail`
+(`store.leases`) for the period and purges only if it got it; the rows, without their bytes,
+stay for staff.
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from mail.parsing import message_id_of, parse_mail, raw_headers
 from store.clock import Clock, system_clock
 from store.inbound import InboundConfig, InboundMailService, Route, route_of
+from store.leases import PURGE_RAW_MAIL, ClusterLeases
 from store.mail_retention import Retention
 from store.models.base import utcnow
 
@@ -323,6 +326,7 @@ class InboundMailServer:
         retention: Retention | None = None,
         clock: Clock = system_clock,
         purge_seconds: float = PURGE_SECONDS,
+        leases: ClusterLeases | None = None,
     ):
         self.service = service
         self.max_mail_bytes = max_mail_bytes
@@ -330,6 +334,8 @@ class InboundMailServer:
         self._retention = retention or Retention()
         self._clock = clock
         self._purge_seconds = purge_seconds
+        # The cluster's purge is claimed here (None: this server purges on its own).
+        self._leases = leases
         self._purger: asyncio.Task[None] | None = None
         # (priority, order, mail id, queued at): staff replies first (see `_accept`).
         self._queue: asyncio.PriorityQueue[tuple[int, int, int, float]] = asyncio.PriorityQueue()
@@ -476,11 +482,24 @@ class InboundMailServer:
             logger.info("emptied %s raw inbound mail(s) past their retention", purged)
         return purged
 
+    async def purge_for_cluster(self) -> int | None:
+        """Purge if this server gets the cluster's raw-mail purge for the next period: how
+        many were emptied, None when another mail server holds it."""
+        if self._leases is not None and not await self._leases.take(
+            PURGE_RAW_MAIL,
+            self.service.worker_id,
+            self._clock(),
+            timedelta(seconds=self._purge_seconds),
+        ):
+            return None
+        return await self.purge_once()
+
     async def _purge(self) -> None:
-        """At start, then every `purge_seconds` (every worker may: the purge is idempotent)."""
+        """At start, then every `purge_seconds`, when this server gets the lease (the purge
+        is idempotent all the same: two servers at once would empty each mail once)."""
         while True:
             try:
-                await self.purge_once()
+                await self.purge_for_cluster()
             except Exception:
                 logger.exception("could not purge raw inbound mails; will try again")
             await asyncio.sleep(self._purge_seconds)
@@ -499,6 +518,12 @@ class InboundMailServer:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._purger is not None and self._leases is not None:
+            # The next mail server to start, or the next to ask, purges without waiting.
+            try:
+                await self._leases.release(PURGE_RAW_MAIL, self.service.worker_id)
+            except Exception:
+                logger.exception("could not give the raw-mail purge's lease up")
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), timeout=10)
@@ -534,6 +559,7 @@ async def start_smtp_server(
         max_concurrent_data=settings.mail_max_concurrent_data,
         retention=Retention.from_settings(settings),
         clock=portal.clock,
+        leases=ClusterLeases(portal.sessions),
     )
     await server.start(
         host if host is not None else settings.smtp_listen_host,

@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from store import deadlines
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
-from store.calendar import activity_and_price, activity_rules, working_calendar
+from store.calendar import (
+    OpenDay,
+    activity_and_price,
+    activity_rules,
+    calendar_and_days,
+    working_calendar,
+)
 from store.capacity import give_back_places, take_places
 from store.clock import Clock, system_clock
 from store.database import insert_for
@@ -411,7 +417,7 @@ class _Request:
     child_id: int
     family_id: int
     day: date
-    opening_day: OpeningDay
+    opening_day: OpenDay
     decision: deadlines.BookingDecision
 
     @property
@@ -441,7 +447,7 @@ class _Terms:
     rules: ActivityRules
     calendar: deadlines.WorkingCalendar
     price: int | None
-    opening: dict[date, OpeningDay]
+    opening: dict[date, OpenDay]
     now: datetime
 
     @classmethod
@@ -453,14 +459,9 @@ class _Terms:
         days: list[date],
         now: datetime,
     ) -> _Terms:
-        return cls(
-            activity,
-            activity_rules(activity),
-            await working_calendar(session, activity.id, days[0], days[-1]),
-            price,
-            await _opening_days(session, activity.id, days),
-            now,
-        )
+        calendar, open_days = await calendar_and_days(session, activity.id, days[0], days[-1])
+        opening = {open_day.day: open_day for open_day in open_days}
+        return cls(activity, activity_rules(activity), calendar, price, opening, now)
 
     def with_next_day(self, refusal: BookingOutcome, open_days: list[date]) -> BookingOutcome:
         """A refusal in time (too late, window closed…) with the next day that can be booked."""
@@ -499,19 +500,6 @@ class _Terms:
                 Refusal(decision.reason), deadline=decision.deadline, opens_at=decision.opens_at
             )
         return _Request(child.id, child.family_id, day, opening_day, decision)
-
-
-async def _opening_days(
-    session: AsyncSession, activity_id: int, days: list[date]
-) -> dict[date, OpeningDay]:
-    rows = await session.scalars(
-        select(OpeningDay).where(
-            OpeningDay.activity_id == activity_id,
-            OpeningDay.day >= days[0],
-            OpeningDay.day <= days[-1],
-        )
-    )
-    return {row.day: row for row in rows}
 
 
 async def _open_days_after(session: AsyncSession, activity_id: int, first: date) -> list[date]:

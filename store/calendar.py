@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actors import NotFound
@@ -35,9 +35,50 @@ async def working_calendar(
     return WorkingCalendar(closed_days=frozenset(closed))
 
 
+class OpenDay(NamedTuple):
+    """A day of an activity's calendar as the rules read it (a row, not an ORM object)."""
+
+    id: int
+    day: date
+    capacity: int
+    taken: int
+    closed: bool
+
+
+async def calendar_and_days(
+    session: AsyncSession, activity_id: int, first_day: date, last_day: date
+) -> tuple[WorkingCalendar, list[OpenDay]]:
+    """In one statement: the activity's working calendar around [first_day, last_day] (as
+    `working_calendar`) and its days from `first_day` to `last_day`, in order."""
+    rows = await session.execute(
+        select(
+            OpeningDay.id,
+            OpeningDay.day,
+            OpeningDay.capacity,
+            OpeningDay.taken,
+            OpeningDay.closed,
+        )
+        .where(
+            OpeningDay.activity_id == activity_id,
+            OpeningDay.day >= first_day - CLOSURE_LOOKBACK,
+            OpeningDay.day <= last_day,
+            or_(OpeningDay.closed.is_(True), OpeningDay.day >= first_day),
+        )
+        .order_by(OpeningDay.day)
+    )
+    days = [OpenDay(*row) for row in rows]
+    closed = frozenset(day.day for day in days if day.closed)
+    return WorkingCalendar(closed_days=closed), [day for day in days if day.day >= first_day]
+
+
 def activity_rules(activity: Activity) -> ActivityRules:
     """The validated booking and cancellation rules of an activity (validated once per rules)."""
-    return _validated_rules(json.dumps(activity.rules or {}, sort_keys=True))
+    return rules_of(activity.rules)
+
+
+def rules_of(rules: dict[str, Any] | None) -> ActivityRules:
+    """The validated rules of an activity's `rules` column (validated once per rules)."""
+    return _validated_rules(json.dumps(rules or {}, sort_keys=True))
 
 
 @lru_cache(maxsize=256)

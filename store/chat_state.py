@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -36,6 +36,28 @@ class ChatStateStore:
             loaded = {key: data for key, data in rows}
         for key, data in loaded.items():
             self._known[(kind, key)] = _fingerprint(data)
+        return loaded
+
+    async def load_entries(self, entries: Iterable[Entry]) -> dict[Entry, Any]:
+        """The saved data of some entries (one statement); an entry not saved is absent.
+
+        What was read is what this process knows of them from now on: data another worker
+        wrote since is seen, and is never taken for unchanged by `save_many`."""
+        wanted = list(dict.fromkeys(entries))
+        if not wanted:
+            return {}
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(ChatState.kind, ChatState.key, ChatState.data).where(
+                    tuple_(ChatState.kind, ChatState.key).in_(wanted)
+                )
+            )
+            loaded = {(kind, key): data for kind, key, data in rows}
+        for entry in wanted:
+            if entry in loaded:
+                self._known[entry] = _fingerprint(loaded[entry])
+            else:
+                self._known.pop(entry, None)
         return loaded
 
     async def save_many(self, entries: Mapping[Entry, Any]) -> None:

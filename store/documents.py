@@ -1,10 +1,12 @@
-"""Documents of families: checked by content and size, kept on disk for the service's eyes only.
+"""Documents of families: checked by content and size, kept for the service's eyes only.
 
 A file is taken only if it really is a PDF, a JPEG or a PNG (`store.safe_files`: parsed in a
 worker thread, a PDF that runs something refused, an image re-encoded without its metadata).
-Files are written under the documents folder (mode 0700) with owner-only permissions (0600)
-and a random name; they are passed on under a name we make (`DocumentView.file_name`), and
-the sender's file name, cleaned, is kept as a label to show only. Contents are never logged.
+Its bytes are kept under a random key by the documents' storage (`store.document_storage`: a
+folder, 0700 with 0600 files, or a private bucket of an S3-compatible store), always called in
+a worker thread; the row is written only once the bytes are stored. Files are passed on under
+a name we make (`DocumentView.file_name`), and the sender's file name, cleaned, is kept as a
+label to show only. Contents are never logged.
 A file may also be held (checked and written, not yet a document: `hold`, then `file_held` or
 `discard_held`) while a parent confirms that they sent the email it came with.
 """
@@ -13,17 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import secrets
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
+from store.document_storage import DocumentFolder as DocumentFolder
+from store.document_storage import DocumentStorage
 from store.models import Absence, Activity, Child, Document, Enrollment
 from store.models.base import utcnow
 from store.models.enums import ActorKind, DocumentSource, DocumentStatus, DocumentType
@@ -38,6 +41,8 @@ from store.safe_files import (
     inspect,
 )
 from store.staff_notices import notify_document_to_review
+
+logger = logging.getLogger(__name__)
 
 # The first words of the names we give documents' files, by type (the others: "document").
 FILE_STEMS = {
@@ -72,7 +77,7 @@ class DocumentRejected(StoreError):
 
 @dataclass(frozen=True)
 class HeldFile:
-    """A file checked and written to the documents folder, not yet a document: held until
+    """A file checked and written to the documents' storage, not yet a document: held until
     its sender is known to be who they claim (`DocumentService.hold`, `file_held`)."""
 
     storage_key: str
@@ -136,40 +141,36 @@ def document_file_name(doc_type: DocumentType, tag: int | str, content_type: str
     return file_name(f"{FILE_STEMS.get(doc_type, 'document')}-{tag}", content_type)
 
 
-class DocumentFolder:
-    """The folder holding documents' bytes; only the services touch it."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def write(self, content: bytes) -> str:
-        """Store bytes under a new random key (0600 file, 0700 folder); return the key."""
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.root, 0o700)
-        key = secrets.token_hex(16)
-        fd = os.open(self.root / key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return key
-
-    def read(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
-
-    def remove(self, key: str) -> None:
-        (self.root / key).unlink(missing_ok=True)
-
-
 class DocumentService:
-    """Receive, list, read and review documents."""
+    """Receive, list, read and review documents.
+
+    `storage` keeps the bytes (`DocumentFolder`, `S3Bucket`); its blocking calls run in a
+    worker thread. Its errors pass through as they are: `StoredFileMissing` (a
+    `FileNotFoundError`) on a read, `StorageUnavailable` or a folder's `OSError` on a write —
+    then nothing is stored, the row included."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], folder: DocumentFolder, max_bytes: int
+        self, sessions: async_sessionmaker[AsyncSession], storage: DocumentStorage, max_bytes: int
     ):
         self._sessions = sessions
-        self._folder = folder
+        self._storage = storage
         self.max_bytes = max_bytes
+
+    async def _write(self, content: bytes) -> str:
+        """Store bytes (off the loop: a disk's fsync, an HTTP request); return their key."""
+        return await asyncio.to_thread(self._storage.write, content)
+
+    async def _read(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._storage.read, key)
+
+    async def _remove(self, keys: Iterable[str]) -> None:
+        """Remove stored bytes no row points to; one that cannot be removed is logged and
+        left (an orphan, never shown), as the caller's outcome stands."""
+        for key in keys:
+            try:
+                await asyncio.to_thread(self._storage.remove, key)
+            except Exception as error:
+                logger.warning("stored document file %s left: %s", key, error)
 
     async def check(self, content: bytes) -> SafeFile:
         """Refuse an empty, oversized, unsupported, damaged or active file; return the file as
@@ -212,7 +213,7 @@ class DocumentService:
         an interruption is known by it)."""
         actor.check_family(family_id)
         checked = await self.check(content)
-        key = await asyncio.to_thread(self._folder.write, checked.content)  # fsync off the loop
+        key = await self._write(checked.content)  # the bytes first, the row after
         try:
             async with self._sessions.begin() as session:
                 if child_id is not None:
@@ -242,31 +243,42 @@ class DocumentService:
                     await notify_document_to_review(session, document, document.created_at)
                 return _view(document)
         except BaseException:
-            self._folder.remove(key)
+            await self._remove([key])
             raise
 
     async def hold(self, content: bytes) -> HeldFile:
         """Check a file as `add` does and write it, without making it a document yet; raise
         `DocumentRejected` as `add` does. `file_held` files it, `discard_held` drops it."""
         checked = await self.check(content)
-        key = await asyncio.to_thread(self._folder.write, checked.content)
+        key = await self._write(checked.content)
         return HeldFile(
             key, checked.content_type, len(checked.content), hashlib.sha256(content).hexdigest()
         )
 
-    def discard_held(self, storage_keys: list[str]) -> None:
-        """Remove held files (never filed); a key already gone is no error."""
-        for key in storage_keys:
-            self._folder.remove(key)
+    async def discard_held(self, storage_keys: list[str]) -> None:
+        """Remove held files (never filed); a key already gone is no error, and one that
+        cannot be removed now is logged and left."""
+        await self._remove(storage_keys)
 
     async def read(self, actor: Actor, document_id: int) -> tuple[DocumentView, bytes]:
-        """A document's metadata and bytes, for its family or staff."""
+        """A document's metadata and bytes, for its family or staff (`StoredFileMissing`
+        when its bytes are gone)."""
+        view, key = await self._find(actor, document_id)
+        return view, await self._read(key)
+
+    async def view(self, actor: Actor, document_id: int) -> DocumentView:
+        """A document's metadata, for its family or staff, without reading its bytes."""
+        view, _ = await self._find(actor, document_id)
+        return view
+
+    async def _find(self, actor: Actor, document_id: int) -> tuple[DocumentView, str]:
+        """The document's view and storage key, once the actor may see it."""
         async with self._sessions() as session:
             document = await session.get(Document, document_id)
             if document is None:
                 raise NotFound("unknown document")
             actor.check_family(document.family_id)
-            return _view(document), self._folder.read(document.storage_key)
+            return _view(document), document.storage_key
 
     async def family_documents(self, actor: Actor, family_id: int) -> list[DocumentView]:
         """The family's documents, newest first."""

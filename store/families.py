@@ -29,6 +29,10 @@ class ChildView:
     school_level: str
 
 
+# What a `ChildView` reads, in its fields' order.
+_CHILD_VIEW = (Child.id, Child.first_name, Child.last_name, Child.school_level)
+
+
 class FamilyService:
     """Who is talking, and which children they act for."""
 
@@ -49,15 +53,45 @@ class FamilyService:
             return None
         return GuardianProfile(Actor.guardian(row.id, row.family_id), row.first_name, row.language)
 
+    async def profile_and_children(
+        self, telegram_user_id: int
+    ) -> tuple[GuardianProfile, list[ChildView]] | None:
+        """`profile` and the `children` of its family, in one statement; None if not linked."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        Guardian.id,
+                        Guardian.family_id,
+                        Guardian.first_name,
+                        Guardian.language,
+                        *_CHILD_VIEW,
+                    )
+                    .outerjoin(Child, Child.family_id == Guardian.family_id)
+                    .where(Guardian.telegram_user_id == telegram_user_id)
+                    .order_by(Child.first_name)
+                )
+            ).all()
+        if not rows:
+            return None
+        guardian = rows[0]
+        profile = GuardianProfile(
+            Actor.guardian(guardian.id, guardian.family_id), guardian.first_name, guardian.language
+        )
+        children = [ChildView(*row[4:]) for row in rows if row[4] is not None]
+        return profile, children
+
     async def children(self, actor: Actor) -> list[ChildView]:
         """The children of the actor's family, by first name."""
         if actor.family_id is None:
             return []
         async with self._sessions() as session:
-            rows = await session.scalars(
-                select(Child).where(Child.family_id == actor.family_id).order_by(Child.first_name)
+            rows = await session.execute(
+                select(*_CHILD_VIEW)
+                .where(Child.family_id == actor.family_id)
+                .order_by(Child.first_name)
             )
-            return [ChildView(c.id, c.first_name, c.last_name, c.school_level) for c in rows]
+            return [ChildView(*row) for row in rows]
 
     async def set_language(self, actor: Actor, language: Language) -> None:
         """Remember the guardian's language."""

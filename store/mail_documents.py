@@ -4,7 +4,7 @@ for the parent's word in the chat when not.
 Anyone can write a guardian's address in a `From:` header. So a mail to the documents address
 from a guardian's known address is filed straight away only when our MTA vouches for its From
 domain (`ReadMail.authenticated`, see `mail.auth`). Otherwise its attachments are
-checked as usual and held (written to the documents folder, listed in the mail's `outcome`,
+checked as usual and held (written to the documents' storage, listed in the mail's `outcome`,
 no document yet), the mail waits (`awaiting_confirmation`), and the family's linked chats are
 asked "did you send this by email?" — Telegram is the second factor:
 
@@ -289,7 +289,7 @@ class MailDocuments:
                     }
                 )
         except BaseException:
-            self._documents.discard_held([h["key"] for h in held])
+            await self._documents.discard_held([h["key"] for h in held])
             raise
         code, details = self._sender_notice(considered, held, refused)
         counts = {
@@ -381,8 +381,7 @@ class MailDocuments:
             )
         if document_id is None:
             return None
-        view, _ = await self._documents.read(Actor.system(), document_id)
-        return view
+        return await self._documents.view(Actor.system(), document_id)
 
     # Answering -----------------------------------------------------------------------------
 
@@ -425,7 +424,7 @@ class MailDocuments:
                 filed, absence = await self._file_held(session, actor, mail, outcome, now)
                 return_value = Confirmation(Answer.FILED, len(filed))
         # After the commit: files of a discarded mail removed, a certificate attached.
-        self._documents.discard_held(discarded)
+        await self._documents.discard_held(discarded)
         if absence is not None:
             certificate = next(
                 (f for f in filed if f.doc_type is DocumentType.MEDICAL_CERTIFICATE), None
@@ -530,7 +529,7 @@ class MailDocuments:
                 discarded = _discard(
                     session, mail, dict(mail.outcome or {}), "expired", Actor.system().label
                 )
-            self._documents.discard_held(discarded)
+            await self._documents.discard_held(discarded)
             expired += 1
         return expired
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,9 +22,16 @@ from sqlalchemy.orm import aliased
 from store import deadlines
 from store.actors import Actor, NotFound
 from store.bookings import ACTIVE_STATES, Refusal, children_of, eligible
-from store.calendar import activity_and_price, activity_rules, working_calendar
+from store.calendar import (
+    OpenDay,
+    activity_and_price,
+    activity_rules,
+    calendar_and_days,
+    rules_of,
+    working_calendar,
+)
 from store.clock import Clock, system_clock
-from store.models import Activity, Booking, Child, Enrollment, OpeningDay
+from store.models import Activity, Booking, Child, Enrollment
 from store.models.enums import BookingState
 
 
@@ -106,6 +114,31 @@ class PlanningService:
         }
 
 
+class _Booked(NamedTuple):
+    """What the planning reads of a booking (a row, not an ORM object)."""
+
+    id: int
+    child_id: int
+    day: date
+    state: BookingState
+    price_cents: int
+    surcharge_cents: int
+    cancellation_fee_cents: int
+    updated_at: datetime
+
+
+_BOOKED_COLUMNS = (
+    Booking.id,
+    Booking.child_id,
+    Booking.day,
+    Booking.state,
+    Booking.price_cents,
+    Booking.surcharge_cents,
+    Booking.cancellation_fee_cents,
+    Booking.updated_at,
+)
+
+
 @dataclass
 class _ActivityMonth:
     """What the planning of some children over some days reads from the store, read once."""
@@ -113,8 +146,8 @@ class _ActivityMonth:
     activity: Activity
     rules: deadlines.ActivityRules
     calendar: deadlines.WorkingCalendar
-    days: list[OpeningDay]
-    bookings: dict[tuple[int, date], Booking]
+    days: list[OpenDay]
+    bookings: dict[tuple[int, date], _Booked]
     enrollments: dict[int, list[tuple[date, date]]]
 
     @classmethod
@@ -126,22 +159,11 @@ class _ActivityMonth:
         first: date,
         last: date,
     ) -> _ActivityMonth:
-        calendar = await working_calendar(session, activity.id, first, last)
-        days = list(
-            await session.scalars(
-                select(OpeningDay)
-                .where(
-                    OpeningDay.activity_id == activity.id,
-                    OpeningDay.day >= first,
-                    OpeningDay.day <= last,
-                )
-                .order_by(OpeningDay.day)
-            )
-        )
+        calendar, days = await calendar_and_days(session, activity.id, first, last)
         bookings = {
-            (booking.child_id, booking.day): booking
-            for booking in await session.scalars(
-                select(Booking)
+            (booking.child_id, booking.day): _Booked(*booking)
+            for booking in await session.execute(
+                select(*_BOOKED_COLUMNS)
                 .where(
                     Booking.child_id.in_(child_ids),
                     Booking.activity_id == activity.id,
@@ -188,7 +210,7 @@ class _ActivityMonth:
 
 
 def _booked_day(
-    booking: Booking,
+    booking: _Booked,
     rules: deadlines.ActivityRules,
     now: datetime,
     calendar: deadlines.WorkingCalendar,
@@ -222,7 +244,7 @@ def _booked_day(
     )
 
 
-def _free_day(opening: OpeningDay, decision: deadlines.BookingDecision) -> PlanningDay:
+def _free_day(opening: OpenDay, decision: deadlines.BookingDecision) -> PlanningDay:
     if decision.reason is deadlines.Reason.PAST:
         return PlanningDay(opening.day, DayState.PAST, refusal=Refusal.PAST)
     if decision.status is deadlines.BookingStatus.REFUSED:
@@ -247,10 +269,10 @@ async def enrolled_activities(
 ) -> list[tuple[int, str]]:
     """The activities (id, name) a child is enrolled in on a day, by name."""
     async with sessions() as session:
-        child = await session.get(Child, child_id)
-        if child is None:
+        family_id = await session.scalar(select(Child.family_id).where(Child.id == child_id))
+        if family_id is None:
             raise NotFound("unknown child")
-        actor.check_family(child.family_id)
+        actor.check_family(family_id)
         rows = await session.execute(
             select(Activity.id, Activity.name)
             .join(Enrollment, Enrollment.activity_id == Activity.id)
@@ -292,15 +314,28 @@ async def upcoming_bookings(
     """Active bookings of the children between two days, soonest first (bounded)."""
     async with sessions() as session:
         children = {
-            c.id: c for c in await session.scalars(select(Child).where(Child.id.in_(child_ids)))
+            child.id: child
+            for child in await session.execute(
+                select(Child.id, Child.family_id, Child.first_name).where(Child.id.in_(child_ids))
+            )
         }
         if len(children) != len(set(child_ids)):
             raise NotFound("unknown child")
         for child in children.values():
             actor.check_family(child.family_id)
+        # Rows, not ORM objects: up to `limit` bookings are shown, none is changed here.
         rows = (
             await session.execute(
-                select(Booking, Activity)
+                select(
+                    Booking.id,
+                    Booking.child_id,
+                    Booking.day,
+                    Booking.state,
+                    Booking.price_cents,
+                    Activity.id.label("activity_id"),
+                    Activity.name.label("activity_name"),
+                    Activity.rules.label("activity_rules"),
+                )
                 .join(Activity, Activity.id == Booking.activity_id)
                 .where(
                     Booking.child_id.in_(child_ids),
@@ -313,25 +348,25 @@ async def upcoming_bookings(
             )
         ).all()
         positions = await waitlist_positions(
-            session, [b.id for b, _ in rows if b.state is BookingState.WAITLISTED]
+            session, [b.id for b in rows if b.state is BookingState.WAITLISTED]
         )
         calendars: dict[int, deadlines.WorkingCalendar] = {}
         result = []
-        for booking, activity in rows:
+        for booking in rows:
             if booking.state is BookingState.WAITLISTED:
                 decision = deadlines.CancellationDecision(
                     booking.day, deadlines.CancellationStatus.FREE
                 )
             else:
-                if activity.id not in calendars:
-                    calendars[activity.id] = await working_calendar(
-                        session, activity.id, first, last
+                if booking.activity_id not in calendars:
+                    calendars[booking.activity_id] = await working_calendar(
+                        session, booking.activity_id, first, last
                     )
                 decision = deadlines.evaluate_cancellation(
-                    activity_rules(activity),
+                    rules_of(booking.activity_rules),
                     booking.day,
                     now,
-                    calendars[activity.id],
+                    calendars[booking.activity_id],
                     booking.price_cents,
                 )
             result.append(
@@ -339,7 +374,7 @@ async def upcoming_bookings(
                     booking.id,
                     booking.child_id,
                     children[booking.child_id].first_name,
-                    activity.name,
+                    booking.activity_name,
                     booking.day,
                     booking.state,
                     decision,

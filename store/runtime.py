@@ -6,13 +6,15 @@
   of the same id (Telegram sending it again after a restart, a second worker, a webhook retry)
   is dropped. This is at-most-once: a worker that crashes in the middle of an update loses
   that update, as long polling's acknowledged offset already does. Ids are kept for a
-  retention (Telegram keeps an undelivered update 24 hours), purged at the first claim of a
-  process and then every `PURGE_EVERY`.
+  retention (Telegram keeps an undelivered update 24 hours) and purged once per cluster:
+  at its first claim and then every `PURGE_EVERY`, a worker asks for the lease
+  `purge:handled_updates` (`store.leases`) for `PURGE_EVERY`, and purges only if it got it.
 - `SendSlots`: the outbound rate of the whole bot (about 30 messages a second in all, one a
-  second per chat). One row holds the next free send slot; a worker reserves the slots of a
-  batch with one conditional `UPDATE` (PostgreSQL locks the row until the transaction ends, a
-  SQLite transaction is exclusive), and in the same transaction takes each chat of the batch
-  only if no worker wrote to it less than the chat spacing before its slot. Slots are spaced
+  second per chat, 20 a minute per group: a group's chat id is negative). One row holds the
+  next free send slot; a worker reserves the slots of a batch with one conditional `UPDATE`
+  (PostgreSQL locks the row until the transaction ends, a SQLite transaction is exclusive),
+  and in the same transaction takes each chat of the batch only if no worker wrote to it less
+  than the chat's spacing (a group's is `60 / group_per_minute`) before its slot. Slots are spaced
   `1 / rate` apart over every worker, so N workers together never exceed the rate.
   Times are Unix seconds read from the workers' clocks (keep them in sync, e.g. NTP).
 """
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.clock import Clock
 from store.database import changed_rows, insert_for
+from store.leases import PURGE_HANDLED_UPDATES, ClusterLeases, worker_identity
 from store.models.runtime import ChatSend, HandledUpdate, SendSchedule
 
 logger = logging.getLogger(__name__)
@@ -37,25 +40,34 @@ SCHEDULE_ROW = 1
 LEAD = 0.02
 # Per-chat rows are only needed while a chat rests; older ones are deleted now and then.
 CHAT_ROWS_PURGE_EVERY = 600.0
+# Telegram lets a bot write about 20 messages a minute into one group.
+GROUP_PER_MINUTE = 20.0
 
 
 class UpdateLedger:
     """The Telegram updates already taken, shared by every worker on the store."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, keep_for: timedelta
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        keep_for: timedelta,
+        owner: str | None = None,
     ):
         self._sessions = sessions
         self._clock = clock
         self._keep_for = keep_for
         self._next_purge: datetime | None = None
+        self._leases = ClusterLeases(sessions)
+        # Who this worker is, for the purge's lease (the process, by default).
+        self._owner = owner or worker_identity()
 
     async def claim(self, update_id: int) -> bool:
         """Take an update: True for the one caller that gets it, False ever after."""
         now = self._clock()
         if self._next_purge is None or now >= self._next_purge:
             self._next_purge = now + PURGE_EVERY
-            await self.purge(now - self._keep_for)
+            await self.purge_once(now)
         async with self._sessions.begin() as session:
             insert = insert_for(session.get_bind().dialect.name)
             taken = await session.scalar(
@@ -65,6 +77,13 @@ class UpdateLedger:
                 .returning(HandledUpdate.update_id)
             )
         return taken is not None
+
+    async def purge_once(self, now: datetime) -> int:
+        """Purge the ids past their retention if this worker gets the cluster's purge for
+        the next `PURGE_EVERY` (another worker holding it does it); returns how many."""
+        if not await self._leases.take(PURGE_HANDLED_UPDATES, self._owner, now, PURGE_EVERY):
+            return 0
+        return await self.purge(now - self._keep_for)
 
     async def forget_all(self) -> int:
         """Forget every handled update: for a local Bot API, whose ids start again at 1
@@ -85,7 +104,8 @@ class UpdateLedger:
 
 class SendSlots:
     """The bot's send slots, shared by every worker: `per_second` in all, one chat written to
-    at most once per `chat_spacing` seconds."""
+    at most once per `chat_spacing` seconds, a group chat (negative id) at most
+    `group_per_minute` times a minute."""
 
     def __init__(
         self,
@@ -93,10 +113,12 @@ class SendSlots:
         per_second: float,
         chat_spacing: float,
         max_ahead: float = 5.0,
+        group_per_minute: float = GROUP_PER_MINUTE,
     ):
         self._sessions = sessions
         self._interval = 1.0 / per_second
         self._chat_spacing = chat_spacing
+        self._group_spacing = max(chat_spacing, 60.0 / group_per_minute)
         # Slots are never reserved further ahead than this: the rest of a batch waits.
         self._max_ahead = max_ahead
         self._next_chat_purge = 0.0
@@ -140,7 +162,7 @@ class SendSlots:
                     set_={"next_at": statement.excluded.next_at},
                 ),
                 [
-                    {"chat_id": chat, "next_at": slot + self._chat_spacing}
+                    {"chat_id": chat, "next_at": slot + self.spacing(chat)}
                     for chat, slot in slots.items()
                 ],
             )
@@ -148,6 +170,10 @@ class SendSlots:
                 self._next_chat_purge = now + CHAT_ROWS_PURGE_EVERY
                 await session.execute(delete(ChatSend).where(ChatSend.next_at < now))
         return slots
+
+    def spacing(self, chat_id: int) -> float:
+        """Seconds between two sends to a chat: a group's (negative id) are further apart."""
+        return self._group_spacing if chat_id < 0 else self._chat_spacing
 
     async def pause_until(self, until: float) -> None:
         """Telegram refused a send for flooding: no worker's slot before `until`."""

@@ -48,7 +48,7 @@ def _environment(database_url: str, port: int, **values: str) -> dict[str, str]:
     ("command", "said"),
     [
         ("run", ["Telegram bot", "inbound mail server", "SMTP_LISTEN_PORT", "portail bot"]),
-        ("bot", ["Telegram bot", "without the inbound mail server", "no port"]),
+        ("bot", ["Telegram bot", "without the inbound mail server", "long polling", "workers"]),
         ("smtp", ["inbound mail server", "SMTP_LISTEN_PORT", "no bot"]),
         ("mail", ["purge"]),
     ],

@@ -83,3 +83,15 @@ async def test_statement_and_tariffs_of_the_demo_family(demo: DemoSession) -> No
     joined = "\n".join(screen)
     assert "QF1 — Tranche 1 (QF jusqu'à 450 €) : 0,80 € ◀ votre tranche" in joined
     assert any("QF4 — Tranche 4" in line and ": 4,20 €" in line for line in screen)
+
+
+async def test_the_month_picture_is_saved_and_another_month_too(demo: DemoSession) -> None:
+    screen = await demo.start()
+    screen = await demo.handle_line(number_of(screen, "🗓 Mon planning"))
+    saved = [line.split("Enregistré : ", 1)[1] for line in screen if "Enregistré : " in line]
+    assert len(saved) == 1 and saved[0].endswith(".png"), screen
+    screen = await demo.handle_line(number_of(screen, "▶"))
+    again = [line.split("Enregistré : ", 1)[1] for line in screen if "Enregistré : " in line]
+    assert len(again) == 1 and again[0] != saved[0] and again[0].endswith(".png"), screen
+    screen = await demo.handle_line(number_of(screen, "📝 Version texte"))
+    assert any("Lucas" in line for line in screen), screen

@@ -25,7 +25,7 @@ from conversations.kit.live import (
 )
 from conversations.kit.menu import children_keyboard, menu_button
 from conversations.kit.texts import text
-from conversations.kit.who import Who, who
+from conversations.kit.who import Who, who, who_and_children
 from store.families import ChildView
 
 State = str | int
@@ -263,10 +263,10 @@ async def open_family_flow(
     None when the user is not linked (they were told how to link).
     """
     await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    found = await who_and_children(update, context)
+    if found is None:
         return None
-    children = await context.portal.families.children(parent.actor)
+    parent, children = found
     first: FamilyDraft = {"names": {str(child.id): child.first_name for child in children}}
     first.update(offered_to_flow(update, context))
     draft = drafts.start(context, cast(F, first))

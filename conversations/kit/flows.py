@@ -9,6 +9,7 @@ every flow of the product the same way.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -18,10 +19,13 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    Job,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.ext._utils.trackingdict import TrackingDict
+from telegram.ext._utils.types import ConversationKey
 
 from conversations.kit.drafts import Drafts, StepHandler
 from conversations.kit.live import stale_in_flow, timed_out, use_buttons
@@ -49,6 +53,8 @@ class Flow(ConversationHandler[Any]):
             allow_reentry=True,
         )
         self.draft_key = draft_key
+        # The step each pending timeout was set for, by conversation key.
+        self._timed_steps: dict[ConversationKey, tuple[Job[Any], object]] = {}
 
     def is_open(self, update: Update) -> bool:
         """Whether this flow waits for the next step of the update's parent."""
@@ -61,6 +67,67 @@ class Flow(ConversationHandler[Any]):
     def opens(self, update: Update) -> bool:
         """Whether `update` starts this flow (one of its entry points)."""
         return any(entry.check_update(update) not in (None, False) for entry in self.entry_points)
+
+    def saved_key(self, update: Update) -> str | None:
+        """The key under which the update's parent's step is saved (None: no chat or user)."""
+        try:
+            return json.dumps(list(self._get_key(update)))
+        except RuntimeError:
+            return None
+
+    def take_saved_step(self, update: Update, step: object | None) -> None:
+        """Make the parent's step the one the store holds (None: no flow open), read again
+        before each update: another worker may have moved the flow on since."""
+        key = self._get_key(update)
+        steps = self._conversations
+        plain = steps.data if isinstance(steps, TrackingDict) else steps
+        # Not a write of this update: nothing to save back unless a handler changes it.
+        if step is None or step == self.END:
+            plain.pop(key, None)
+        else:
+            plain[key] = step
+
+    def _schedule_job(
+        self,
+        new_state: object,
+        application: Any,
+        update: Update,
+        context: Any,
+        conversation_key: ConversationKey,
+    ) -> None:
+        super()._schedule_job(new_state, application, update, context, conversation_key)
+        job = self.timeout_jobs.get(conversation_key)
+        if new_state == self.END or job is None:
+            self._timed_steps.pop(conversation_key, None)
+        else:
+            self._timed_steps[conversation_key] = (job, new_state)
+
+    async def _trigger_timeout(self, context: Any) -> None:
+        """A flow left unanswered ends, in the parent's turn and only if no worker moved it on
+        since: its step, read again from the store, must still be the one this timeout was
+        set for."""
+        job = context.job
+        key = job.data.conversation_key
+        update = job.data.update
+        application = job.data.application
+        scheduled = self._timed_steps.get(key)
+        if scheduled is None or scheduled[0] is not job:
+            return
+        del self._timed_steps[key]
+        turn = getattr(application.update_processor, "person_turn", None)
+        if turn is None:
+            await super()._trigger_timeout(context)
+            return
+        async with turn(update):
+            if self._conversations.get(key) != scheduled[1]:
+                async with self._timeout_jobs_lock:
+                    if self.timeout_jobs.get(key) is job:
+                        del self.timeout_jobs[key]
+                return
+            await super()._trigger_timeout(context)
+            if update.effective_user is not None:
+                application.mark_data_for_update_persistence(user_ids=update.effective_user.id)
+            await application.update_persistence()
 
     async def close(self, update: Update) -> None:
         """End the parent's conversation now: its step and its pending timeout."""

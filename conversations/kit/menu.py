@@ -25,6 +25,8 @@ MENU_ENROLMENT = "menu:enrol"
 MENU_REQUESTS = "menu:requests"
 MENU_STATEMENT = "menu:statement"
 MENU_TARIFFS = "menu:tariffs"
+MENU_PLANNING = "menu:planning"
+MENU_NEWS = "menu:news"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -68,6 +70,7 @@ MENU_ROWS = (
     (("btn.balance", MENU_BALANCE), ("btn.statement", MENU_STATEMENT)),
     (("btn.family_file", MENU_FAMILY_FILE), ("btn.enrolment", MENU_ENROLMENT)),
     (("btn.requests", MENU_REQUESTS), ("btn.tariffs", MENU_TARIFFS)),
+    (("btn.planning", MENU_PLANNING), ("btn.news", MENU_NEWS)),
     (("btn.unlink", MENU_UNLINK),),
 )
 """The menu, two buttons a row: (text key, callback data)."""

@@ -11,6 +11,7 @@ from conversations.kit.context import PortalContext
 from conversations.kit.live import answer, reply
 from conversations.kit.texts import language_of, text
 from store.actors import Actor
+from store.families import ChildView
 
 WHO_KEY = "_who"
 
@@ -29,17 +30,52 @@ async def who(update: Update, context: PortalContext) -> Who | None:
     user = update.effective_user
     if user is None:
         return None
-    # A context lives for one handler call: a step asking twice reads the guardian once.
+    parent = await linked_parent(update, context)
+    if parent is None:
+        await reply(update, text("not_linked", language_of(user.language_code)))
+    return parent
+
+
+async def linked_parent(update: Update, context: PortalContext) -> Who | None:
+    """The linked guardian of this update, or None (nothing said): read once per update.
+
+    python-telegram-bot hands one context to every handler an update reaches (the menu, then
+    the yearly check's offer, say), and a context lives for one update: a step asking twice,
+    or two handlers of one update, read the guardian once. Never across updates: a guardian
+    unlinked or moved meanwhile is seen at the next update."""
+    user = update.effective_user
+    if user is None:
+        return None
     known: Who | None = context.__dict__.get(WHO_KEY)
     if known is not None:
         return known
     profile = await context.portal.families.profile(user.id)
     if profile is None:
-        await reply(update, text("not_linked", language_of(user.language_code)))
         return None
     parent = Who(profile.actor, profile.first_name, profile.language.value)
     context.__dict__[WHO_KEY] = parent
     return parent
+
+
+async def who_and_children(
+    update: Update, context: PortalContext
+) -> tuple[Who, list[ChildView]] | None:
+    """`who` and the children of the parent's family (`FamilyService.children`), read in one
+    statement when the parent was not read yet in this update."""
+    user = update.effective_user
+    if user is None:
+        return None
+    known: Who | None = context.__dict__.get(WHO_KEY)
+    if known is not None:
+        return known, await context.portal.families.children(known.actor)
+    found = await context.portal.families.profile_and_children(user.id)
+    if found is None:
+        await reply(update, text("not_linked", language_of(user.language_code)))
+        return None
+    profile, children = found
+    parent = Who(profile.actor, profile.first_name, profile.language.value)
+    context.__dict__[WHO_KEY] = parent
+    return parent, children
 
 
 async def tapped_record(
@@ -64,13 +100,10 @@ async def family_screen(
     """For a screen about the family: the tap answered, the linked parent, their family's id and
     their children's first names by id; None for a parent not linked (told how to link)."""
     await answer(update)
-    parent = await who(update, context)
-    if parent is None:
+    found = await who_and_children(update, context)
+    if found is None:
         return None
+    parent, children = found
     family_id = parent.actor.family_id
     assert family_id is not None
-    names = {
-        child.id: child.first_name
-        for child in await context.portal.families.children(parent.actor)
-    }
-    return parent, family_id, names
+    return parent, family_id, {child.id: child.first_name for child in children}

@@ -22,6 +22,7 @@ from store.models.link_request import LinkCodeRequest
 from store.models.mail_replies import ReplyToken, SenderNotice
 from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
+from store.models.news import NewsAudience, NewsItem, NewsMute
 from store.models.requests import (
     ChildConsent,
     ChildRegistration,
@@ -62,6 +63,9 @@ __all__ = [
     "LinkToken",
     "Message",
     "MessageAttachment",
+    "NewsAudience",
+    "NewsItem",
+    "NewsMute",
     "OpeningDay",
     "OutboxItem",
     "Payment",

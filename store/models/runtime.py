@@ -1,11 +1,12 @@
-"""What the bot's workers share at run time: the Telegram updates already taken, and the
-outbound send schedule (one rate for the whole bot, whatever the number of workers)."""
+"""What the bot's workers share at run time: the Telegram updates already taken, the
+outbound send schedule (one rate for the whole bot, whatever the number of workers), and the
+leases on work done once per cluster."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, Integer
+from sqlalchemy import BigInteger, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models.base import Base
@@ -39,3 +40,15 @@ class ChatSend(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     next_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ClusterLease(Base):
+    """Work done once per cluster (a purge, a scheduled job), claimed by `name` for a period
+    (`store.leases.ClusterLeases`): `owner`, a worker's id, holds it until `until`; another
+    worker may take it once that time is past."""
+
+    __tablename__ = "cluster_lease"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    until: Mapped[datetime]

@@ -1,0 +1,175 @@
+"""A parent's journey through the product's flows, for tests where several workers share the
+work: whichever worker gets each tap, the parent must flow on as with one.
+
+The journey books days, cancels one, looks at the balance, writes to a service, and — once
+the service answered — sends numbered replies back to back, without waiting in between: they
+must be stored in the order they were typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from bot.portal import Portal
+from fake_telegram import FakeTelegram
+from fake_telegram.models import ChatMessage
+from fake_telegram.users import FakeUser
+from store.messaging import MessagingService
+from store.models import Booking, HandledUpdate, Message
+from tests.messaging_helpers import Services
+
+WAIT = 60.0
+STALE = "Ce bouton n'est plus valide"
+SERVICE = "Centres de loisirs"
+
+
+def has_button(label: str) -> Callable[[ChatMessage], bool]:
+    return lambda message: label in message.buttons
+
+
+def says(words: str) -> Callable[[ChatMessage], bool]:
+    return lambda message: words in (message.text or "")
+
+
+def _day_buttons(message: ChatMessage) -> list[str]:
+    return [label for label in message.buttons if label.isdigit()]
+
+
+@dataclass
+class Journey:
+    """What one parent did, for the checks at the end."""
+
+    parent: FakeUser
+    child: str
+    booked: int = 0
+    cancelled: int = 0
+    numbered: list[str] = field(default_factory=list)
+
+
+async def _pick_child(parent: FakeUser, child: str, then: Callable[[ChatMessage], bool]) -> None:
+    """Tap the child when the flow asks which one (a family of several children)."""
+    first = await parent.wait_for_message(lambda m: child in m.buttons or then(m), timeout=WAIT)
+    if child in first.buttons and not then(first):
+        await parent.tap(child, message=first, timeout=WAIT)
+        await parent.wait_for_message(then, timeout=WAIT)
+
+
+async def book(journey: Journey) -> None:
+    """Book the first two bookable days the calendar shows, and confirm."""
+    parent = journey.parent
+    await parent.send_command("/reserver")
+    await _pick_child(parent, journey.child, lambda m: bool(_day_buttons(m)))
+    calendar = parent.messages[-1]
+    days = _day_buttons(calendar)[:2]
+    assert days, f"no bookable day: {calendar!r}"
+    for day in days:
+        await parent.tap(day, timeout=WAIT)
+        await parent.wait_for_message(has_button(f"Valider ({days.index(day) + 1})"), WAIT)
+    await parent.tap(f"Valider ({len(days)})", timeout=WAIT)
+    await parent.wait_for_message(has_button("✅ Confirmer"), WAIT)
+    await parent.tap("✅ Confirmer", timeout=WAIT)
+    result = await parent.wait_for_message(says("réservé"), WAIT)
+    journey.booked = result.text.count("réservé")
+
+
+async def cancel_one(journey: Journey) -> None:
+    """Cancel the first day booked, and confirm."""
+    parent = journey.parent
+    await parent.send_command("/annuler")
+    await _pick_child(parent, journey.child, says("Jours réservés à venir"))
+    listing = parent.messages[-1]
+    day = next(label for label in listing.buttons if "·" in label)
+    await parent.tap(day, timeout=WAIT)
+    await parent.wait_for_message(has_button("Valider (1)"), WAIT)
+    await parent.tap("Valider (1)", timeout=WAIT)
+    await parent.wait_for_message(has_button("✅ Confirmer"), WAIT)
+    await parent.tap("✅ Confirmer", timeout=WAIT)
+    await parent.wait_for_message(says("annulé"), WAIT)
+    journey.cancelled = 1
+
+
+async def balance(journey: Journey) -> None:
+    await journey.parent.send_command("/solde")
+    await journey.parent.wait_for_message(says("Mon solde"), WAIT)
+
+
+async def write_to_service(journey: Journey, words: str) -> None:
+    """Write to the leisure centres' service and send."""
+    parent = journey.parent
+    await parent.send_command("/message")
+    await parent.wait_for_message(has_button(SERVICE), WAIT)
+    await parent.tap(SERVICE, timeout=WAIT)
+    await parent.wait_for_message(says("Écrivez votre message"), WAIT)
+    await parent.send_text(words)
+    await parent.wait_for_message(has_button("📨 Envoyer"), WAIT)
+    await parent.tap("📨 Envoyer", timeout=WAIT)
+    await parent.wait_for_message(says("Message envoyé"), WAIT)
+
+
+async def numbered_replies(journey: Journey, notice: ChatMessage, count: int) -> None:
+    """Reply to the service's answer `count` times back to back; wait for every receipt."""
+    parent = journey.parent
+    parent.mark()
+    for number in range(1, count + 1):
+        words = f"Réponse n° {number} de {parent.first_name}"
+        journey.numbered.append(words)
+        await parent.reply_to(notice, words)
+    for _ in range(count):
+        await parent.wait_for_message(says("Message envoyé"), WAIT)
+
+
+def stale_answers(parent: FakeUser) -> list[ChatMessage]:
+    """The bot's messages telling the parent a button was stale: none in a normal flow."""
+    return [m for m in parent.messages if m.from_bot and STALE in (m.text or "")]
+
+
+ANSWER = "Bien reçu, merci."
+
+
+async def first_round(journeys: list[Journey]) -> None:
+    """Every parent at once: book, cancel one day, the balance, write to the service."""
+
+    async def one(journey: Journey) -> None:
+        await book(journey)
+        await cancel_one(journey)
+        await balance(journey)
+        await write_to_service(journey, f"Question de {journey.parent.first_name}")
+
+    await asyncio.gather(*(one(journey) for journey in journeys))
+
+
+async def second_round(portal: Portal, services: Services, journeys: list[Journey]) -> None:
+    """The service answers every thread; every parent replies 5 times back to back."""
+    messaging = MessagingService(portal.sessions, portal.clock)
+    async with portal.sessions() as session:
+        threads = list(await session.scalars(select(Message.thread_id).distinct()))
+    for thread_id in threads:
+        await messaging.staff_reply(services.staff, thread_id, ANSWER)
+    notices = [await j.parent.wait_for_message(says(ANSWER), WAIT) for j in journeys]
+    await asyncio.gather(
+        *(numbered_replies(j, notice, 5) for j, notice in zip(journeys, notices, strict=True))
+    )
+
+
+async def check_journeys(portal: Portal, telegram: FakeTelegram, journeys: list[Journey]) -> None:
+    """Nobody stuck, nothing twice, each parent's replies in the order typed."""
+    assert telegram.webhook is not None and telegram.webhook.refused == 0
+    for journey in journeys:
+        assert (journey.booked, journey.cancelled) == (2, 1), journey.parent
+        assert stale_answers(journey.parent) == []
+        answers = [m for m in journey.parent.messages if m.from_bot and ANSWER in (m.text or "")]
+        assert len(answers) == 1  # the service's answer reached the parent once
+    async with portal.sessions() as session:
+        bodies = list(await session.scalars(select(Message.body).order_by(Message.id)))
+        handled = await session.scalar(select(func.count()).select_from(HandledUpdate))
+        bookings = await session.scalar(select(func.count()).select_from(Booking))
+    for journey in journeys:
+        assert [b for b in bodies if b in journey.numbered] == journey.numbered
+    from_parents = [b for b in bodies if b != ANSWER]
+    assert len(from_parents) == len(set(from_parents)) == 6 * len(journeys)  # none twice
+    assert bookings == 2 * len(journeys)
+    assert handled == telegram.webhook.delivered
