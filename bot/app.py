@@ -130,7 +130,6 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
         .persistence(persistence)
     )
     application = builder.build()
-    turns.before_update = functools.partial(persistence.read_person, application)
     turns.after_update = functools.partial(save_person, application)
     PortalContext.attach(application, portal)
 
@@ -149,7 +148,12 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     # Before anything else: an update already taken (here or by another worker) stops here.
     keep_ids = timedelta(days=settings.handled_updates_retention_days)
     ledger = UpdateLedger(portal.sessions, portal.clock, keep_ids)
-    application.add_handler(TypeHandler(Update, UpdateOnce(ledger)), group=ONCE_GROUP)
+    once = UpdateOnce(ledger)
+    application.add_handler(TypeHandler(Update, once), group=ONCE_GROUP)
+    # The person's turn opens with one transaction: the update's claim and their state read.
+    turns.before_update = functools.partial(
+        persistence.read_person, application, first=once.claim_in
+    )
     update_kinds.register(application, UPDATE_KINDS_GROUP)
     desk.register(application, DESK_GROUP)
     # Thread history and replies to a staff message work whatever flow is open: they come

@@ -52,6 +52,9 @@ SHARED_CHAT_SPACING = 1.1
 # A shared slot missed by more than this (the worker fell behind) is given up, its message
 # due again for a later one: late sends would bunch with the next slots of other workers.
 MAX_LATE = 0.1
+# Slots are spaced so that, each send being up to MAX_LATE after its slot, no second (sliding)
+# ever holds more than the rate set: over any 1 s, the slots of 1 + MAX_LATE s may be sent.
+SLOT_MARGIN = 1.01
 CHAT_MEMORY = 10_000
 BATCH = 50
 
@@ -306,12 +309,18 @@ async def deliver_due(portal: Portal, bot: Bot, pacer: Pacer | None = None) -> i
     return sent
 
 
+def slot_rate(per_second: float) -> float:
+    """The shared slots' rate for at most `per_second` sends in any second: a little under
+    `per_second`, as sends may come up to `MAX_LATE` after their slot."""
+    return per_second / ((1 + MAX_LATE) * SLOT_MARGIN)
+
+
 async def run_delivery(portal: Portal, bot: Bot, stop: asyncio.Event) -> None:
     """Deliver the outbox until `stop` is set: batch after batch while there is work."""
     per_second = portal.settings.telegram_messages_per_second
     slots = SendSlots(
         portal.sessions,
-        per_second,
+        slot_rate(per_second),
         SHARED_CHAT_SPACING,
         group_per_minute=portal.settings.telegram_group_messages_per_minute,
     )

@@ -17,11 +17,14 @@ open) are deleted at start-up and then hourly, by one worker of the cluster at a
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import Application, BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
@@ -84,12 +87,16 @@ class StorePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str,
         await self._states.purge(now - self._keep_for)
 
     async def read_person(
-        self, application: Application[Any, Any, Any, Any, Any, Any], update: object
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        update: object,
+        first: Callable[[AsyncSession, Update], Awaitable[object]] | None = None,
     ) -> None:
         """Read again, from the store, the state of the update's person: their drafts and the
         step of each flow. Called before each update, in the person's turn (see
         `bot.update_order`): nothing a process remembers of a person outlives one update, so
-        any worker may take the next one. One statement."""
+        any worker may take the next one. One statement, in one transaction with `first`
+        (the update's claim, `bot.update_once`)."""
         if not isinstance(update, Update) or update.effective_user is None:
             return
         user_id = update.effective_user.id
@@ -100,7 +107,8 @@ class StorePersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str,
         ]
         entries: list[Entry] = [(USER_DATA, str(user_id))]
         entries += [(kind, key) for _, kind, key in flows]
-        saved = await self._states.load_entries(entries)
+        also = None if first is None else functools.partial(_with_update, first, update)
+        saved = await self._states.load_entries(entries, also)
         drafts = application.user_data[user_id]  # created when missing (a defaultdict)
         drafts.clear()
         drafts.update(saved.get((USER_DATA, str(user_id))) or {})
@@ -172,6 +180,14 @@ class PortalApplication(Application):
         await super().update_persistence()
         if isinstance(self.persistence, StorePersistence):
             await self.persistence.write_pending()
+
+
+async def _with_update(
+    work: Callable[[AsyncSession, Update], Awaitable[object]],
+    update: Update,
+    session: AsyncSession,
+) -> object:
+    return await work(session, update)
 
 
 def _flows(application: Application[Any, Any, Any, Any, Any, Any]) -> list[Flow]:

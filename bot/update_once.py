@@ -9,8 +9,10 @@ worker dies while handling it is lost, as with long polling's acknowledged offse
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
@@ -19,6 +21,10 @@ from store.runtime import UpdateLedger
 
 logger = logging.getLogger(__name__)
 
+# The claim made at the start of the update's person's turn, if it was (each update runs in
+# its own task: the value never reaches another update).
+_claimed: ContextVar[bool | None] = ContextVar("update_claimed", default=None)
+
 
 class UpdateOnce:
     """The callback of the first group: lets an update through only to the worker taking it."""
@@ -26,9 +32,20 @@ class UpdateOnce:
     def __init__(self, ledger: UpdateLedger):
         self._ledger = ledger
 
+    async def claim_in(self, session: AsyncSession, update: Update) -> None:
+        """Claim the update in the transaction that opens its person's turn (where their state
+        is read: `bot.persistence.read_person`), one transaction for both."""
+        _claimed.set(await self._ledger.claim_in(session, update.update_id))
+
     async def __call__(self, update: Update, context: Any) -> None:
-        """Claim the update; one already taken goes no further."""
-        if not await self._ledger.claim(update.update_id):
+        """Claim the update (unless its person's turn did); one already taken goes no
+        further."""
+        claimed, _ = _claimed.get(), _claimed.set(None)
+        if claimed is None:
+            claimed = await self._ledger.claim(update.update_id)
+        else:
+            await self._ledger.purge_if_due()
+        if not claimed:
             logger.info("update %s already handled; dropped", update.update_id)
             mark_outcome("duplicate")
             raise ApplicationHandlerStop

@@ -12,7 +12,9 @@ asks the store again: a thread id in a button is a request, the store checks the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -292,6 +294,30 @@ async def show_history(update: Update, context: PortalContext) -> None:
     raise ApplicationHandlerStop
 
 
+# A staff reply's copy in the chat is recorded once Telegram said it was sent: a parent (or a
+# phone's quick reply) answering within that moment finds no record yet, so a reply to one of
+# the bot's own recent messages is looked up again a few times before it is taken as a reply
+# to something else.
+COPY_RECORD_RETRIES = (0.2, 0.4, 0.8)
+RECENT_SECONDS = 30
+
+
+async def _replied_thread(
+    context: PortalContext, actor: Actor, chat_id: int, target: Message
+) -> ThreadView | None:
+    """The thread whose staff reply `target` is a copy of, if it is one."""
+    service = context.portal.messaging
+    thread = await service.thread_for_chat_reply(actor, chat_id, target.message_id)
+    from_bot = target.from_user is not None and target.from_user.is_bot
+    recent = (datetime.now(UTC) - target.date).total_seconds() < RECENT_SECONDS
+    for pause in COPY_RECORD_RETRIES if from_bot and recent else ():
+        if thread is not None:
+            break
+        await asyncio.sleep(pause)
+        thread = await service.thread_for_chat_reply(actor, chat_id, target.message_id)
+    return thread
+
+
 async def telegram_reply(update: Update, context: PortalContext) -> None:
     """A Telegram reply to a delivered staff reply continues its thread; other replies pass.
 
@@ -307,7 +333,7 @@ async def telegram_reply(update: Update, context: PortalContext) -> None:
     language = profile.language.value
     service = context.portal.messaging
     try:
-        thread = await service.thread_for_chat_reply(profile.actor, chat.id, target.message_id)
+        thread = await _replied_thread(context, profile.actor, chat.id, target)
     except AccessDenied:
         await reply(update, text("msg.gone", language))
         raise ApplicationHandlerStop from None

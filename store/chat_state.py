@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -38,15 +38,22 @@ class ChatStateStore:
             self._known[(kind, key)] = _fingerprint(data)
         return loaded
 
-    async def load_entries(self, entries: Iterable[Entry]) -> dict[Entry, Any]:
+    async def load_entries(
+        self,
+        entries: Iterable[Entry],
+        first: Callable[[AsyncSession], Awaitable[object]] | None = None,
+    ) -> dict[Entry, Any]:
         """The saved data of some entries (one statement); an entry not saved is absent.
+        `first` runs before it in the same transaction, committed with it.
 
         What was read is what this process knows of them from now on: data another worker
         wrote since is seen, and is never taken for unchanged by `save_many`."""
         wanted = list(dict.fromkeys(entries))
         if not wanted:
             return {}
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
+            if first is not None:
+                await first(session)
             rows = await session.execute(
                 select(ChatState.kind, ChatState.key, ChatState.data).where(
                     tuple_(ChatState.kind, ChatState.key).in_(wanted)

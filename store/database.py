@@ -125,7 +125,7 @@ def create_engine(
     kwargs.setdefault("pool_size", 1)
     kwargs.setdefault("max_overflow", 0)
     kwargs.setdefault("pool_timeout", SQLITE_BUSY_TIMEOUT_SECONDS)
-    # One trip to SQLite's thread per statement instead of four (bench/, finding Q).
+    # One trip to SQLite's thread per statement instead of four (bench/, finding R).
     kwargs.setdefault("module", sqlite_driver.dbapi())
     engine = create_async_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **kwargs

@@ -47,7 +47,8 @@ class PersonLocks:
             url,
             pool_size=in_flight,
             max_overflow=0,
-            pool_pre_ping=True,
+            # No ping at each checkout (a statement per update): a connection found dead at
+            # the lock is dropped by SQLAlchemy, and the update goes on (see `_lock`).
             isolation_level="AUTOCOMMIT",
             connect_args={"server_settings": {"lock_timeout": str(WAIT_LIMIT_MS)}},
         )

@@ -64,19 +64,28 @@ class UpdateLedger:
 
     async def claim(self, update_id: int) -> bool:
         """Take an update: True for the one caller that gets it, False ever after."""
+        await self.purge_if_due()
+        async with self._sessions.begin() as session:
+            return await self.claim_in(session, update_id)
+
+    async def claim_in(self, session: AsyncSession, update_id: int) -> bool:
+        """`claim`, as one statement of the caller's transaction (which must commit for the
+        claim to hold); the purge is left to `purge_if_due`, outside any transaction."""
+        insert = insert_for(session.get_bind().dialect.name)
+        taken = await session.scalar(
+            insert(HandledUpdate)
+            .values(update_id=update_id, taken_at=self._clock())
+            .on_conflict_do_nothing(index_elements=[HandledUpdate.update_id])
+            .returning(HandledUpdate.update_id)
+        )
+        return taken is not None
+
+    async def purge_if_due(self) -> None:
+        """At a process's first claim and then every `PURGE_EVERY`: `purge_once`."""
         now = self._clock()
         if self._next_purge is None or now >= self._next_purge:
             self._next_purge = now + PURGE_EVERY
             await self.purge_once(now)
-        async with self._sessions.begin() as session:
-            insert = insert_for(session.get_bind().dialect.name)
-            taken = await session.scalar(
-                insert(HandledUpdate)
-                .values(update_id=update_id, taken_at=now)
-                .on_conflict_do_nothing(index_elements=[HandledUpdate.update_id])
-                .returning(HandledUpdate.update_id)
-            )
-        return taken is not None
 
     async def purge_once(self, now: datetime) -> int:
         """Purge the ids past their retention if this worker gets the cluster's purge for

@@ -3,7 +3,7 @@
 aiosqlite runs SQLite in a thread of its own; every call is a trip there and back (a queue,
 a future, the event loop woken through its pipe). SQLAlchemy's adapter makes four trips per
 statement (open a cursor, execute, fetch the rows, close), so a one-statement transaction
-made about nine (measured in bench/, finding Q). This adapter's cursor does the four in one
+made about nine (measured in bench/, finding R). This adapter's cursor does the four in one
 function run in SQLite's thread: same SQL, same rows, same errors, about 30 % less CPU per
 transaction. Server-side cursors (`stream`) keep SQLAlchemy's own.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,7 @@ from conversations.messages import (
 from store.messaging import MessageView, MessagingService, ThreadView
 from store.models import Document, Message, MessageAttachment, OutboxItem, Thread
 from store.models.enums import Channel, DeliveryState, Language, MessageDirection
+from store.models.message_links import ChatCopy
 from tests.chat_helpers import forge_tap, linked_parent
 from tests.family_file_helpers import tiny_jpeg, tiny_pdf
 from tests.helpers import build_town
@@ -277,3 +279,46 @@ async def test_opening_another_flow_closes_the_message_being_written(portal, tel
     assert await forge_tap(telegram, parent, prompt, send) is not None
     assert "plus valide" in (await parent.next_message()).text
     assert await _count(portal, Thread) == 0
+
+
+async def test_a_reply_sent_before_the_copy_was_recorded_still_continues_the_thread(
+    portal, telegram, bot, town
+):
+    """The parent answers the staff's reply in the very moment it arrives, before the worker
+    that sent it recorded its copy: the reply still reaches the thread (looked up again)."""
+    parent = await _parent(portal, telegram, "fr")
+    await parent.send_command("/message")
+    await parent.next_message()
+    await parent.tap("Centres de loisirs")
+    await parent.next_message()
+    await parent.send_text("Une question")
+    await parent.next_message()
+    await parent.tap("📨 Envoyer")
+    await parent.next_message()
+    async with portal.sessions() as session:
+        [thread] = await session.scalars(select(Thread))
+    service = MessagingService(portal.sessions, portal.clock)
+    await service.staff_reply(town.services.staff, thread.id, "Réponse du service")
+    notice = await parent.wait_for_message(lambda m: "Réponse du service" in (m.text or ""))
+    # The copy is recorded just after the parent could see it: wait for it, then undo it.
+    for _ in range(250):
+        if await _count(portal, ChatCopy):
+            break
+        await asyncio.sleep(0.02)
+    async with portal.sessions.begin() as session:
+        [copy] = await session.scalars(select(ChatCopy))
+        saved = {c.key: getattr(copy, c.key) for c in ChatCopy.__table__.columns}
+        await session.delete(copy)
+
+    async def recorded_late() -> None:
+        await asyncio.sleep(0.3)
+        async with portal.sessions.begin() as session:
+            session.add(ChatCopy(**saved))
+
+    late = asyncio.create_task(recorded_late())
+    await parent.reply_to(notice, "Merci, à bientôt")
+    sent = await parent.wait_for_message(lambda m: "Message envoyé" in (m.text or ""))
+    await late
+    async with portal.sessions() as session:
+        bodies = list(await session.scalars(select(Message.body).order_by(Message.id)))
+    assert bodies[-1] == "Merci, à bientôt" and sent is not None

@@ -99,6 +99,9 @@ async def test_two_workers_keep_one_rate_together(portal, telegram, clock, monke
         assert sorted(m.text for m in parent.messages) == sorted(expected[parent.id])
     assert len(sends) == n  # each notice once, none refused and sent again
     assert _most_in_a_window([call.at for call in sends]) <= TELEGRAM_PER_SECOND
+    # ... and never more than the rate set, in any second (sends come a little after slots).
+    rate = portal.settings.telegram_messages_per_second
+    assert _most_in_a_window([call.at for call in sends]) <= rate
     for parent in parents[:BUSY_PARENTS]:
         to_chat = [call.at for call in sends if str(call.params["chat_id"]) == str(parent.id)]
         assert _most_in_a_window(to_chat) == 1, f"two messages to a chat within {WINDOW} s"

@@ -63,6 +63,8 @@ def start_workers(
         "SMTP_HOST": "127.0.0.1",
         "SMTP_PORT": str(smtp_port),
         "LOG_LEVEL": "WARNING",
+        # The test town's family-file and documents services have no address of their own.
+        "STAFF_FALLBACK_EMAIL": "accueil@montclar.example",
     }
     with (folder / "workers.log").open("wb") as out:
         return subprocess.Popen(
@@ -98,10 +100,15 @@ async def _wait_until_serving(port: int, supervisor: subprocess.Popen[bytes]) ->
 
 
 async def _undelivered(portal) -> dict[str, int]:
+    """Notices and emails due by now and not sent (a document's notice to the service is held
+    back a while on purpose, to gather the family's next files)."""
     async with portal.sessions() as session:
         rows = await session.execute(
             select(OutboxItem.kind, func.count())
-            .where(OutboxItem.state != DeliveryState.SENT)
+            .where(
+                OutboxItem.state != DeliveryState.SENT,
+                OutboxItem.next_attempt_at <= datetime.now(UTC),
+            )
             .group_by(OutboxItem.kind)
         )
         return dict(rows.all())

@@ -1,9 +1,10 @@
 """A parent's journey through the product's flows, for tests where several workers share the
 work: whichever worker gets each tap, the parent must flow on as with one.
 
-The journey books days, cancels one, looks at the balance, writes to a service, and — once
-the service answered — sends numbered replies back to back, without waiting in between: they
-must be stored in the order they were typed.
+The journey books days, cancels one, reports an absence with a certificate sent from the
+phone, changes a phone number in the family file, looks at the balance, writes to a service,
+and — once the service answered — sends numbered replies back to back, without waiting in
+between: they must be stored in the order they were typed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from fake_telegram import FakeTelegram
 from fake_telegram.models import ChatMessage
 from fake_telegram.users import FakeUser
 from store.messaging import MessagingService
-from store.models import Booking, HandledUpdate, Message
+from store.models import Absence, Booking, Document, Guardian, HandledUpdate, Message
+from tests.family_file_helpers import tiny_pdf
 from tests.messaging_helpers import Services
 
 WAIT = 60.0
@@ -47,6 +49,8 @@ class Journey:
     child: str
     booked: int = 0
     cancelled: int = 0
+    absences: int = 0
+    phone: str = ""
     numbered: list[str] = field(default_factory=list)
 
 
@@ -92,6 +96,43 @@ async def cancel_one(journey: Journey) -> None:
     journey.cancelled = 1
 
 
+async def report_absence(journey: Journey) -> None:
+    """Tomorrow, ill, with a PDF certificate sent from the phone, and confirm."""
+    parent = journey.parent
+    await parent.send_command("/absence")
+    await _pick_child(parent, journey.child, has_button("Aujourd'hui"))
+    await parent.send_text("demain")
+    await parent.wait_for_message(has_button("🤒 Maladie"), WAIT)
+    await parent.tap("🤒 Maladie", timeout=WAIT)
+    await parent.wait_for_message(has_button("Je l'enverrai plus tard"), WAIT)
+    await parent.send_document(tiny_pdf(), "certificat.pdf", "application/pdf")
+    await parent.wait_for_message(has_button("✅ Confirmer"), WAIT)
+    await parent.tap("✅ Confirmer", timeout=WAIT)
+    await parent.wait_for_message(says("enregistrée"), WAIT)
+    journey.absences = 1
+
+
+async def change_phone(journey: Journey, phone: str) -> None:
+    """Ask for a new phone number in the family file (applied at once), and send."""
+    parent = journey.parent
+    await parent.send_command("/dossier")
+    await parent.wait_for_message(has_button("✏️ Demander une modification"), WAIT)
+    await parent.tap("✏️ Demander une modification", timeout=WAIT)
+    await parent.wait_for_message(has_button("🏠 Le foyer"), WAIT)
+    await parent.tap("🏠 Le foyer", timeout=WAIT)
+    asking = await parent.wait_for_message(
+        lambda m: any(b.startswith("Téléphone de") for b in m.buttons), WAIT
+    )
+    own = next(b for b in asking.buttons if b.startswith("Téléphone de"))
+    await parent.tap(own, timeout=WAIT)
+    await parent.wait_for_message(says("nouveau numéro"), WAIT)
+    await parent.send_text(phone)
+    await parent.wait_for_message(has_button("📨 Envoyer"), WAIT)
+    await parent.tap("📨 Envoyer", timeout=WAIT)
+    await parent.wait_for_message(says("votre dossier est à jour"), WAIT)
+    journey.phone = phone
+
+
 async def balance(journey: Journey) -> None:
     await journey.parent.send_command("/solde")
     await journey.parent.wait_for_message(says("Mon solde"), WAIT)
@@ -131,15 +172,18 @@ ANSWER = "Bien reçu, merci."
 
 
 async def first_round(journeys: list[Journey]) -> None:
-    """Every parent at once: book, cancel one day, the balance, write to the service."""
+    """Every parent at once: book, cancel one day, report an absence with its certificate,
+    change a phone number, the balance, write to the service."""
 
-    async def one(journey: Journey) -> None:
+    async def one(index: int, journey: Journey) -> None:
         await book(journey)
         await cancel_one(journey)
+        await report_absence(journey)
+        await change_phone(journey, f"06 12 34 56 {index:02d}")
         await balance(journey)
         await write_to_service(journey, f"Question de {journey.parent.first_name}")
 
-    await asyncio.gather(*(one(journey) for journey in journeys))
+    await asyncio.gather(*(one(index, journey) for index, journey in enumerate(journeys)))
 
 
 async def second_round(portal: Portal, services: Services, journeys: list[Journey]) -> None:
@@ -167,9 +211,14 @@ async def check_journeys(portal: Portal, telegram: FakeTelegram, journeys: list[
         bodies = list(await session.scalars(select(Message.body).order_by(Message.id)))
         handled = await session.scalar(select(func.count()).select_from(HandledUpdate))
         bookings = await session.scalar(select(func.count()).select_from(Booking))
+        absences = await session.scalar(select(func.count()).select_from(Absence))
+        certificates = await session.scalar(select(func.count()).select_from(Document))
+        phones = set(await session.scalars(select(Guardian.phone)))
     for journey in journeys:
         assert [b for b in bodies if b in journey.numbered] == journey.numbered
     from_parents = [b for b in bodies if b != ANSWER]
     assert len(from_parents) == len(set(from_parents)) == 6 * len(journeys)  # none twice
     assert bookings == 2 * len(journeys)
+    assert absences == certificates == sum(j.absences for j in journeys) == len(journeys)
+    assert {j.phone for j in journeys} <= phones
     assert handled == telegram.webhook.delivered
