@@ -38,6 +38,7 @@ from bot.update_once import UpdateOnce
 from bot.update_order import OnePersonAtATime, mark_error
 from conversations import (
     absence,
+    access_log,
     balance,
     booking,
     cancelling,
@@ -48,6 +49,8 @@ from conversations import (
     messages,
     news,
     planning_picture,
+    privacy,
+    reminders,
     requests_list,
     statement,
     tariffs,
@@ -57,35 +60,14 @@ from conversations.kit.live import stale_button
 from conversations.kit.texts import LANGUAGES, text
 from handlers import email_notices, help_page, mail_confirm, start, update_kinds
 from handlers.flow_desk import FlowDesk
+from handlers.help_page import COMMANDS
 from handlers.inputs import Inputs
 from store.leases import ClusterLeases
 from store.person_locks import PersonLocks
 from store.runtime import UpdateLedger
 
 # Renderers of notification kinds register themselves when their module is imported.
-NOTICE_MODULES = (email_notices, news)
-COMMANDS = (
-    "start",
-    "menu",
-    "reserver",
-    "annuler",
-    "solde",
-    "absence",
-    "mesabsences",
-    "documents",
-    "message",
-    "dossier",
-    "inscriptions",
-    "demandes",
-    "releve",
-    "tarifs",
-    "actualites",
-    "planning",
-    "abandon",
-    "aide",
-    "langue",
-    "deconnexion",
-)
+NOTICE_MODULES = (email_notices, news, reminders)
 ONCE_GROUP = -4
 UPDATE_KINDS_GROUP = -3
 DESK_GROUP = -2
@@ -168,6 +150,9 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     application.add_handlers(tariffs.HANDLERS)
     application.add_handlers(planning_picture.HANDLERS)
     application.add_handlers(news.HANDLERS)
+    application.add_handlers(access_log.HANDLERS)
+    application.add_handlers(privacy.HANDLERS)
+    application.add_handlers(reminders.HANDLERS)
     application.add_handlers(flows)
     application.add_handlers(start.HANDLERS)
     application.add_handlers(help_page.HANDLERS)

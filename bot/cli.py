@@ -16,6 +16,8 @@ run either `portail run` alone, or `portail bot` next to `portail smtp`. A comma
 listen says so and exits with status 3 (nothing else started).
 portail demo                  the terminal demo, on the same database (no token needed)
 portail news ...              news to families, and closure days (see bot/news_cli.py)
+portail privacy ...           a family's data: export, erasure (see bot/privacy_cli.py), who
+                              read it (access-log), the retention purge (bot/access_log_cli.py)
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+from bot.access_log_cli import add_access_log_commands
 from bot.dates_cli import add_dates_command
 from bot.demo_command import add_demo_command
 from bot.news_cli import add_news_command
 from bot.portal import Portal
+from bot.privacy_cli import add_privacy_command
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
 from store import migrate
@@ -236,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dates_command(commands)
     add_staff_command(commands)
     add_news_command(commands)
+    add_access_log_commands(add_privacy_command(commands))
     return parser
 
 

@@ -49,6 +49,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from telegram.warnings import PTBUserWarning
 
+from bot.demo_history import book_last_month
 from bot.portal import Portal
 from bot.runner import running_bot
 from bot.settings import Settings
@@ -60,6 +61,7 @@ from store.actors import NotFound
 from store.clock import Clock, system_clock
 from store.deadlines import PARIS
 from store.importer import ImportFileError, import_file
+from store.leases import worker_identity
 from store.models import Guardian
 from store.runtime import UpdateLedger
 from store.staff_notices import reply_senders
@@ -96,6 +98,9 @@ SEND_FILE = "/fichier"
 SEND_PHOTO = "/photo"
 SHOW_MAILS = "/mails"
 REPLY_MAIL = "/repondre"
+# The authserv-id of the MTA the demo plays in front of its mail server: a reply sent with
+# /repondre is vouched for by it, as a real service's mail is (decisions need it).
+DEMO_AUTHSERV_ID = "mx.demo.portail-famille.example"
 MAIL = "📧 "
 LOOPBACK = "127.0.0.1"
 FILE_TYPES = {
@@ -396,10 +401,11 @@ def format_mail(number: int, message: EmailMessage) -> list[str]:
 
 
 def staff_answer(
-    notification: EmailMessage, sender: str, text: str, domain: str
+    notification: EmailMessage, sender: str, text: str, domain: str, authserv_id: str = ""
 ) -> tuple[str, bytes]:
     """A service's answer to a notification, as a mail client writes it: the new text above
-    the quoted email. Returns the address it goes to and its bytes."""
+    the quoted email; with `authserv_id`, the MTA's verdict on its sender on top (DMARC pass
+    for its domain). Returns the address it goes to and its bytes."""
     to = str(notification["Reply-To"])
     answer = EmailMessage()
     answer["From"] = sender
@@ -410,7 +416,12 @@ def staff_answer(
     answer["References"] = str(notification["Message-ID"])
     quoted = "\n".join(f"> {line}" for line in mail_text(notification).splitlines())
     answer.set_content(f"{text}\n\nLe service a écrit :\n{quoted}\n")
-    return to, answer.as_bytes(policy=SMTP_POLICY)
+    raw = answer.as_bytes(policy=SMTP_POLICY)
+    if authserv_id:
+        sender_domain = sender.rpartition("@")[2] or domain
+        verdict = f"Authentication-Results: {authserv_id}; dmarc=pass header.from={sender_domain}"
+        raw = verdict.encode() + b"\r\n" + raw
+    return to, raw
 
 
 def _smtp_send(port: int, sender: str, to: str, raw: bytes) -> None:
@@ -438,8 +449,12 @@ class DemoSession:
         reply_timeout: float = 5.0,
         settle: float = 0.4,
         mail_port: int = 0,
+        reminders: bool = False,
     ) -> None:
         self.database_url = database_url
+        # With `today`, the deadline reminders due that morning are sent after the welcome
+        # (Lucas's November Wednesdays booked beforehand, for "Comme le mois dernier").
+        self.reminders = reminders
         self.documents_dir = documents_dir
         self.downloads_dir = downloads_dir or documents_dir.parent / DOWNLOADS
         self.notices = notices
@@ -510,6 +525,8 @@ class DemoSession:
                 "payment_url_template": (
                     self.base_settings.payment_url_template or DEMO_PAYMENT_URL
                 ),
+                "reminders_enabled": self.reminders,
+                "mail_authserv_id": self.base_settings.mail_authserv_id or DEMO_AUTHSERV_ID,
             }
         )
         self.portal = Portal.from_settings(settings, self.clock())
@@ -546,6 +563,9 @@ class DemoSession:
         lines += await self._collect(
             self.reply_timeout * 2, until=lambda _: self._latest_keyboard()
         )
+        if self.reminders and self.today is not None:
+            await book_last_month(self.portal, self.today)
+            await self.portal.reminders.tick(worker_identity())
         return lines
 
     async def _start_mail_sink(self) -> int:
@@ -632,7 +652,10 @@ class DemoSession:
         notification = answerable[-1]
         assert self.portal is not None
         sender = self._reply_sender(notification)
-        to, raw = staff_answer(notification, sender, text, self.portal.settings.mail_domain)
+        settings = self.portal.settings
+        to, raw = staff_answer(
+            notification, sender, text, settings.mail_domain, settings.mail_authserv_id
+        )
         try:
             await asyncio.to_thread(_smtp_send, self.mail_port, sender, to, raw)
         except (OSError, smtplib.SMTPException) as error:
@@ -858,6 +881,7 @@ async def run_demo(
     url: str,
     *,
     today: date | None = None,
+    reminders: bool = False,
     email: str = DEFAULT_EMAIL,
     data_file: Path = DEMO_DATA,
     notices: LogNotices | None = None,
@@ -872,6 +896,7 @@ async def run_demo(
         email=email,
         today=today,
         settings=settings,
+        reminders=reminders,
     )
     for line in intro_lines(shown_url(url), today, email, log_file):
         print(line, flush=True)
@@ -916,6 +941,7 @@ def play(settings: Settings, args: argparse.Namespace) -> int:
                 settings,
                 url,
                 today=args.today,
+                reminders=args.today is not None,
                 email=args.email or DEFAULT_EMAIL,
                 data_file=Path(args.data or DEMO_DATA),
                 notices=notices,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bot.portal import Portal
 from bot.staff_commands import Refused, moment, on_store
+from bot.staff_json import add_json_option, print_json
 from store.actors import AccessDenied, Actor, NotFound
 from store.news import Attachment, InvalidNews, NewsDraft, NewsService, parse_audience
 from store.safe_files import UnsafeFile, display_label, file_name, inspect
@@ -129,6 +130,9 @@ async def cmd_withdraw(portal: Portal, args: argparse.Namespace) -> int:
 @on_store
 async def cmd_list(portal: Portal, args: argparse.Namespace) -> int:
     summaries = await _service(portal).summaries(Actor.system(), args.limit)
+    if args.json:
+        print_json(summaries)
+        return 0
     if not summaries:
         print("No news was published.")
     for item in summaries:
@@ -197,6 +201,7 @@ def add_news_command(commands: argparse._SubParsersAction[argparse.ArgumentParse
     withdraw.set_defaults(handler=cmd_withdraw)
     listing = verbs.add_parser("list", help="the latest items, with their messages sent")
     listing.add_argument("--limit", type=int, default=50)
+    add_json_option(listing)
     listing.set_defaults(handler=cmd_list)
     closure = verbs.add_parser(
         "closure", help="close a day: bookings cancelled without billing, families told"

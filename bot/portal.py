@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from store.absences import AbsenceService
+from store.access_log import AccessLogService
 from store.billing import BillingService
 from store.bookings import BookingService
 from store.chat_state import ChatStateStore
@@ -19,11 +20,15 @@ from store.document_storage import S3Location, make_storage
 from store.documents import DocumentService
 from store.enrolments import EnrolmentService
 from store.families import FamilyService
+from store.family_export import FamilyExport
 from store.family_records import FamilyFileService, FileSettings
+from store.family_rights import FamilyRights
 from store.linking import LinkingService
 from store.messaging import MessagingService
 from store.planning import PlanningService
+from store.reminders import ReminderService, ReminderSettings
 from store.requests_list import RequestsListService
+from store.retention import RetentionRules
 from store.staff import StaffService
 from store.statement import StatementService
 from store.tariffs import TariffService
@@ -51,6 +56,8 @@ class Portal:
     statement: StatementService = field(init=False)
     tariffs: TariffService = field(init=False)
     family_file: FamilyFileService = field(init=False)
+    reminders: ReminderService = field(init=False)
+    access_log: AccessLogService = field(init=False)
     _documents: DocumentService | None = field(init=False, default=None, repr=False)
     _documents_on: tuple[object, int] | None = field(init=False, default=None, repr=False)
 
@@ -73,6 +80,18 @@ class Portal:
             self.clock,
             FileSettings(self.settings.file_fields_applied_at_once, self.settings.file_check_day),
         )
+        self.access_log = AccessLogService(
+            self.sessions, self.settings.access_log_shows_staff_names
+        )
+        self.reminders = ReminderService(
+            self.sessions,
+            self.clock,
+            ReminderSettings.parse(
+                self.settings.reminder_days_before,
+                self.settings.reminder_quiet_hours,
+                self.settings.reminder_on_opening,
+            ),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:
@@ -82,6 +101,15 @@ class Portal:
             max_overflow=settings.database_max_overflow,
         )
         return cls(settings, engine, create_sessionmaker(engine), clock)
+
+    @property
+    def retention_rules(self) -> RetentionRules:
+        """How long children's data are kept, from the settings (`store.retention`)."""
+        return RetentionRules.parse(
+            self.settings.retention_certificate_months,
+            self.settings.retention_document_months,
+            self.settings.retention_audit_months,
+        )
 
     @property
     def documents(self) -> DocumentService:
@@ -107,6 +135,18 @@ class Portal:
             self._documents = DocumentService(self.sessions, storage, limit)
             self._documents_on = (where, limit)
         return self._documents
+
+    @property
+    def family_export(self) -> FamilyExport:
+        """A family's data as a ZIP (`store.family_export`), its documents read through the
+        document service."""
+        return FamilyExport(self.sessions, self.documents, self.clock)
+
+    @property
+    def family_rights(self) -> FamilyRights:
+        """Export pacing, erasure requests and erasure (`store.family_rights`)."""
+        interval = timedelta(minutes=self.settings.privacy_export_interval_minutes)
+        return FamilyRights(self.sessions, self.documents, self.clock, interval)
 
     def today(self) -> date:
         """Today in Paris, by the portal's clock."""

@@ -18,6 +18,8 @@ from bot.delivery import run_delivery
 from bot.ops_http import ops_routes, running_ops_server
 from bot.portal import Portal
 from bot.process_memory import map_large_blocks, settle_memory
+from bot.reminder_loop import run_reminders
+from bot.retention_loop import run_retention
 from bot.settings import Settings
 from bot.webhook import serving_webhook
 from dates import warm_up
@@ -49,12 +51,21 @@ async def running_bot(
             await receiving.enter_async_context(running_ops_server(portal))
         delivery = asyncio.create_task(run_delivery(portal, application.bot, stop))
         emails = asyncio.create_task(run_email_delivery(portal, stop))
+        retention = asyncio.create_task(run_retention(portal, stop))
+        reminders = (
+            asyncio.create_task(run_reminders(portal, stop))
+            if portal.settings.reminders_enabled
+            else None
+        )
         try:
             yield application
         finally:
             stop.set()
             await delivery
             await emails
+            await retention
+            if reminders is not None:
+                await reminders
     await application.stop()
     await application.shutdown()
 

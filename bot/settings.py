@@ -13,6 +13,8 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store.retention import DEFAULT_AUDIT_MONTHS, DEFAULT_CERTIFICATE_MONTHS, RetentionRules
+
 
 class Settings(BaseSettings):
     """What the bot, the mail server and the command line read at start-up."""
@@ -173,6 +175,25 @@ class Settings(BaseSettings):
     mail_quarantine_retention_days: int = Field(
         default=90, ge=0, description="Days a set-aside mail's raw bytes are kept."
     )
+    access_log_shows_staff_names: bool = Field(
+        default=False,
+        description="Whether parents see the name of the staff member who read their data "
+        "(else the service only).",
+    )
+    retention_certificate_months: int = Field(
+        default=12,
+        ge=0,
+        description="Months after the end of its school year a medical certificate (and the "
+        "medical side of an absence) is kept.",
+    )
+    retention_document_months: str = Field(
+        default="24",
+        description='Months after the end of their school year other documents are kept: "24", '
+        'or per type "24,proof_of_address=12" (the newest of each kind is always kept).',
+    )
+    retention_audit_months: int = Field(
+        default=24, ge=1, description="Months the audit log of decisions is kept."
+    )
     file_fields_applied_at_once: str = Field(
         default="guardian.phone,consent.*",
         description="Family-file changes applied at once (still recorded as accepted), "
@@ -182,6 +203,43 @@ class Settings(BaseSettings):
         default="09-01",
         pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
         description="MM-DD: from this day each year, parents are asked to confirm their file.",
+    )
+    reminders_enabled: bool = Field(
+        default=True, description="Whether the bot plans and sends deadline reminders."
+    )
+    reminder_days_before: str = Field(
+        default="3,1",
+        pattern=r"^\s*\d{1,2}(\s*,\s*\d{1,2})*\s*$",
+        description="Days before a booking deadline a reminder is sent (1: the eve).",
+    )
+    reminder_on_opening: bool = Field(
+        default=True, description="Whether a reminder is sent when a holiday window opens."
+    )
+    reminder_quiet_hours: str = Field(
+        default="20:00-08:00",
+        pattern=r"^(\s*|\d{2}:\d{2}-\d{2}:\d{2})$",
+        description="HH:MM-HH:MM, Europe/Paris: no reminder then (postponed to their end).",
+    )
+    reminder_tick_seconds: int = Field(
+        default=60, ge=5, description="Seconds between two looks at the reminders due."
+    )
+    privacy_controller: str = Field(
+        default="",
+        description="Who is responsible for the families' data (the \"responsable de "
+        'traitement"), e.g. "Mairie de Montclar"; shown by /confidentialite.',
+    )
+    privacy_dpo_contact: str = Field(
+        default="",
+        description="How to reach the data protection officer (email or postal address); "
+        "shown by /confidentialite.",
+    )
+    privacy_retention_summary: str = Field(
+        default="",
+        description="Optional: how long data is kept, in the town's words (French); "
+        "/confidentialite shows it instead of the general wording.",
+    )
+    privacy_export_interval_minutes: int = Field(
+        default=60, ge=0, description="Minutes between two exports of one family from the chat."
     )
     log_level: str = "INFO"
 
@@ -194,6 +252,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = value.strip().lower()
             return {"true": "always", "false": "auto", "": "auto"}.get(value, value)
+        return value
+
+    @field_validator("retention_document_months")
+    @classmethod
+    def _document_months(cls, value: str) -> str:
+        """Read at start-up, so that a typo stops the bot rather than the purge."""
+        RetentionRules.parse(DEFAULT_CERTIFICATE_MONTHS, value, DEFAULT_AUDIT_MONTHS)
         return value
 
     @field_validator("smtp_tls_ca_file", mode="before")

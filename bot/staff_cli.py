@@ -10,12 +10,21 @@ portail staff reclassify document DOC_ID TYPE [--as EMAIL]   file it under anoth
 portail staff validate booking BOOKING_ID [--as EMAIL]
 portail staff reject booking BOOKING_ID --reason TEXT [--as EMAIL]   the family reads the reason
 portail staff day ACTIVITY_CODE YYYY-MM-DD      the children booked that day
+portail staff day ACTIVITY_CODE YYYY-MM-DD --pdf FILE [--as EMAIL] [--language fr|en]
+                                                the day's sheet to print (health flags for
+                                                the activity's staff named with --as)
+portail staff attendance ACTIVITY_CODE YYYY-MM-DD (--absent CHILD [CHILD ...] | --all-present)
+                         [--as EMAIL]           mark who was there; an absence nobody
+                                                announced is billed, the family told
 portail staff quarantine list [--all]           mails set aside: id, date, sender, subject, reason
 portail staff quarantine show MAIL_ID [--raw]   its headers, reason, text, attachments (no bytes
                                                 unless --raw)
 portail staff quarantine release MAIL_ID --as EMAIL [--family FAMILY_ID]
                                                 relay the staff reply, or file the documents for
                                                 the family; once, recorded with who released it
+
+Every listing (inbox, show, pending, day, quarantine list|show, and those of `changes`,
+`enrolments`, `registrations`) takes `--json`: one JSON document for scripts (`bot.staff_json`).
 
 Decisions are recorded as made by the staff member named with `--as`, or by the system.
 A document TYPE is its code (`health_form`) or its French name (`fiche_sanitaire`, "fiche
@@ -30,6 +39,7 @@ import unicodedata
 from datetime import date
 
 from bot.portal import Portal
+from bot.staff_attendance_cli import add_attendance_command, add_day_pdf_options, day_pdf
 from bot.staff_commands import (
     Refused,
     add_decider,
@@ -39,6 +49,7 @@ from bot.staff_commands import (
 )
 from bot.staff_enrolment_cli import add_enrolment_commands
 from bot.staff_file_cli import add_changes_command
+from bot.staff_json import add_json_option, print_json
 from conversations.kit.texts import CATALOG
 from mail.inbound import inbound_service
 from store.absences import InvalidAbsence
@@ -67,6 +78,9 @@ def _excerpt(body: str) -> str:
 @on_store
 async def cmd_inbox(portal: Portal, args: argparse.Namespace) -> int:
     entries = await portal.messaging.inbox(Actor.system(), args.service)
+    if args.json:
+        print_json(entries)
+        return 0
     if not entries:
         print("No thread is waiting for an answer.")
     for entry in entries:
@@ -86,6 +100,9 @@ async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
         messages = await service.thread_history(Actor.system(), args.thread_id, SHOW_LIMIT)
     except NotFound:
         raise Refused(f"No thread #{args.thread_id}.") from None
+    if args.json:
+        print_json({"thread": thread, "messages": messages})
+        return 0
     print(f"Thread #{thread.id}, {thread.service_name}, {thread.family_name}")
     print(f"Subject: {thread.subject}")
     for message in messages:
@@ -136,6 +153,16 @@ async def cmd_pending(portal: Portal, args: argparse.Namespace) -> int:
         ("new children", "registrations", len(await portal.enrolments.registrations(SYSTEM))),
     )
     waiting = [(what, command, count) for what, command, count in requests if count]
+    if args.json:
+        print_json(
+            {
+                "certificates": work_left.certificates,
+                "documents": work_left.documents,
+                "bookings": work_left.bookings,
+                **{command: count for _, command, count in requests},
+            }
+        )
+        return 0
     if not (work_left.certificates or work_left.documents or work_left.bookings or waiting):
         print("Nothing is waiting for a decision.")
         return 0
@@ -255,10 +282,17 @@ async def cmd_booking(portal: Portal, args: argparse.Namespace) -> int:
 
 @on_store
 async def cmd_day(portal: Portal, args: argparse.Namespace) -> int:
+    if args.pdf is not None and args.json:
+        raise Refused("--pdf writes the sheet to print, --json the list for scripts: choose one.")
+    if args.pdf is not None:
+        return await day_pdf(portal, args)
     try:
         listing = await portal.staff.day_list(Actor.system(), args.activity_code, args.day)
     except NotFound:
         raise Refused(f"No activity has the code {args.activity_code}.") from None
+    if args.json:
+        print_json(listing)
+        return 0
     print(f"{listing.activity_name} ({listing.activity_code}), {listing.day:%Y-%m-%d}:")
     if not listing.entries:
         print("  no child booked.")
@@ -290,6 +324,9 @@ def _one_line(value: str | None) -> str:
 @on_store
 async def cmd_quarantine_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await _quarantine(portal).listed(Actor.system(), everything=args.all, limit=args.limit)
+    if args.json:
+        print_json(views)
+        return 0
     if not views:
         print("No mail is set aside.")
     for view in views:
@@ -305,6 +342,8 @@ async def cmd_quarantine_list(portal: Portal, args: argparse.Namespace) -> int:
 @on_store
 async def cmd_quarantine_show(portal: Portal, args: argparse.Namespace) -> int:
     quarantine = _quarantine(portal)
+    if args.raw and args.json:
+        raise Refused("--raw prints the bytes as received, --json the mail as read: choose one.")
     try:
         if args.raw:
             sys.stdout.flush()
@@ -314,6 +353,9 @@ async def cmd_quarantine_show(portal: Portal, args: argparse.Namespace) -> int:
         kept = await quarantine.show(Actor.system(), args.mail_id)
     except NotFound:
         raise Refused(f"No inbound mail #{args.mail_id}.") from None
+    if args.json:
+        print_json(kept)
+        return 0
     view = kept.view
     print(f"Mail #{view.id}, received {moment(view.received_at)}, {view.size} bytes")
     print(f"Status: {view.status.value}; reason: {view.reason or '-'}")
@@ -406,10 +448,12 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
 
     inbox = commands.add_parser("inbox", help="threads waiting for an answer, newest first")
     inbox.add_argument("--service", metavar="CODE", help="only this service's threads")
+    add_json_option(inbox)
     inbox.set_defaults(handler=cmd_inbox)
 
     show = commands.add_parser("show", help="a thread's messages and attachments")
     show.add_argument("thread_id", type=int)
+    add_json_option(show)
     show.set_defaults(handler=cmd_show)
 
     reply = commands.add_parser("reply", help="answer a thread (the family reads it on Telegram)")
@@ -419,6 +463,7 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     reply.set_defaults(handler=cmd_reply)
 
     pending = commands.add_parser("pending", help="certificates, documents, bookings to decide")
+    add_json_option(pending)
     pending.set_defaults(handler=cmd_pending)
 
     for verb, accept in (("accept", True), ("refuse", False)):
@@ -466,12 +511,14 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     listing = mails.add_parser("list", help="id, date, sender, subject, reason (no text)")
     listing.add_argument("--all", action="store_true", help="automatic and malformed mails too")
     listing.add_argument("--limit", type=int, default=SHOW_LIMIT, help="at most this many")
+    add_json_option(listing)
     listing.set_defaults(handler=cmd_quarantine_list)
     show_mail = mails.add_parser(
         "show", help="headers, reason, text as the family would read it, attachments"
     )
     show_mail.add_argument("mail_id", type=int)
     show_mail.add_argument("--raw", action="store_true", help="the bytes as received, as they are")
+    add_json_option(show_mail)
     show_mail.set_defaults(handler=cmd_quarantine_show)
     release = mails.add_parser(
         "release", help="act on it as if allowed: relay the staff reply, or file the documents"
@@ -486,7 +533,11 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     day = commands.add_parser("day", help="the children booked on an activity on a day")
     day.add_argument("activity_code")
     day.add_argument("day", type=_iso_date, help="YYYY-MM-DD")
+    add_day_pdf_options(day)
+    add_json_option(day)
     day.set_defaults(handler=cmd_day)
+
+    add_attendance_command(commands, _iso_date)
 
     add_changes_command(commands)
     add_enrolment_commands(commands)

@@ -21,6 +21,7 @@ import argparse
 
 from bot.portal import Portal
 from bot.staff_commands import Refused, add_decider, decider, moment, on_store
+from bot.staff_json import add_json_option, print_json
 from store.actors import AccessDenied, Actor, NotFound
 from store.enrolments import (
     NOT_AT_SCHOOL,
@@ -74,6 +75,9 @@ def _decided(view: EnrolmentView | RegistrationView) -> list[str]:
 @on_store
 async def cmd_enrolments_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await portal.enrolments.enrolments(Actor.system(), everything=args.all)
+    if args.json:
+        print_json(views)
+        return 0
     if not views:
         print("No enrolment request is waiting for a decision.")
     for view in views:
@@ -87,6 +91,9 @@ async def cmd_enrolments_show(portal: Portal, args: argparse.Namespace) -> int:
         view = await portal.enrolments.enrolment(Actor.system(), args.id)
     except NotFound:
         raise Refused(f"No enrolment request #{args.id}.") from None
+    if args.json:
+        print_json(view)
+        return 0
     print(_enrolment_line(view))
     for line in _decided(view):
         print(f"  {line}")
@@ -121,6 +128,9 @@ async def cmd_enrolments_decide(portal: Portal, args: argparse.Namespace) -> int
 @on_store
 async def cmd_registrations_list(portal: Portal, args: argparse.Namespace) -> int:
     views = await portal.enrolments.registrations(Actor.system(), everything=args.all)
+    if args.json:
+        print_json(views)
+        return 0
     if not views:
         print("No new child is waiting for a decision.")
     for view in views:
@@ -134,6 +144,9 @@ async def cmd_registrations_show(portal: Portal, args: argparse.Namespace) -> in
         view = await portal.enrolments.registration(Actor.system(), args.id)
     except NotFound:
         raise Refused(f"No registration #{args.id}.") from None
+    if args.json:
+        print_json(view)
+        return 0
     print(_registration_line(view))
     for line in _decided(view):
         print(f"  {line}")
@@ -186,9 +199,11 @@ def add_enrolment_commands(
         verbs = group.add_subparsers(dest=f"{name}_command", required=True)
         list_parser = verbs.add_parser("list", help=f"{noun} waiting for a decision")
         list_parser.add_argument("--all", action="store_true", help="decided ones too")
+        add_json_option(list_parser)
         list_parser.set_defaults(handler=listing)
         show_parser = verbs.add_parser("show", help="one of them")
         show_parser.add_argument("id", type=int)
+        add_json_option(show_parser)
         show_parser.set_defaults(handler=showing)
         for verb, accept in (("accept", True), ("refuse", False)):
             decide = verbs.add_parser(verb, help=f"{verb} one (the family is told)")

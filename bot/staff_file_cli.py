@@ -18,6 +18,7 @@ from typing import Any
 
 from bot.portal import Portal
 from bot.staff_commands import Refused, moment, on_store
+from bot.staff_json import add_json_option, plain, print_json
 from store.actors import AccessDenied, Actor, NotFound
 from store.family_records import PICKUP_REMOVE, ChangeView, FileMoved, InvalidChange
 
@@ -49,6 +50,14 @@ def _what(change: ChangeView) -> str:
     return f"{_value(change.old_value)} -> {_value(change.new_value)}"
 
 
+def _json(change: ChangeView) -> dict[str, Any]:
+    """A change for scripts: its values hidden as the text hides them."""
+    fields = plain(change)
+    if not change.health_shown:
+        fields.update(old_value=None, new_value=None)
+    return fields
+
+
 def _line(change: ChangeView) -> str:
     whose = change.child_name or change.target_name or ""
     status = "" if change.status.value == "pending" else f"[{change.status.value}] "
@@ -61,6 +70,9 @@ def _line(change: ChangeView) -> str:
 @on_store
 async def cmd_list(portal: Portal, args: argparse.Namespace) -> int:
     changes = await portal.family_file.changes(Actor.system(), everything=args.all)
+    if args.json:
+        print_json([_json(change) for change in changes])
+        return 0
     if not changes:
         print("No change of a family file is waiting for a decision.")
     for change in changes:
@@ -75,6 +87,9 @@ async def cmd_show(portal: Portal, args: argparse.Namespace) -> int:
         change = await portal.family_file.change(actor, args.id)
     except NotFound:
         raise Refused(f"No change #{args.id}.") from None
+    if args.json:
+        print_json(_json(change))
+        return 0
     print(f"Change #{change.id} of the file of {change.family_name}: {change.field}")
     if change.child_name:
         print(f"Child: {change.child_name}")
@@ -136,10 +151,12 @@ def add_changes_command(
     verbs = changes.add_subparsers(dest="changes_command", required=True)
     listing = verbs.add_parser("list", help="changes waiting for a decision")
     listing.add_argument("--all", action="store_true", help="decided changes too")
+    add_json_option(listing)
     listing.set_defaults(handler=cmd_list)
     show = verbs.add_parser("show", help="one change, old and new values")
     show.add_argument("id", type=int)
     show.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", help="who reads it")
+    add_json_option(show)
     show.set_defaults(handler=cmd_show)
     for verb, accept in (("accept", True), ("refuse", False)):
         decide = verbs.add_parser(verb, help=f"{verb} a change (family-file service only)")

@@ -21,9 +21,10 @@ from store.runtime import UpdateLedger
 
 logger = logging.getLogger(__name__)
 
-# The claim made at the start of the update's person's turn, if it was (each update runs in
-# its own task: the value never reaches another update).
-_claimed: ContextVar[bool | None] = ContextVar("update_claimed", default=None)
+# The claim made at the start of the update's person's turn, if it was: (update id, claimed).
+# Each update runs in its own task; the id makes sure a value that reached another update's
+# context anyway (an update handled in the task of the one before) is never taken for its own.
+_claimed: ContextVar[tuple[int, bool] | None] = ContextVar("update_claimed", default=None)
 
 
 class UpdateOnce:
@@ -35,15 +36,16 @@ class UpdateOnce:
     async def claim_in(self, session: AsyncSession, update: Update) -> None:
         """Claim the update in the transaction that opens its person's turn (where their state
         is read: `bot.persistence.read_person`), one transaction for both."""
-        _claimed.set(await self._ledger.claim_in(session, update.update_id))
+        _claimed.set((update.update_id, await self._ledger.claim_in(session, update.update_id)))
 
     async def __call__(self, update: Update, context: Any) -> None:
         """Claim the update (unless its person's turn did); one already taken goes no
         further."""
-        claimed, _ = _claimed.get(), _claimed.set(None)
-        if claimed is None:
+        made, _ = _claimed.get(), _claimed.set(None)
+        if made is None or made[0] != update.update_id:
             claimed = await self._ledger.claim(update.update_id)
         else:
+            claimed = made[1]
             await self._ledger.purge_if_due()
         if not claimed:
             logger.info("update %s already handled; dropped", update.update_id)

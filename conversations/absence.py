@@ -47,7 +47,7 @@ from conversations.kit.drafts import (
     start_children_flow,
 )
 from conversations.kit.flows import Flow, flow, opened_by
-from conversations.kit.formatting import day_label, format_moment
+from conversations.kit.formatting import amount, day_label, format_moment
 from conversations.kit.language import chat_language, saved
 from conversations.kit.live import answer_quietly, reply, show, show_step, typed_text
 from conversations.kit.menu import (
@@ -58,7 +58,7 @@ from conversations.kit.menu import (
     MENU_SHOW,
     abort_row,
 )
-from conversations.kit.notices import renders
+from conversations.kit.notices import Notice, renders
 from conversations.kit.texts import text
 from conversations.kit.uploads import (
     FILES,
@@ -75,13 +75,14 @@ from conversations.kit.who import Who, family_screen, who
 from conversations.receipts import Replays, child_names, recalled, tell
 from dates import AskBack, Intent, understand
 from store.absences import AbsenceView, ReportChange
+from store.attendance import CORRECTED_NOTICE, UNANNOUNCED_NOTICE
 from store.bookings import CancellationResult, CancelOutcome
-from store.deadlines import CancellationStatus
+from store.deadlines import CancellationStatus, format_day
 from store.documents import DocumentRejected
 from store.family_file import absence_facts
 from store.idempotency import decode, new_key, step_key
 from store.models.enums import AbsenceReason, BookingState, DocumentSource, DocumentType
-from store.planning import UpcomingBooking, upcoming_bookings
+from store.planning import UpcomingBooking, booking_facts, upcoming_bookings
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -684,6 +685,62 @@ async def _certificate_notice(
     if payload.get("note"):
         message += "\n" + text("family_file.note", language, note=payload["note"])
     return message
+
+
+@renders(UNANNOUNCED_NOTICE, CORRECTED_NOTICE)
+async def _attendance_notice(
+    portal: Portal, payload: dict[str, Any], language: str
+) -> Notice | str | None:
+    """The parent's message when staff mark a day absent that no one announced (billed, and
+    a certificate may still excuse it), or correct such a day to present."""
+    unannounced = payload["kind"] == UNANNOUNCED_NOTICE
+    items = (
+        payload["items"] if unannounced else [{"booking_id": b} for b in payload["booking_ids"]]
+    )
+    facts = [await booking_facts(portal.sessions, int(item["booking_id"])) for item in items]
+    known = [(item, fact) for item, fact in zip(items, facts, strict=True) if fact is not None]
+    if not known:
+        return None
+    values = {
+        "activity": known[0][1].activity_name,
+        "day": format_day(date.fromisoformat(payload["day"]), language),
+    }
+    if not unannounced:
+        names = escape(", ".join(fact.child_name for _, fact in known))
+        return text("attendance.corrected", language, children_html=names, **values)
+
+    def billed(item: dict[str, Any]) -> str:
+        total, surcharge = int(item["amount_cents"]), int(item.get("surcharge_cents", 0))
+        if not surcharge:
+            return escape(amount(total, language))
+        return text(
+            "attendance.with_surcharge",
+            language,
+            amount=amount(total, language),
+            surcharge=amount(surcharge, language),
+        )
+
+    if len(known) == 1:
+        item, fact = known[0]
+        children, total_html = escape(fact.child_name), billed(item)
+    else:
+        children = ", ".join(
+            text("attendance.child_amount", language, child=fact.child_name, amount_html=billed(i))
+            for i, fact in known
+        )
+        total_html = escape(amount(sum(int(i["amount_cents"]) for i, _ in known), language))
+    message = text(
+        "attendance.unannounced",
+        language,
+        children_html=children,
+        amount_html=total_html,
+        **values,
+    )
+    message += "\n" + text("attendance.certificate_hint", language)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text("btn.absence", language), callback_data=MENU_ABSENCE)]]
+    )
+    return Notice(message, keyboard)
 
 
 # Helpers ----------------------------------------------------------------------------------

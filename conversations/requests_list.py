@@ -199,6 +199,8 @@ def subject(item: RequestItem, language: str) -> str:
         return document_label(item.subject, language)
     if item.kind is RequestKind.FILE_CHANGE:
         return field_label(item.subject, language)
+    if item.kind is RequestKind.ERASURE:
+        return text("requests.subject.erasure", language)
     if item.kind is RequestKind.ENROLMENT and item.day is not None:
         return text(
             "requests.subject.enrolment",

@@ -77,6 +77,12 @@ def rules_lines(rules: ActivityRules, language: str) -> list[str]:
         lines.append(text("tariffs.late_cancellation.refuse", language))
     else:
         lines.append(text("tariffs.late_cancellation.full", language))
+    unannounced = rules.unannounced_absence
+    if unannounced.percent is not None:
+        lines.append(text("attendance.rule.percent", language, percent=unannounced.percent))
+    elif unannounced.fixed_cents is not None:
+        amount_text = amount(unannounced.fixed_cents, language)
+        lines.append(text("attendance.rule.fixed", language, amount=amount_text))
     for window in rules.windows:
         lines.append(
             text(

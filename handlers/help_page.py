@@ -14,6 +14,45 @@ from conversations.kit.menu import menu_keyboard
 from conversations.kit.texts import text
 
 HELP_COMMANDS = ("aide", "help")
+# The commands published to Telegram (the "/" menu) and listed by the help page, in that order;
+# each has its description `cmd.<name>` in both languages.
+COMMANDS = (
+    "start",
+    "menu",
+    "reserver",
+    "annuler",
+    "solde",
+    "absence",
+    "mesabsences",
+    "documents",
+    "message",
+    "dossier",
+    "inscriptions",
+    "demandes",
+    "releve",
+    "tarifs",
+    "actualites",
+    "consultations",
+    "mesdonnees",
+    "confidentialite",
+    "planning",
+    "rappels",
+    "abandon",
+    "aide",
+    "langue",
+    "deconnexion",
+)
+# Not worth a line of the help page: it is how one arrives, and the page itself.
+NOT_LISTED = frozenset({"start", "aide"})
+
+
+def commands_html(language: str) -> str:
+    """ "/reserver — Réserver des jours", a line per command."""
+    return "\n".join(
+        f"/{name} — {escape(text(f'cmd.{name}', language))}"
+        for name in COMMANDS
+        if name not in NOT_LISTED
+    )
 
 
 async def send_help(update: Update, context: PortalContext) -> None:
@@ -32,6 +71,7 @@ async def send_help(update: Update, context: PortalContext) -> None:
         "help.body" if profile is not None else "help.body_unlinked",
         language,
         services_html="\n".join(lines) or escape(documents),
+        commands_html=commands_html(language),
         documents=documents,
     )
     await reply(update, body, menu_keyboard(language) if profile is not None else None)

@@ -20,7 +20,13 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 from conversations.kit.notices import backoff
-from mail import enrolment_mail, file_change_mail, sender_mail  # noqa: F401 (they register)
+from mail import (  # noqa: F401 (they register)
+    decision_mail,
+    enrolment_mail,
+    erasure_mail,
+    file_change_mail,
+    sender_mail,
+)
 from mail.mailer import MAIL_POLICY, MailError, send_message
 from mail.staff_mail import WRITERS, NotNeeded, StaffMail
 from store.linking import CODE

@@ -19,11 +19,14 @@ from mail.staff_mail import (
     NotNeeded,
     StaffMail,
     _join,
+    decision_how,
+    decision_reply,
     family_lines,
     message_id,
     words,
     writes,
 )
+from store.decide_by_mail import RequestKind
 from store.enrolments import (
     NOT_AT_SCHOOL,
     OPEN,
@@ -73,6 +76,7 @@ async def enrolment_to_decide(portal: Portal, payload: dict[str, Any]) -> StaffM
         intro.append(words("staffmail.enrolment.waitlisted", position=view.position))
     family = await _family(portal, view.family_id)
     body = _join(
+        decision_how(RequestKind.ENROLMENT),
         intro,
         family_lines(family) if family else [],
         [words("staffmail.enrolment.decide", id=view.id)],
@@ -83,7 +87,10 @@ async def enrolment_to_decide(portal: Portal, payload: dict[str, Any]) -> StaffM
         activity=view.activity_name,
         start=start,
     )
-    return StaffMail(subject, body, message_id(portal, f"enrolment-{view.id}.to-decide"))
+    reply_to = await decision_reply(portal, RequestKind.ENROLMENT, [view.id])
+    return StaffMail(
+        subject, body, message_id(portal, f"enrolment-{view.id}.to-decide"), reply_to=reply_to
+    )
 
 
 @writes("registration_to_decide")
@@ -104,6 +111,7 @@ async def registration_to_decide(portal: Portal, payload: dict[str, Any]) -> Sta
     ).split("\n")
     family = await _family(portal, view.family_id)
     body = _join(
+        decision_how(RequestKind.REGISTRATION),
         intro,
         family_lines(family) if family else [],
         [words("staffmail.registration.decide", id=view.id)],
@@ -111,4 +119,10 @@ async def registration_to_decide(portal: Portal, payload: dict[str, Any]) -> Sta
     subject = words(
         "staffmail.registration.subject", first_name=view.first_name, last_name=view.last_name
     )
-    return StaffMail(subject, body, message_id(portal, f"registration-{view.id}.to-decide"))
+    reply_to = await decision_reply(portal, RequestKind.REGISTRATION, [view.id])
+    return StaffMail(
+        subject,
+        body,
+        message_id(portal, f"registration-{view.id}.to-decide"),
+        reply_to=reply_to,
+    )

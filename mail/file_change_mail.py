@@ -10,7 +10,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conversations.kit.formatting import format_moment
-from mail.staff_mail import LANGUAGE, NotNeeded, StaffMail, _join, message_id, words, writes
+from mail.staff_mail import (
+    LANGUAGE,
+    NotNeeded,
+    StaffMail,
+    _join,
+    decision_how,
+    decision_reply,
+    message_id,
+    words,
+    writes,
+)
+from store.decide_by_mail import RequestKind
 from store.family_records import PICKUP_REMOVE, ChangeView, staff_change_facts
 from store.models.enums import RequestStatus
 
@@ -65,10 +76,14 @@ async def file_change_to_review(portal: Portal, payload: dict[str, Any]) -> Staf
     if change.child_name:
         details.append(words("staffmail.file_change.child", child=change.child_name))
     body = _join(
+        decision_how(RequestKind.FILE_CHANGE),
         [intro],
         details,
         [words("staffmail.family", family=change.family_name, code=change.family_code)],
         [words("staffmail.file_change.decide", change_id=change.id)],
     )
     subject = words("staffmail.file_change.subject", family=change.family_name, field=field)
-    return StaffMail(subject, body, message_id(portal, f"file-change-{change.id}"))
+    reply_to = await decision_reply(portal, RequestKind.FILE_CHANGE, [change.id])
+    return StaffMail(
+        subject, body, message_id(portal, f"file-change-{change.id}"), reply_to=reply_to
+    )

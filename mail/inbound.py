@@ -65,6 +65,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 
 from mail.parsing import message_id_of, parse_mail, raw_headers
 from store.clock import Clock, system_clock
+from store.decide_by_mail import DecisionReplies
 from store.inbound import InboundConfig, InboundMailService, Route, route_of
 from store.leases import PURGE_RAW_MAIL, ClusterLeases
 from store.mail_retention import Retention
@@ -74,6 +75,10 @@ if TYPE_CHECKING:
     from bot.portal import Portal
 
 logger = logging.getLogger(__name__)
+# aiosmtpd's own logger: at DEBUG it writes every line of every message received (children's
+# certificates, in base64). Never below INFO, whatever LOG_LEVEL says; at INFO it writes the
+# peers and envelope addresses only.
+logging.getLogger("mail.log").setLevel(logging.INFO)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 2525
@@ -192,6 +197,15 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
         documents,
         portal.absences,
         portal.messaging,
+        decisions=DecisionReplies(
+            portal.sessions,
+            absences=portal.absences,
+            documents=documents,
+            bookings=portal.bookings,
+            family_file=portal.family_file,
+            enrolments=portal.enrolments,
+            clock=portal.clock,
+        ),
     )
 
 

@@ -37,8 +37,11 @@ from babel.numbers import format_decimal
 
 from conversations.kit.formatting import amount, format_moment, long_day, short_month
 from conversations.kit.texts import CATALOG
+from store.access_log import record_mailed
 from store.actors import Actor, StoreError
+from store.decide_by_mail import RequestKind, new_decision_token
 from store.documents import document_file_name
+from store.family_file import FAMILY_FILE_SERVICE
 from store.linking import CODE, LINK_CODE_MAIL, LINK_WARNING_MAIL
 from store.models.enums import Channel, DocumentSource
 from store.safe_files import display_label, sniff_content_type
@@ -166,16 +169,38 @@ def _join(*blocks: Sequence[str]) -> str:
     return "\n\n".join([*paragraphs, words("staffmail.footer")]) + "\n"
 
 
+async def decision_reply(portal: Portal, kind: RequestKind, ids: Sequence[int]) -> str:
+    """The reply address of a notification asking for a decision: a fresh token bound to
+    that request (`store.decide_by_mail`)."""
+    token = await new_decision_token(portal.sessions, kind, ids, portal.clock())
+    return f"reply+{token}@{portal.settings.mail_domain}"
+
+
+def decision_how(kind: RequestKind, several: bool = False) -> list[str]:
+    """The lines at the top of such a notification that say how to decide by replying."""
+    how = (
+        "staffmail.decide.how_document" if kind is RequestKind.DOCUMENT else "staffmail.decide.how"
+    )
+    return [words(how), *([words("staffmail.decide.how_all")] if several else [])]
+
+
 def message_id(portal: Portal, local: str) -> str:
     """A Message-ID of ours: `<local@mail domain>`."""
     return f"<{local}@{portal.settings.mail_domain}>"
 
 
 async def read_files(
-    portal: Portal, files: Sequence[AttachedFile], reference: str | None = None
+    portal: Portal,
+    files: Sequence[AttachedFile],
+    reference: str | None = None,
+    *,
+    why: str,
+    service_code: str | None = FAMILY_FILE_SERVICE,
+    service_name: str | None = None,
 ) -> tuple[tuple[MailFile, ...], list[AttachedFile]]:
     """The files' bytes, as many as fit in one email, named by us (after `reference`, an
-    absence's, when given; else the document's number); and those left out."""
+    absence's, when given; else the document's number); and those left out. Each file read
+    for a service's mailbox is in the family's access log (`store.access_log`), with `why`."""
     documents = portal.documents
     attached: list[MailFile] = []
     left_out: list[AttachedFile] = []
@@ -190,6 +215,15 @@ async def read_files(
             logger.warning("document %s could not be read for a staff email", file.document_id)
             left_out.append(file)
             continue
+        async with portal.sessions.begin() as session:
+            await record_mailed(
+                session,
+                view.family_id,
+                view.id,
+                why,
+                service_code=service_code,
+                service_name=service_name,
+            )
         total += len(content)
         content_type = sniff_content_type(content) or "application/octet-stream"
         name = document_file_name(view.doc_type, reference or view.id, content_type)
@@ -241,7 +275,13 @@ async def parent_message(portal: Portal, payload: dict[str, Any]) -> StaffMail |
         ]
         references = tuple(dict.fromkeys([root, *earlier]))
         in_reply_to = earlier[-1] if earlier else root
-    files, left_out = await read_files(portal, facts.attachments)
+    files, left_out = await read_files(
+        portal,
+        facts.attachments,
+        why=f"parent_message:{facts.message_id}",
+        service_code=None,
+        service_name=facts.service_name,
+    )
     token = await portal.messaging.new_reply_token(facts.thread_id)
     intro = words(
         "staffmail.message.intro",
@@ -277,7 +317,12 @@ async def certificate_to_review(portal: Portal, payload: dict[str, Any]) -> Staf
     facts = await certificate_facts(portal.sessions, int(payload["absence_id"]))
     if facts is None or facts.certificate is None:
         return NotNeeded("the absence or its certificate no longer exists")
-    files, left_out = await read_files(portal, [facts.certificate], facts.reference)
+    files, left_out = await read_files(
+        portal,
+        [facts.certificate],
+        facts.reference,
+        why=f"certificate_to_review:{facts.absence_id}",
+    )
     subject = words(
         "staffmail.certificate.subject",
         child=facts.child_name,
@@ -293,6 +338,7 @@ async def certificate_to_review(portal: Portal, payload: dict[str, Any]) -> Staf
     ]
     attached = file_lines(files, left_out) if files else [words("staffmail.certificate.missing")]
     body = _join(
+        decision_how(RequestKind.CERTIFICATE),
         [words("staffmail.certificate.intro")],
         details,
         attached,
@@ -300,7 +346,8 @@ async def certificate_to_review(portal: Portal, payload: dict[str, Any]) -> Staf
         [words("staffmail.certificate.decide", absence_id=facts.absence_id)],
     )
     local = f"absence-{facts.absence_id}.certificate-{facts.certificate.document_id}"
-    return StaffMail(subject, body, message_id(portal, local), files=files)
+    reply_to = await decision_reply(portal, RequestKind.CERTIFICATE, [facts.absence_id])
+    return StaffMail(subject, body, message_id(portal, local), reply_to=reply_to, files=files)
 
 
 @writes("document_to_review")
@@ -312,7 +359,9 @@ async def document_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMa
     if facts.carried_by is not None:
         return NotNeeded(f"sent with its {facts.carried_by}'s own notification")
     doc_type = CATALOG[f"doc.{facts.doc_type.value}"]["fr"]
-    files, left_out = await read_files(portal, [facts.file])
+    files, left_out = await read_files(
+        portal, [facts.file], why=f"document_to_review:{facts.file.document_id}"
+    )
     owner = (
         words("staffmail.document.for_child", child=facts.child_name)
         if facts.child_name
@@ -325,14 +374,20 @@ async def document_to_review(portal: Portal, payload: dict[str, Any]) -> StaffMa
         when=format_moment(facts.created_at, LANGUAGE),
     )
     body = _join(
+        decision_how(RequestKind.DOCUMENT),
         [intro, owner],
         file_lines(files, left_out),
         family_lines(facts.family),
         [words("staffmail.document.decide", document_id=facts.file.document_id)],
     )
     subject = words("staffmail.document.subject", doc_type=doc_type, family=facts.family.name)
+    reply_to = await decision_reply(portal, RequestKind.DOCUMENT, [facts.file.document_id])
     return StaffMail(
-        subject, body, message_id(portal, f"document-{facts.file.document_id}"), files=files
+        subject,
+        body,
+        message_id(portal, f"document-{facts.file.document_id}"),
+        reply_to=reply_to,
+        files=files,
     )
 
 
@@ -344,7 +399,9 @@ async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffM
     facts = await mail_documents_facts(portal.sessions, ids)
     if facts is None:
         return NotNeeded("no document left to announce (gone, or sent with an absence)")
-    files, left_out = await read_files(portal, [file for file, _ in facts.files])
+    files, left_out = await read_files(
+        portal, [file for file, _ in facts.files], why="documents_to_review"
+    )
     lines = [
         words(
             "staffmail.documents.file",
@@ -360,6 +417,7 @@ async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffM
         "staffmail.documents.intro", count=count, when=format_moment(facts.created_at, LANGUAGE)
     )
     body = _join(
+        decision_how(RequestKind.DOCUMENT, several=count > 1),
         [intro, *lines],
         file_lines(files, left_out),
         family_lines(facts.family),
@@ -367,7 +425,10 @@ async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffM
     )
     subject = words("staffmail.documents.subject", count=count, family=facts.family.name)
     local = f"inbound-{int(payload['mail_id'])}.documents"
-    return StaffMail(subject, body, message_id(portal, local), files=files)
+    reply_to = await decision_reply(
+        portal, RequestKind.DOCUMENT, [file.document_id for file, _ in facts.files]
+    )
+    return StaffMail(subject, body, message_id(portal, local), reply_to=reply_to, files=files)
 
 
 @writes("mail_disowned")
@@ -434,6 +495,7 @@ async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffM
         else:
             lines.append(words("staffmail.booking.day", **values))
     body = _join(
+        decision_how(RequestKind.BOOKINGS, several=len(pending) > 1),
         [
             words(
                 "staffmail.booking.intro",
@@ -448,7 +510,12 @@ async def booking_to_validate(portal: Portal, payload: dict[str, Any]) -> StaffM
     subject = words(
         "staffmail.booking.subject", children=children, activity=facts.activity_name, days=shown
     )
-    return StaffMail(subject, body, message_id(portal, f"booking-{min(ids)}.to-validate"))
+    reply_to = await decision_reply(
+        portal, RequestKind.BOOKINGS, [day.booking_id for day in pending]
+    )
+    return StaffMail(
+        subject, body, message_id(portal, f"booking-{min(ids)}.to-validate"), reply_to=reply_to
+    )
 
 
 @writes(LINK_CODE_MAIL)

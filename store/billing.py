@@ -72,9 +72,11 @@ class Balance:
 
 
 def billable_amount(state: BookingState, price: int, fee: int, excused: bool) -> int:
-    """What a booking costs the family: confirmed days unless excused, late cancellation fees."""
+    """What a booking costs the family: confirmed days unless excused (with, on a day missed
+    without notice, the surcharge its activity's rule adds: the booking's `fee`, see
+    `store.attendance`), late cancellation fees."""
     if state is BookingState.CONFIRMED:
-        return 0 if excused else price
+        return 0 if excused else price + fee
     if state is BookingState.LATE_CANCELLED:
         return fee
     return 0

@@ -255,6 +255,11 @@ class DocumentService:
             key, checked.content_type, len(checked.content), hashlib.sha256(content).hexdigest()
         )
 
+    async def remove_files(self, storage_keys: list[str]) -> None:
+        """Remove the files of documents whose rows were deleted (retention, erasure); a key
+        already gone is no error, one that cannot be removed now is logged and left."""
+        await self._remove(storage_keys)
+
     async def discard_held(self, storage_keys: list[str]) -> None:
         """Remove held files (never filed); a key already gone is no error, and one that
         cannot be removed now is logged and left."""

@@ -25,6 +25,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store import audit
+from store.access_log import HEALTH, record_staff_read
 from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.clock import Clock, system_clock
 from store.database import changed_rows
@@ -374,6 +375,11 @@ class FamilyFileService:
             ):
                 raise NotFound("no such child")
             shown = await _reads_health(session, actor, child)
+            if shown and actor.kind is ActorKind.STAFF:
+                await record_staff_read(
+                    session, actor, child.family_id, HEALTH, child.id, "family_file"
+                )
+                await session.commit()
             pickups = await session.scalars(
                 select(PickupPerson)
                 .where(PickupPerson.child_id == child.id)
@@ -499,7 +505,13 @@ class FamilyFileService:
             change = await session.get(FileChange, change_id)
             if change is None:
                 raise NotFound("no such change")
-            return await _view(session, actor, change)
+            view = await _view(session, actor, change)
+            if view.field in HEALTH_FIELDS and view.health_shown and view.child_id is not None:
+                await record_staff_read(
+                    session, actor, view.family_id, HEALTH, view.child_id, f"file_change:{view.id}"
+                )
+                await session.commit()
+            return view
 
     async def decide(
         self, actor: Actor, change_id: int, accept: bool, reason: str | None = None

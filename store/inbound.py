@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from enum import StrEnum
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -83,6 +83,9 @@ from store.staff_notices import (
     notify_service,
     service_recipient,
 )
+
+if TYPE_CHECKING:
+    from store.decide_by_mail import DecisionReplies
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +280,7 @@ class InboundMailService:
         absences: AbsenceService,
         messaging: StaffReplies | None = None,
         reply_max_chars: int = 4000,
+        decisions: DecisionReplies | None = None,
     ):
         self._sessions = sessions
         self.config = config
@@ -285,6 +289,8 @@ class InboundMailService:
         self._absences = absences
         self._messaging = messaging
         self._reply_max_chars = reply_max_chars
+        # Replies to a notification asking for a decision (`store.decide_by_mail`).
+        self._decisions = decisions
         self.worker_id = worker_name()
         self.mail_documents = MailDocuments(
             sessions,
@@ -500,6 +506,9 @@ class InboundMailService:
             Route.DOCUMENTS not in routes or await self.is_staff_address(mail.from_address or "")
         )
         if staff_reply:
+            decided = await self._decision_reply(mail_id, mail, rcpts)
+            if decided is not None:
+                return decided
             token, thread = await self._thread_of(rcpts)
             return await self._relay_staff_reply(mail_id, mail, token, thread, received_at)
         if Route.DOCUMENTS in routes:
@@ -507,6 +516,20 @@ class InboundMailService:
         if Route.POSTMASTER in routes:
             return MailDecision(InboundStatus.QUARANTINED, "mail to postmaster")
         return MailDecision(InboundStatus.QUARANTINED, "no recipient of ours")
+
+    async def _decision_reply(
+        self, mail_id: int, mail: ReadMail, rcpts: Sequence[str]
+    ) -> MailDecision | None:
+        """A reply to a notification asking for a decision: applied, or answered why not
+        (`store.decide_by_mail`); None when no recipient is a decision's reply address."""
+        if self._decisions is None:
+            return None
+        tokens = [t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t]
+        request = await self._decisions.request_for(tokens)
+        if request is None:
+            return None
+        address = f"{REPLY_PREFIX}{request.token}@{self.config.mail_domain}"
+        return await self._decisions.decide(mail_id, mail, request, address)
 
     async def _file_documents(
         self, mail: ReadMail, received_at: datetime, mail_id: int

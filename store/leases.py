@@ -35,6 +35,10 @@ from store.models.runtime import ClusterLease
 PURGE_HANDLED_UPDATES = "purge:handled_updates"
 PURGE_RAW_MAIL = "purge:raw_mail"
 PURGE_CHAT_STATE = "purge:chat_state"
+# Children's data past their retention (`store.retention`), once a day.
+PURGE_RETENTION = "purge:retention"
+# Planning and sending the deadline reminders (`store.reminders`).
+REMINDERS = "reminders"
 
 
 @lru_cache(maxsize=1)

@@ -162,6 +162,7 @@ async def _attendance(
             Booking.day,
             Booking.state,
             Booking.price_cents,
+            Booking.cancellation_fee_cents,
             Booking.attendance,
             Absence.status,
         )
@@ -175,12 +176,12 @@ async def _attendance(
         )
     )
     found: dict[tuple[int, int, date], CellState] = {}
-    for child_id, activity_id, day, state, price, attendance, absence_status in rows:
+    for child_id, activity_id, day, state, price, fee, attendance, absence_status in rows:
         if attendance is Attendance.PRESENT:
             found[(child_id, activity_id, day)] = CellState.PRESENT
             continue
         excused = absence_status is AbsenceStatus.EXCUSED
-        billed = billable_amount(state, price, 0, excused) > 0
+        billed = billable_amount(state, price, fee, excused) > 0
         found[(child_id, activity_id, day)] = (
             CellState.ABSENT_BILLED if billed else CellState.ABSENT_EXCUSED
         )

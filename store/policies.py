@@ -227,44 +227,57 @@ class Freeze(Strict):
         return self.start <= day <= self.end
 
 
+def read_fixed_euros(data: Any) -> Any:
+    """A surcharge's `fixed` amount in euros read as `fixed_cents` (both given: an error)."""
+    if isinstance(data, dict) and "fixed" in data:
+        data = dict(data)
+        if "fixed_cents" in data:
+            raise ValueError("give either fixed (euros) or fixed_cents, not both")
+        data["fixed_cents"] = euros_to_cents(data.pop("fixed"))
+    return data
+
+
 class LateBookingMode(StrEnum):
     REFUSE = "refuse"
     SURCHARGE = "surcharge"
 
 
-class LateBooking(Strict):
-    """After a deadline: refuse, or accept with a surcharge (`percent` or `fixed_cents`)."""
+class Surcharged(Strict):
+    """A mode and, with the mode `surcharge` only, exactly one of `percent` (of the day's
+    price) or `fixed` (euros): what late bookings and unannounced absences share."""
 
-    mode: LateBookingMode = LateBookingMode.REFUSE
+    mode: StrEnum
     percent: int | None = Field(default=None, gt=0, le=1000)
     fixed_cents: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="before")
     @classmethod
     def _read_fixed_euros(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "fixed" in data:
-            data = dict(data)
-            if "fixed_cents" in data:
-                raise ValueError("give either fixed (euros) or fixed_cents, not both")
-            data["fixed_cents"] = euros_to_cents(data.pop("fixed"))
-        return data
+        return read_fixed_euros(data)
 
     @model_validator(mode="after")
-    def _check_amount(self) -> LateBooking:
+    def _check_amount(self) -> Surcharged:
         given = (self.percent is not None) + (self.fixed_cents is not None)
-        if self.mode is LateBookingMode.SURCHARGE and given != 1:
+        surcharged = self.mode.value == "surcharge"
+        if surcharged and given != 1:
             raise ValueError("mode surcharge needs exactly one of percent or fixed")
-        if self.mode is LateBookingMode.REFUSE and given:
-            raise ValueError("mode refuse takes no percent nor fixed amount")
+        if not surcharged and given:
+            raise ValueError(f"mode {self.mode.value} takes no percent nor fixed amount")
         return self
 
     def surcharge_cents(self, price_cents: int) -> int:
-        """The surcharge on a late booking of that price (percent rounded half up)."""
+        """The surcharge on a day of that price (percent rounded half up); 0 without one."""
         if self.fixed_cents is not None:
             return self.fixed_cents
         if self.percent is not None:
             return (price_cents * self.percent + 50) // 100
         return 0
+
+
+class LateBooking(Surcharged):
+    """After a deadline: refuse, or accept with a surcharge (`percent` or `fixed_cents`)."""
+
+    mode: LateBookingMode = LateBookingMode.REFUSE
 
 
 class LateCancellationMode(StrEnum):
@@ -294,12 +307,28 @@ class LateCancellation(Strict):
         return price_cents
 
 
+class UnannouncedAbsenceMode(StrEnum):
+    BILL_FULL = "bill_full"
+    SURCHARGE = "surcharge"
+
+
+class UnannouncedAbsence(Surcharged):
+    """A booked day the child missed with no absence reported (staff marked it absent at
+    attendance): billed at the full price (`bill_full`, the default: "toute inscription donnera
+    lieu à une facturation"), or at the price plus a surcharge (`surcharge`, with `percent` of
+    the day's price or a `fixed` amount in euros: the "majoration" of some portals). A medical
+    certificate sent afterwards still excuses it, as any absence (`store.attendance`)."""
+
+    mode: UnannouncedAbsenceMode = UnannouncedAbsenceMode.BILL_FULL
+
+
 def _default_booking_rule() -> DaysBefore:
     return DaysBefore(rule="days_before", days=3)
 
 
 class ActivityRules(Strict):
-    """All the booking and cancellation policies of one activity.
+    """All the booking and cancellation policies of one activity, and how a missed day that
+    was not announced is billed (`unannounced_absence`).
 
     When `cancellation` is omitted it is the same rule as `booking`.
     """
@@ -310,6 +339,7 @@ class ActivityRules(Strict):
     freezes: tuple[Freeze, ...] = ()
     late_booking: LateBooking = LateBooking()
     late_cancellation: LateCancellation = LateCancellation()
+    unannounced_absence: UnannouncedAbsence = UnannouncedAbsence()
 
     @model_validator(mode="before")
     @classmethod

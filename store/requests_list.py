@@ -33,6 +33,7 @@ from store.models import (
     ChildRegistration,
     Document,
     EnrolmentRequest,
+    ErasureRequest,
     FileChange,
 )
 from store.models.enums import (
@@ -58,6 +59,7 @@ class RequestKind(StrEnum):
     FILE_CHANGE = "fc"
     ENROLMENT = "en"
     REGISTRATION = "rg"
+    ERASURE = "er"
 
 
 class RequestState(StrEnum):
@@ -418,6 +420,29 @@ async def _registrations(
     ]
 
 
+async def _erasures(
+    session: AsyncSession,
+    family_id: int,
+    since: datetime | None,
+    only: int | None,
+    names: dict[int, str],
+) -> list[RequestItem]:
+    query = select(ErasureRequest).where(ErasureRequest.family_id == family_id)
+    query = _narrowed(query, ErasureRequest.id, ErasureRequest.requested_at, since, only)
+    return [
+        RequestItem(
+            kind=RequestKind.ERASURE,
+            id=erasure.id,
+            asked_at=_aware(erasure.requested_at),
+            state=_DECIDED_STATES[erasure.status],
+            subject="",
+            reason=erasure.reason,
+            decided_at=_aware(erasure.decided_at) if erasure.decided_at else None,
+        )
+        for erasure in await session.scalars(query)
+    ]
+
+
 _READERS: dict[RequestKind, Reader] = {
     RequestKind.BOOKING: _bookings,
     RequestKind.ABSENCE: _absences,
@@ -425,4 +450,5 @@ _READERS: dict[RequestKind, Reader] = {
     RequestKind.FILE_CHANGE: _file_changes,
     RequestKind.ENROLMENT: _enrolments,
     RequestKind.REGISTRATION: _registrations,
+    RequestKind.ERASURE: _erasures,
 }

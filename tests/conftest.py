@@ -27,6 +27,7 @@ from fake_telegram import FakeTelegram
 from store import migrate
 from store.database import create_engine, create_sessionmaker
 from store.models import Base
+from tests.health_log_scan import finish_scan, start_scan
 from tests.helpers import FakeClock
 from tests.mail_helpers import MTA_AUTHSERV_ID
 
@@ -179,3 +180,12 @@ async def demo(database_url: str, tmp_path: Path) -> AsyncIterator[DemoSession]:
     )
     yield session
     await session.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Scan every log record of the session for children's health data."""
+    start_scan()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    finish_scan(session)

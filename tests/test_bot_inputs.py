@@ -9,8 +9,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from conversations.kit.texts import text
 from fake_telegram.models import ChatMessage
 from fake_telegram.users import OTHER_KINDS, FakeUser
+from handlers.help_page import COMMANDS, NOT_LISTED
 from handlers.intents import Intent, intents_of
 from store.models import Absence, Booking, Document
 from store.models.enums import AbsenceReason, DocumentType
@@ -111,6 +113,9 @@ async def test_help_says_what_the_bot_does_and_who_to_reach(
     assert WORDS[language]["help"] in help_page.text
     assert "centres-loisirs@montclar.example" in help_page.text
     assert "/reserver" in help_page.text and "/abandon" in help_page.text
+    # Every command of the "/" menu is on the page, with its description in the language.
+    for name in set(COMMANDS) - NOT_LISTED:
+        assert f"/{name} — {text(f'cmd.{name}', language)}" in help_page.text, name
     assert WORDS[language]["menu"] in help_page.buttons
 
 

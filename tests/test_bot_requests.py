@@ -123,6 +123,7 @@ async def test_filters_by_kind_child_and_older_requests(portal, telegram, bot):
         "Modifications du dossier",
         "Inscriptions",
         "Pré-inscriptions",
+        "Effacement des données",
         "Toutes les demandes",
     ]
     await parent.tap("Modifications du dossier")

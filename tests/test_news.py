@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
@@ -510,3 +511,9 @@ async def test_command_line_publishes_lists_withdraws_and_closes(
     assert status == 0 and "closed on 2026-12-09 already" in out
     status, out, _ = await run(_portail, settings, "list")
     assert "WITHDRAWN" in out and "Grève  [booked:act:2026-12-09] urgent" in out
+    status, out, _ = await run(_portail, settings, "list", "--json")
+    listed = json.loads(out)
+    assert [(n["title"], n["urgent"], n["withdrawn"]) for n in listed] == [
+        ("Grève", True, False),
+        ("Fête", False, True),
+    ]

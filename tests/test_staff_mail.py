@@ -186,8 +186,10 @@ async def test_an_absence_certificate_goes_to_the_family_file_service_attached(
         "[Portail Famille] Certificat médical à vérifier : Lucas F1, "
         f"9 déc. 2026 – 11 déc. 2026 ({absence.reference})"
     )
-    assert mail["Reply-To"] is None
+    # Its own reply address: the service decides by replying OK or REFUS (decide_by_mail).
+    assert reply_token(mail["Reply-To"], DOMAIN) is not None
     text = body(mail)
+    assert text.startswith("Répondez OK pour accepter, ou REFUS suivi du motif pour refuser")
     assert f"Absence : {absence.reference}" in text
     assert "Dates : du mercredi 9 décembre 2026 au vendredi 11 décembre 2026" in text
     assert "Motif : maladie" in text
@@ -197,6 +199,15 @@ async def test_an_absence_certificate_goes_to_the_family_file_service_attached(
     assert attachments(mail) == [(name, "application/pdf", PDF)]
     [notice] = await outbox(portal, "document_to_review")
     assert notice.last_error == "not sent: sent with its absence's own notification"
+    # The certificate went to the service's mailbox: the family's access log says so.
+    [read] = await portal.access_log.for_family(town.guardian, town.family_id)
+    assert (read.service_name, read.what, read.what_id, read.why) == (
+        "Dossier famille",
+        "document",
+        certificate.id,
+        f"certificate_to_review:{absence.id}",
+    )
+    assert read.subject == "medical_certificate" and read.reader_name is None
 
 
 async def test_a_new_document_is_announced_a_moment_later_with_the_file(

@@ -15,13 +15,15 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.app import build_application
 from bot.portal import Portal
 from bot.runner import running_bot
+from bot.update_once import UpdateOnce
 from conversations.kit.texts import text
 from fake_telegram import FakeUser
 from fake_telegram.users import command_entities
@@ -168,3 +170,20 @@ async def test_ids_are_forgotten_after_their_retention(portal, clock: FakeClock)
     async with portal.sessions() as session:
         kept = await session.scalars(select(HandledUpdate.update_id).order_by("update_id"))
         assert list(kept) == [3, 4]
+
+
+async def test_a_claim_made_for_one_update_never_lets_another_through(portal, telegram, clock):
+    """The claim made in a person's turn is for that update only: an update that finds another
+    update's claim in its context claims its own id (and a taken one stops there)."""
+    ledger = UpdateLedger(portal.sessions, clock, timedelta(days=2))
+    once = UpdateOnce(ledger)
+    assert await ledger.claim(7)  # update 7 was taken by some worker
+    user = telegram.add_user()
+    seven = Update.de_json(_help(user, 7), None)
+    eight = Update.de_json(_help(user, 8), None)
+    async with portal.sessions.begin() as session:
+        await once.claim_in(session, eight)  # update 8's turn claimed it ...
+    with pytest.raises(ApplicationHandlerStop):
+        await once(seven, None)  # ... which does not make update 7 new again
+    with pytest.raises(ApplicationHandlerStop):
+        await once(eight, None)  # and 8, taken above, is not handled a second time

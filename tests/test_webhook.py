@@ -24,7 +24,14 @@ from store.models import HandledUpdate
 from tests.chat_helpers import linked_parent
 from tests.helpers import build_town, paris
 from tests.messaging_helpers import add_services
-from tests.worker_journeys import WAIT, Journey, check_journeys, first_round, second_round
+from tests.worker_journeys import (
+    WAIT,
+    Journey,
+    check_journeys,
+    first_round,
+    second_round,
+    third_round,
+)
 
 WEDNESDAYS = [date(2026, 12, d) for d in (2, 9, 16, 23)]
 SECRET = "test-webhook-secret-0123456789"
@@ -72,6 +79,7 @@ async def test_parents_flow_on_whichever_worker_takes_each_tap(portal, telegram,
 
     await first_round(journeys)
     await second_round(portal, services, journeys)
+    await third_round(journeys)
     assert telegram.calls_to("getUpdates") == []
     await check_journeys(portal, telegram, journeys)
     assert town.family_id

@@ -1,9 +1,10 @@
 """`portail bot --workers 2` on one PostgreSQL database, in webhook mode behind the local Bot
 API: two real worker processes share the webhook's port, and parents go through the flows at
-the same time — booking, cancelling, the balance, writing to a service, then numbered replies
-typed back to back; between the two rounds a worker is killed and replaced. Nobody is stuck
-on a stale button, nothing is done twice, each parent's replies are stored in the order typed,
-and both workers took part.
+the same time — booking, cancelling, an absence with its certificate, a phone change, the
+balance, writing to a service; then numbered replies typed back to back; then a document, a
+child to add and every view of the portal. Between the first two rounds a worker is killed and
+replaced. Nobody is stuck on a stale button, nothing is done twice, each parent's replies are
+stored in the order typed, and both workers took part.
 """
 
 from __future__ import annotations
@@ -27,7 +28,14 @@ from tests.chat_helpers import linked_parent
 from tests.helpers import build_town, one_child_families
 from tests.messaging_helpers import add_services
 from tests.test_webhook import SECRET, free_port
-from tests.worker_journeys import WAIT, Journey, check_journeys, first_round, second_round
+from tests.worker_journeys import (
+    WAIT,
+    Journey,
+    check_journeys,
+    first_round,
+    second_round,
+    third_round,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 90.0
@@ -170,15 +178,22 @@ async def test_two_worker_processes_serve_parents_concurrently(
             )
             journeys.append(Journey(parent, "C"))
 
-        await first_round(journeys)
-        await _outbox_drained(portal)
-        # A worker is killed between two rounds (kill -9): the supervisor starts another, and
-        # the parents go on with whichever worker answers.
-        killed = _children(supervisor.pid)[0]
-        os.kill(killed, signal.SIGKILL)
-        await _wait_for_replacement(supervisor.pid, killed, port)
-        await second_round(portal, services, journeys)
-        await _outbox_drained(portal)
+        try:
+            await first_round(journeys)
+            await _outbox_drained(portal)
+            # A worker is killed between two rounds (kill -9): the supervisor starts another,
+            # and the parents go on with whichever worker answers.
+            killed = _children(supervisor.pid)[0]
+            os.kill(killed, signal.SIGKILL)
+            await _wait_for_replacement(supervisor.pid, killed, port)
+            await second_round(portal, services, journeys)
+            await third_round(journeys)
+            await _outbox_drained(portal)
+        except AssertionError as error:
+            log = (tmp_path / "workers.log").read_text()
+            raise AssertionError(
+                f"{error}\nBot API errors: {telegram.internal_errors!r}\nworkers: {log[-4000:]}"
+            ) from error
         workers_seen = {health.get("worker") for health in await _answers(port, 12)}
     finally:
         supervisor.send_signal(signal.SIGTERM)
@@ -190,6 +205,7 @@ async def test_two_worker_processes_serve_parents_concurrently(
 
     log = (tmp_path / "workers.log").read_text()
     assert "Traceback" not in log, log[-3000:]
+    assert telegram.internal_errors == []
     assert len(workers_seen) == 2, workers_seen  # both workers answer on the shared port
     await check_journeys(portal, telegram, journeys)
     assert await _undelivered(portal) == {}

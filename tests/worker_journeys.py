@@ -4,7 +4,9 @@ work: whichever worker gets each tap, the parent must flow on as with one.
 The journey books days, cancels one, reports an absence with a certificate sent from the
 phone, changes a phone number in the family file, looks at the balance, writes to a service,
 and — once the service answered — sends numbered replies back to back, without waiting in
-between: they must be stored in the order they were typed.
+between: they must be stored in the order they were typed. A last round sends a proof of
+address photographed with the phone, asks to add a newborn to the family file, and reads every
+view of the portal (requests, statement, tariffs, news, the month's picture).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from fake_telegram.models import ChatMessage
 from fake_telegram.users import FakeUser
 from store.messaging import MessagingService
 from store.models import Absence, Booking, Document, Guardian, HandledUpdate, Message
-from tests.family_file_helpers import tiny_pdf
+from store.models.enums import DocumentType
+from store.models.requests import ChildRegistration
+from tests.family_file_helpers import tiny_pdf, tiny_png
 from tests.messaging_helpers import Services
 
 WAIT = 60.0
@@ -52,6 +56,9 @@ class Journey:
     absences: int = 0
     phone: str = ""
     numbered: list[str] = field(default_factory=list)
+    documents: int = 0
+    registrations: int = 0
+    views: list[str] = field(default_factory=list)
 
 
 async def _pick_child(parent: FakeUser, child: str, then: Callable[[ChatMessage], bool]) -> None:
@@ -163,6 +170,61 @@ async def numbered_replies(journey: Journey, notice: ChatMessage, count: int) ->
         await parent.wait_for_message(says("Message envoyé"), WAIT)
 
 
+async def send_proof_of_address(journey: Journey) -> None:
+    """Photograph a proof of address and send it from the documents screen."""
+    parent = journey.parent
+    await parent.send_command("/documents")
+    await parent.wait_for_message(has_button("➕ Envoyer un document"), WAIT)
+    await parent.tap("➕ Envoyer un document", timeout=WAIT)
+    await parent.wait_for_message(has_button("Justificatif de domicile"), WAIT)
+    await parent.tap("Justificatif de domicile", timeout=WAIT)
+    await parent.wait_for_message(says("Justificatif de domicile"), WAIT)
+    await parent.send_photo(tiny_png())
+    await parent.wait_for_message(says("Bien reçu"), WAIT)
+    journey.documents = 1
+
+
+async def register_newborn(journey: Journey) -> None:
+    """Ask for a child to be added to the family file, from the enrolments screen."""
+    parent = journey.parent
+    await parent.send_command("/inscriptions")
+    await parent.wait_for_message(has_button("➕ Ajouter un enfant"), WAIT)
+    await parent.tap("➕ Ajouter un enfant", timeout=WAIT)
+    await parent.wait_for_message(says("Quel est son prénom ?"), WAIT)
+    await parent.send_text("Léa")
+    await parent.wait_for_message(says("Quel est le nom de famille de Léa ?"), WAIT)
+    await parent.send_text(parent.last_name or "Martin")
+    await parent.wait_for_message(says("date de naissance de Léa"), WAIT)
+    await parent.send_text("12/03/2022")
+    await parent.wait_for_message(has_button("MS"), WAIT)
+    await parent.tap("MS", timeout=WAIT)
+    await parent.wait_for_message(has_button("✅ Envoyer la demande"), WAIT)
+    await parent.tap("✅ Envoyer la demande", timeout=WAIT)
+    await parent.wait_for_message(says("Demande envoyée"), WAIT)
+    journey.registrations = 1
+
+
+VIEWS = {
+    "/demandes": "Mes demandes",
+    "/releve": "Relevé de compte",
+    "/tarifs": "Tarifs",
+    "/actualites": "Actualités",
+}
+
+
+async def read_views(journey: Journey) -> None:
+    """Every view of the portal, one after the other; the month's picture last."""
+    parent = journey.parent
+    for command, title in VIEWS.items():
+        await parent.send_command(command)
+        await parent.wait_for_message(says(title), WAIT)
+        journey.views.append(command)
+    await parent.send_command("/planning")
+    picture = await parent.wait_for_message(lambda m: m.photo is not None, WAIT)
+    assert "Mon planning" in (picture.caption or "")
+    journey.views.append("/planning")
+
+
 def stale_answers(parent: FakeUser) -> list[ChatMessage]:
     """The bot's messages telling the parent a button was stale: none in a normal flow."""
     return [m for m in parent.messages if m.from_bot and STALE in (m.text or "")]
@@ -199,6 +261,17 @@ async def second_round(portal: Portal, services: Services, journeys: list[Journe
     )
 
 
+async def third_round(journeys: list[Journey]) -> None:
+    """Every parent at once: a document, a child to add, every view of the portal."""
+
+    async def one(journey: Journey) -> None:
+        await send_proof_of_address(journey)
+        await register_newborn(journey)
+        await read_views(journey)
+
+    await asyncio.gather(*(one(journey) for journey in journeys))
+
+
 async def check_journeys(portal: Portal, telegram: FakeTelegram, journeys: list[Journey]) -> None:
     """Nobody stuck, nothing twice, each parent's replies in the order typed."""
     assert telegram.webhook is not None and telegram.webhook.refused == 0
@@ -214,11 +287,23 @@ async def check_journeys(portal: Portal, telegram: FakeTelegram, journeys: list[
         absences = await session.scalar(select(func.count()).select_from(Absence))
         certificates = await session.scalar(select(func.count()).select_from(Document))
         phones = set(await session.scalars(select(Guardian.phone)))
+        proofs = await session.scalar(
+            select(func.count())
+            .select_from(Document)
+            .where(Document.doc_type == DocumentType.PROOF_OF_ADDRESS)
+        )
+        registrations = await session.scalar(select(func.count()).select_from(ChildRegistration))
     for journey in journeys:
         assert [b for b in bodies if b in journey.numbered] == journey.numbered
     from_parents = [b for b in bodies if b != ANSWER]
     assert len(from_parents) == len(set(from_parents)) == 6 * len(journeys)  # none twice
     assert bookings == 2 * len(journeys)
-    assert absences == certificates == sum(j.absences for j in journeys) == len(journeys)
+    assert absences == sum(j.absences for j in journeys) == len(journeys)
+    assert proofs == sum(j.documents for j in journeys)
+    assert certificates == absences + proofs
+    assert registrations == sum(j.registrations for j in journeys)
+    for journey in journeys:
+        if journey.views:
+            assert journey.views == [*VIEWS, "/planning"]
     assert {j.phone for j in journeys} <= phones
     assert handled == telegram.webhook.delivered

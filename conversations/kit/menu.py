@@ -27,6 +27,8 @@ MENU_STATEMENT = "menu:statement"
 MENU_TARIFFS = "menu:tariffs"
 MENU_PLANNING = "menu:planning"
 MENU_NEWS = "menu:news"
+MENU_REMINDERS = "menu:reminders"
+MENU_PRIVACY = "menu:privacy"
 MENU_UNLINK = "menu:unlink"
 MENU_SHOW = "menu:show"
 UNLINK_YES = "unlink:yes"
@@ -71,7 +73,8 @@ MENU_ROWS = (
     (("btn.family_file", MENU_FAMILY_FILE), ("btn.enrolment", MENU_ENROLMENT)),
     (("btn.requests", MENU_REQUESTS), ("btn.tariffs", MENU_TARIFFS)),
     (("btn.planning", MENU_PLANNING), ("btn.news", MENU_NEWS)),
-    (("btn.unlink", MENU_UNLINK),),
+    (("btn.privacy", MENU_PRIVACY),),
+    (("btn.reminders", MENU_REMINDERS), ("btn.unlink", MENU_UNLINK)),
 )
 """The menu, two buttons a row: (text key, callback data)."""
 

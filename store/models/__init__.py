@@ -1,5 +1,6 @@
 """Every table of the shared store, importable from one place."""
 
+from store.models.access_log import AccessEntry
 from store.models.audit import AuditEntry, LinkToken
 from store.models.base import Base
 from store.models.billing import Invoice, InvoiceLine, Payment
@@ -15,7 +16,9 @@ from store.models.catalog import (
 )
 from store.models.chat_state import ChatState
 from store.models.confirmed_action import ConfirmedAction
+from store.models.decision_replies import DecisionClaim, DecisionToken
 from store.models.document import Document
+from store.models.erasure import ErasureRequest
 from store.models.family import Child, Family, Guardian
 from store.models.inbound import InboundMail
 from store.models.link_request import LinkCodeRequest
@@ -23,6 +26,7 @@ from store.models.mail_replies import ReplyToken, SenderNotice
 from store.models.message_links import ChatCopy, MessageAttachment
 from store.models.messaging import Message, OutboxItem, Service, StaffMember, Thread
 from store.models.news import NewsAudience, NewsItem, NewsMute
+from store.models.reminders import ReminderMute, ReminderSkip, ReminderWave
 from store.models.requests import (
     ChildConsent,
     ChildRegistration,
@@ -33,6 +37,8 @@ from store.models.requests import (
 from store.models.runtime import ChatSend, HandledUpdate, SendSchedule
 
 __all__ = [
+    "AccessEntry",
+    "ErasureRequest",
     "TariffBand",
     "PickupPerson",
     "FileChange",
@@ -49,6 +55,8 @@ __all__ = [
     "ChatSend",
     "ChatState",
     "ConfirmedAction",
+    "DecisionClaim",
+    "DecisionToken",
     "Child",
     "Document",
     "Enrollment",
@@ -69,6 +77,9 @@ __all__ = [
     "OpeningDay",
     "OutboxItem",
     "Payment",
+    "ReminderMute",
+    "ReminderSkip",
+    "ReminderWave",
     "ReplyToken",
     "SchoolHoliday",
     "SendSchedule",

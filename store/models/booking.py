@@ -45,6 +45,9 @@ class Booking(Base):
     state: Mapped[BookingState] = mapped_column(str_enum(BookingState))
     price_cents: Mapped[int]
     surcharge_cents: Mapped[int] = mapped_column(default=0)
+    # What is billed beyond the price: a late cancellation's fee; on a confirmed day the child
+    # missed with no absence reported, the surcharge of the activity's `unannounced_absence`
+    # rule (`store.attendance`; 0 otherwise, and never billed once the absence is excused).
     cancellation_fee_cents: Mapped[int] = mapped_column(default=0)
     attendance: Mapped[Attendance | None] = mapped_column(str_enum(Attendance))
     absence_id: Mapped[int | None] = mapped_column(ForeignKey("absence.id"), index=True)
