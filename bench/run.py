@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shlex
 import sys
@@ -38,6 +39,9 @@ from bench import (
     workers,
 )
 from bench.common import ROOT, WORK_DIR, Section, load_average, machine_info
+from bot.privacy_keys import install_keyring
+from bot.settings import Settings
+from store.encryption import new_key
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
 FINDINGS = ROOT / "bench" / "findings.md"
@@ -133,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"no section {sorted(wanted - set(ALL))}: the sections are {sorted(ALL)}")
     profile = PROFILES["quick" if args.quick else "full" if args.full else "default"]
     WORK_DIR.mkdir(parents=True, exist_ok=True)
+    # Health details and documents are encrypted at rest: one key for the whole run, in this
+    # process and the product processes it starts (PostgreSQL has no default key).
+    os.environ.setdefault("PRIVACY_KEYS", new_key())
+    install_keyring(Settings())
     load_before = load_average()
     started = time.perf_counter()
     measured: list[Section] = []

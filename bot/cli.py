@@ -36,12 +36,14 @@ from bot.demo_command import add_demo_command
 from bot.news_cli import add_news_command
 from bot.portal import Portal
 from bot.privacy_cli import add_privacy_command
+from bot.privacy_keys import install_keyring
 from bot.settings import Settings, get_settings
 from bot.staff_cli import add_staff_command
 from store import migrate
 from store.actors import NotFound
 from store.clock import system_clock
 from store.database import with_sessions
+from store.encryption import KeyringError
 from store.importer import ImportFileError, import_file
 from store.linking import deep_link
 
@@ -119,6 +121,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if not settings.telegram_token:
         print(NO_TOKEN, file=sys.stderr)
         return 2
+    install_keyring(settings)  # only now: a refused start touches nothing (no key file)
     workers = getattr(args, "workers", 1)
     if workers > 1:
         if not settings.telegram_webhook_url:
@@ -208,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "any number of workers may serve; run `portail smtp` beside it for mail"
     )
     bot = _described(commands, "bot", bot_help, cmd_run)
+    bot.set_defaults(needs_keyring=False)  # cmd_run installs it once the token is checked
     bot.add_argument(
         "--workers",
         type=_positive,
@@ -221,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT (needs TELEGRAM_TOKEN); not beside `portail smtp` "
         "on the same port (use `portail bot` then)"
     )
-    _described(commands, "run", run_help, cmd_run)
+    _described(commands, "run", run_help, cmd_run).set_defaults(needs_keyring=False)
     smtp_help = (
         "run the inbound mail server and its mail worker alone, listening on "
         "SMTP_LISTEN_HOST:SMTP_LISTEN_PORT; no bot (no TELEGRAM_TOKEN needed). Several may "
@@ -254,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # The job queue logs each conversation timeout it re-arms: two lines per update.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    return args.handler(settings, args)
+    try:
+        # Health details and documents are encrypted at rest: every command that may read or
+        # write them (the migrations too) has the keyring first; `privacy new-key` needs none.
+        if getattr(args, "needs_keyring", True):
+            install_keyring(settings)
+        return args.handler(settings, args)
+    except KeyringError as error:
+        print(f"portail: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

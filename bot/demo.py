@@ -565,7 +565,11 @@ class DemoSession:
         )
         if self.reminders and self.today is not None:
             await book_last_month(self.portal, self.today)
-            await self.portal.reminders.tick(worker_identity())
+            report = await self.portal.reminders.tick(worker_identity())
+            if report.queued:
+                # Shown before the first prompt: a reminder landing later would renumber
+                # the buttons under the parent's fingers.
+                lines += await self._collect(self.reply_timeout * 2)
         return lines
 
     async def _start_mail_sink(self) -> int:

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.privacy_keys import install_keyring
 from bot.settings import Settings
 from store.absences import AbsenceService
 from store.access_log import AccessLogService
@@ -95,6 +96,9 @@ class Portal:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> Portal:
+        """The services on the settings' database; the settings' encryption keyring made the
+        process's first (`KeyringError` when no key is set on PostgreSQL)."""
+        install_keyring(settings)
         engine = create_engine(
             settings.database_url,
             pool_size=settings.database_pool_size,

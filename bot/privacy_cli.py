@@ -9,6 +9,7 @@ portail privacy erase FAMILY [--as EMAIL] [--yes]
     the family are marked accepted. Without --yes, says what it would do and asks.
 portail privacy requests             the erasure requests waiting for a decision
 portail privacy refuse ID --reason "..." [--as EMAIL]   refuse one (the family sees why)
+portail privacy new-key | rotate-key   encryption keys at rest (see bot/encryption_cli.py)
 
 FAMILY is the family's file code (as in the import file) or its number.
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.encryption_cli import add_encryption_commands
 from bot.portal import Portal
 from bot.staff_commands import Refused, add_decider, decider, moment, on_store
 from store.actors import NotFound
@@ -142,4 +144,5 @@ def add_privacy_command(
     refuse.add_argument("--reason", required=True)
     add_decider(refuse)
     refuse.set_defaults(handler=cmd_refuse)
+    add_encryption_commands(verbs)
     return verbs

@@ -14,6 +14,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.app import build_application, publish_commands
+from bot.daily_list_loop import run_daily_lists
 from bot.delivery import run_delivery
 from bot.ops_http import ops_routes, running_ops_server
 from bot.portal import Portal
@@ -21,6 +22,7 @@ from bot.process_memory import map_large_blocks, settle_memory
 from bot.reminder_loop import run_reminders
 from bot.retention_loop import run_retention
 from bot.settings import Settings
+from bot.staff_digest_loop import run_staff_digests
 from bot.webhook import serving_webhook
 from dates import warm_up
 from handlers.update_kinds import ALLOWED_UPDATES
@@ -57,10 +59,24 @@ async def running_bot(
             if portal.settings.reminders_enabled
             else None
         )
+        daily = (
+            asyncio.create_task(run_daily_lists(portal, stop))
+            if portal.settings.daily_list_enabled
+            else None
+        )
+        digests = (
+            asyncio.create_task(run_staff_digests(portal, stop))
+            if portal.settings.staff_digest_enabled
+            else None
+        )
         try:
             yield application
         finally:
             stop.set()
+            if digests is not None:
+                await digests
+            if daily is not None:
+                await daily
             await delivery
             await emails
             await retention

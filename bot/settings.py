@@ -13,7 +13,9 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store.daily_lists import parse_weekdays
 from store.retention import DEFAULT_AUDIT_MONTHS, DEFAULT_CERTIFICATE_MONTHS, RetentionRules
+from store.staff_digest import parse_days
 
 
 class Settings(BaseSettings):
@@ -223,6 +225,23 @@ class Settings(BaseSettings):
     reminder_tick_seconds: int = Field(
         default=60, ge=5, description="Seconds between two looks at the reminders due."
     )
+    daily_list_enabled: bool = Field(
+        default=True,
+        description="Whether each activity's service gets the day's list by email each morning.",
+    )
+    daily_list_time: str = Field(
+        default="07:00",
+        pattern=r"^\s*([01]\d|2[0-3]):[0-5]\d\s*$",
+        description="HH:MM, Europe/Paris: from when the day's lists are sent.",
+    )
+    daily_list_days: str = Field(
+        default="",
+        description="Weekdays the lists are sent (mon,tue,... or lun,mar,...); empty: every "
+        "day an activity is open (a day without a booking sends nothing).",
+    )
+    daily_list_followup_minutes: int = Field(
+        default=5, ge=1, description="Minutes between two looks for a day list's changes."
+    )
     privacy_controller: str = Field(
         default="",
         description="Who is responsible for the families' data (the \"responsable de "
@@ -241,6 +260,33 @@ class Settings(BaseSettings):
     privacy_export_interval_minutes: int = Field(
         default=60, ge=0, description="Minutes between two exports of one family from the chat."
     )
+    privacy_keys: str = Field(
+        default="",
+        repr=False,
+        description="Encryption keys of health details and documents at rest (Fernet, "
+        "`portail privacy new-key`), comma-separated, newest first: the first encrypts, all "
+        "decrypt.",
+    )
+    privacy_key_file: Path | None = Field(
+        default=None,
+        description="A file of such keys, one a line, newest first (after PRIVACY_KEYS' "
+        "own). Neither set: var/privacy.key beside a SQLite store, made on first use; "
+        "PostgreSQL refuses to start.",
+    )
+    staff_digest_enabled: bool = Field(
+        default=True,
+        description="Whether each service gets a morning digest of what waits for it, with "
+        "codes to decide by reply.",
+    )
+    staff_digest_time: str = Field(
+        default="08:00",
+        pattern=r"^\s*([01]\d|2[0-3]):[0-5]\d\s*$",
+        description="HH:MM, Europe/Paris: from when the day's digests are sent.",
+    )
+    staff_digest_days: str = Field(
+        default="mon-fri",
+        description="Weekdays the digests are sent: mon-fri, 1-5, mon,wed,fri...",
+    )
     log_level: str = "INFO"
 
     @field_validator("smtp_starttls", mode="before")
@@ -254,6 +300,13 @@ class Settings(BaseSettings):
             return {"true": "always", "false": "auto", "": "auto"}.get(value, value)
         return value
 
+    @field_validator("daily_list_days")
+    @classmethod
+    def _daily_list_days(cls, value: str) -> str:
+        """Read at start-up, so that a typo stops the bot rather than the lists."""
+        parse_weekdays(value)
+        return value
+
     @field_validator("retention_document_months")
     @classmethod
     def _document_months(cls, value: str) -> str:
@@ -261,11 +314,17 @@ class Settings(BaseSettings):
         RetentionRules.parse(DEFAULT_CERTIFICATE_MONTHS, value, DEFAULT_AUDIT_MONTHS)
         return value
 
-    @field_validator("smtp_tls_ca_file", mode="before")
+    @field_validator("smtp_tls_ca_file", "privacy_key_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         """An empty line in `.env` means "not set", not the current folder."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("staff_digest_days")
+    @classmethod
+    def _staff_digest_days(cls, value: str) -> str:
+        parse_days(value)
+        return value
 
     @model_validator(mode="after")
     def _documents_bucket(self) -> Settings:

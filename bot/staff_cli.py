@@ -16,6 +16,12 @@ portail staff day ACTIVITY_CODE YYYY-MM-DD --pdf FILE [--as EMAIL] [--language f
 portail staff attendance ACTIVITY_CODE YYYY-MM-DD (--absent CHILD [CHILD ...] | --all-present)
                          [--as EMAIL]           mark who was there; an absence nobody
                                                 announced is billed, the family told
+portail staff daily-list [ACTIVITY_CODE] [--date YYYY-MM-DD] [--dry-run] [--as EMAIL]
+                                                send the day's lists (PDF, CSV) to the
+                                                services now, once; --dry-run prints them
+portail staff digest [--service CODE] [--dry-run]
+                                                each service's digest of what waits, now
+                                                (codes to decide by reply); --dry-run prints
 portail staff quarantine list [--all]           mails set aside: id, date, sender, subject, reason
 portail staff quarantine show MAIL_ID [--raw]   its headers, reason, text, attachments (no bytes
                                                 unless --raw)
@@ -38,6 +44,7 @@ import sys
 import unicodedata
 from datetime import date
 
+from bot.daily_list_cli import add_daily_list_command
 from bot.portal import Portal
 from bot.staff_attendance_cli import add_attendance_command, add_day_pdf_options, day_pdf
 from bot.staff_commands import (
@@ -47,8 +54,9 @@ from bot.staff_commands import (
     moment,
     on_store,
 )
+from bot.staff_digest_cli import add_digest_command
 from bot.staff_enrolment_cli import add_enrolment_commands
-from bot.staff_file_cli import add_changes_command
+from bot.staff_file_cli import add_changes_command, add_file_command
 from bot.staff_json import add_json_option, print_json
 from conversations.kit.texts import CATALOG
 from mail.inbound import inbound_service
@@ -538,6 +546,9 @@ def add_staff_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     day.set_defaults(handler=cmd_day)
 
     add_attendance_command(commands, _iso_date)
+    add_daily_list_command(commands, _iso_date)
 
     add_changes_command(commands)
+    add_file_command(commands)
     add_enrolment_commands(commands)
+    add_digest_command(commands)

@@ -6,6 +6,10 @@ portail staff changes accept ID --as EMAIL            apply it (if the file stil
                                                       value it was asked against)
 portail staff changes refuse ID --as EMAIL --reason TEXT   the family reads the reason
 
+portail staff file visibility FAMILY [GUARDIAN_EMAIL full|limited --as EMAIL]
+                                                      what each guardian of the family sees;
+                                                      with an email and a value, set it
+
 Only staff of the family-file service decide; the first decision wins. Health details (doctor,
 allergies, PAI) are printed only to a member of the family-file service or of one of the child's
 activities named with `--as`.
@@ -21,6 +25,8 @@ from bot.staff_commands import Refused, moment, on_store
 from bot.staff_json import add_json_option, plain, print_json
 from store.actors import AccessDenied, Actor, NotFound
 from store.family_records import PICKUP_REMOVE, ChangeView, FileMoved, InvalidChange
+from store.models.enums import GuardianVisibility
+from store.visibility import GuardianSight, VisibilityService
 
 
 async def _staff(portal: Portal, email: str | None) -> Actor:
@@ -165,3 +171,70 @@ def add_changes_command(
         if not accept:
             decide.add_argument("--reason", required=True, help="why, in words the family reads")
         decide.set_defaults(handler=cmd_decide, accept=accept, reason=None)
+
+
+def _sight_line(sight: GuardianSight) -> str:
+    linked = "" if sight.linked else "  (not linked to Telegram)"
+    return f"{sight.email}  {sight.name}  {sight.visibility.value}{linked}"
+
+
+@on_store
+async def cmd_visibility(portal: Portal, args: argparse.Namespace) -> int:
+    """List what each guardian of a family sees, or set it for one of them (audited; the
+    guardian is told in the chat)."""
+    service = VisibilityService(portal.sessions, portal.clock)
+    if args.email is None:
+        try:
+            sights = await service.of_family(Actor.system(), args.family)
+        except NotFound:
+            raise Refused(f"No family has the code or number {args.family}.") from None
+        for sight in sights:
+            print(_sight_line(sight))
+        return 0
+    if args.value is None:
+        raise Refused("Say what the guardian sees: full or limited.")
+    if args.as_email is None:
+        raise Refused("Say who sets it, with --as STAFF_EMAIL (the family-file service).")
+    actor = await _staff(portal, args.as_email)
+    try:
+        sight = await service.set(actor, args.family, args.email, GuardianVisibility(args.value))
+    except AccessDenied:
+        raise Refused("Only staff of the family-file service set what a guardian sees.") from None
+    except NotFound:
+        raise Refused(
+            f"No guardian {args.email} in the family with the code or number {args.family}."
+        ) from None
+    if not sight.changed:
+        print(f"{sight.name} sees {sight.visibility.value} already: nothing changed.")
+        return 0
+    told = " They are told in the chat." if sight.linked else ""
+    print(f"{sight.name} now sees {sight.visibility.value}.{told}")
+    return 0
+
+
+def add_file_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Register `portail staff file visibility ...`."""
+    file = commands.add_parser(
+        "file",
+        help="family files: what each guardian sees",
+        description="Family files, as the family-file service keeps them.",
+    )
+    verbs = file.add_subparsers(dest="file_command", required=True)
+    visibility = verbs.add_parser(
+        "visibility",
+        help="what each guardian of a family sees: full, or limited (no health details)",
+        description="Without an email, list what each guardian of the family sees. With an "
+        "email and a value, set it: full (the whole file) or limited (no health details of the "
+        "children: allergies, PAI, doctor, vaccinations, absences' medical reasons, "
+        "certificates and health documents). Family-file service only; audited; the guardian "
+        "is told in the chat.",
+    )
+    visibility.add_argument("family", metavar="FAMILY", help="file code or number")
+    visibility.add_argument("email", metavar="GUARDIAN_EMAIL", nargs="?")
+    visibility.add_argument(
+        "value", nargs="?", choices=[value.value for value in GuardianVisibility]
+    )
+    visibility.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", help="who sets it")
+    visibility.set_defaults(handler=cmd_visibility)

@@ -83,6 +83,7 @@ from store.family_file import absence_facts
 from store.idempotency import decode, new_key, step_key
 from store.models.enums import AbsenceReason, BookingState, DocumentSource, DocumentType
 from store.planning import UpcomingBooking, booking_facts, upcoming_bookings
+from store.visibility import health_visible_to_chat
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -639,6 +640,8 @@ async def list_absences(update: Update, context: PortalContext) -> None:
     lines = [text("absence.list_title", language)]
     if not absences:
         lines.append(text("absence.list_none", language))
+    elif not absences[0].health_shown:
+        lines.append(text("visibility.health_hidden", language))
     for absence in absences[:LISTED]:
         lines.append(
             text(
@@ -646,7 +649,12 @@ async def list_absences(update: Update, context: PortalContext) -> None:
                 language,
                 child=names.get(absence.child_id, ""),
                 period_html=period_label(absence.start, absence.end, language),
-                reason=text(f"absence.reason.{absence.reason}", language),
+                reason=text(
+                    f"absence.reason.{absence.reason}"
+                    if absence.reason is not None
+                    else "absence.reason.hidden",
+                    language,
+                ),
                 certificate_html=(
                     text("absence.list_certificate", language) if absence.has_certificate else ""
                 ),
@@ -675,14 +683,18 @@ async def _certificate_notice(
     if facts is None:
         return None
     accepted = payload["kind"] == "certificate_accepted"
+    # A guardian who does not see health details is told the outcome, not of a certificate
+    # nor the staff's note on it.
+    health = await health_visible_to_chat(portal.sessions, payload.get("recipient"))
+    key = "absence.notify_accepted" if health else "visibility.absence_excused"
     message = text(
-        "absence.notify_accepted" if accepted else "absence.notify_refused",
+        key if accepted else "absence.notify_refused",
         language,
         child=facts.child_name,
         period_html=period_label(facts.start, facts.end, language),
         reference=facts.reference,
     )
-    if payload.get("note"):
+    if health and payload.get("note"):
         message += "\n" + text("family_file.note", language, note=payload["note"])
     return message
 

@@ -48,6 +48,7 @@ from store.deadlines import PARIS
 from store.documents import DocumentRejected
 from store.family_file import document_facts
 from store.models.enums import DocumentSource, DocumentType
+from store.visibility import HEALTH_DOCUMENT_TYPES, health_shown, health_visible_to_chat
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -107,6 +108,8 @@ async def show_documents(update: Update, context: PortalContext) -> None:
             activities = unblocks.setdefault(document_id, [])
             activities += [a for a in item.blocked_activities if a not in activities]
     lines = [text("documents.title", language)]
+    if not await health_shown(context.portal.sessions, parent.actor):
+        lines.append(text("visibility.health_hidden", language))
     if not documents:
         lines.append(text("documents.none", language))
     for document in documents[:LISTED]:
@@ -328,7 +331,16 @@ async def _review_notice(portal: Portal, payload: dict[str, Any], language: str)
     facts = await document_facts(portal.sessions, int(payload["document_id"]))
     if facts is None:
         return None
-    document = document_label(facts.doc_type, language)
+    # A guardian who does not see health details is not told which health document, nor
+    # the staff's note on it.
+    health = facts.doc_type not in HEALTH_DOCUMENT_TYPES or await health_visible_to_chat(
+        portal.sessions, payload.get("recipient")
+    )
+    document = (
+        document_label(facts.doc_type, language)
+        if health
+        else text("visibility.document_hidden", language)
+    )
     if facts.child_name:
         document = f"{document} ({facts.child_name})"
     accepted = payload["kind"] == "document_accepted"
@@ -337,7 +349,7 @@ async def _review_notice(portal: Portal, payload: dict[str, Any], language: str)
         language,
         document=document,
     )
-    if payload.get("note"):
+    if health and payload.get("note"):
         message += "\n" + text("family_file.note", language, note=payload["note"])
     return message
 

@@ -47,6 +47,7 @@ from store.family_records import (
     DIET,
     DOCTOR,
     EMAIL,
+    HEALTH_FIELDS,
     MAX_LENGTH,
     PAI,
     PHONE,
@@ -60,7 +61,8 @@ from store.family_records import (
     clean_text,
     clean_value,
 )
-from store.models.enums import ConsentKind, RequestStatus
+from store.models.enums import ConsentKind, GuardianVisibility, RequestStatus
+from store.visibility import VISIBILITY_NOTICE, health_visible_to_chat
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -166,14 +168,15 @@ def _pickup_words(person: dict[str, Any], language: str) -> str:
 
 
 def change_line(change: ChangeView, language: str) -> str:
-    """One change: what, whose, old → new (health values only where shown)."""
+    """One change: what, whose, old → new (health values only where shown; for a guardian
+    who does not see health details, not even which one)."""
     label = field_label(change.field, language)
     whose = change.target_name if change.field in (PHONE, EMAIL) else None
     whose = whose or (change.child_name.split(" ")[0] if change.child_name else None)
+    if not change.health_shown:
+        return text("file.change_line_hidden", language, field=whose or "")
     if whose:
         label = f"{label} ({whose})"
-    if not change.health_shown:
-        return text("file.change_line_hidden", language, field=label)
     if change.field in (PICKUP_ADD, PICKUP_REMOVE):
         person = change.new_value if change.field == PICKUP_ADD else change.old_value
         return text(
@@ -328,6 +331,8 @@ def child_text(child: ChildFile, language: str) -> str:
                 day=long_day(child.vaccinations_on, language) if child.vaccinations_on else empty,
             ),
         ]
+    else:
+        lines.append(text("visibility.health_hidden", language))
     lines.append("\n" + text("file.pickups", language))
     if not child.pickups:
         lines.append(text("file.no_pickup", language))
@@ -441,7 +446,9 @@ async def _ask_field(update: Update, context: PortalContext, parent: Who, subjec
                         label=as_button(consent_label(kind.value, language)),
                     )
                 )
-            for name in (ALLERGIES, PAI, DIET, DOCTOR):
+            # A guardian who does not see the health details does not change them.
+            names = (ALLERGIES, PAI, DIET, DOCTOR) if child.health_shown else (DIET,)
+            for name in names:
                 options.append(
                     Option(field=name, target=None, label=as_button(field_label(name, language)))
                 )
@@ -753,14 +760,29 @@ async def _decision_notice(portal: Portal, payload: dict[str, Any], language: st
     facts = await change_facts(portal.sessions, int(payload["change_id"]))
     if facts is None or facts.status is RequestStatus.PENDING:
         return None
-    label = field_label(facts.field, language)
+    # A guardian who does not see health details is not told which health detail changed,
+    # nor the reason staff gave.
+    health = facts.field not in HEALTH_FIELDS or await health_visible_to_chat(
+        portal.sessions, payload.get("recipient")
+    )
+    label = (
+        field_label(facts.field, language) if health else text("visibility.health_field", language)
+    )
     whose = facts.target_name if facts.field != PICKUP_REMOVE else None
     whose = ", ".join(name for name in (facts.child_name, whose) if name)
     if whose:
         label = f"{label} ({whose})"
     if facts.status is RequestStatus.ACCEPTED:
         return text("file.notify_accepted", language, field=label)
-    return text("file.notify_refused", language, field=label, reason=facts.reason or "")
+    reason = (facts.reason or "") if health else text("visibility.reason_hidden", language)
+    return text("file.notify_refused", language, field=label, reason=reason)
+
+
+@renders(VISIBILITY_NOTICE)
+async def _visibility_notice(portal: Portal, payload: dict[str, Any], language: str) -> str:
+    """The guardian's message when the family-file service sets what their account sees."""
+    full = payload.get("visibility") == GuardianVisibility.FULL.value
+    return text("visibility.notice_full" if full else "visibility.notice_limited", language)
 
 
 # Wiring ----------------------------------------------------------------------------------

@@ -163,7 +163,8 @@ async def send_export(update: Update, context: PortalContext) -> None:
     await chat.send_document(
         archive.content,
         filename=archive.file_name,
-        caption=text("privacy.export.caption", language),
+        caption=text("privacy.export.caption", language)
+        + ("\n" + text("visibility.health_hidden", language) if archive.health_hidden else ""),
         parse_mode=ParseMode.HTML,
     )
     await rights.exported(parent.actor, family_id, len(archive.content))

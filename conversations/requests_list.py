@@ -36,6 +36,8 @@ from conversations.kit.who import Who, family_screen, who
 from store.actors import AccessDenied, NotFound
 from store.planning import DayState
 from store.requests_list import (
+    HEALTH,
+    HIDDEN,
     RequestFilter,
     RequestItem,
     RequestKind,
@@ -404,7 +406,12 @@ def detail_text(item: RequestItem, language: str) -> str:
     if item.kind is RequestKind.ENROLMENT and item.weekdays:
         days = weekdays_label(item.weekdays, language)
         lines.append(text("requests.detail_weekdays", language, days=days))
-    if item.kind is RequestKind.FILE_CHANGE:
+    if item.subject in (HIDDEN, HEALTH) and item.kind in (
+        RequestKind.ABSENCE,
+        RequestKind.FILE_CHANGE,
+    ):
+        lines.append(text("visibility.health_hidden", language))
+    elif item.kind is RequestKind.FILE_CHANGE:
         lines.append(
             text("requests.detail_old", language, value=_value_words(item.old_value, language))
         )
@@ -413,8 +420,9 @@ def detail_text(item: RequestItem, language: str) -> str:
         )
     if item.kind is RequestKind.ABSENCE and item.reference:
         lines.append(text("requests.detail_reference", language, reference=item.reference))
-        certificate = "with" if item.with_certificate else "without"
-        lines.append(text(f"requests.detail_certificate.{certificate}", language))
+        if item.subject != HIDDEN:
+            certificate = "with" if item.with_certificate else "without"
+            lines.append(text(f"requests.detail_certificate.{certificate}", language))
     lines += [
         "",
         text("requests.detail_state", language, state_html=state_words(item, language)),

@@ -20,6 +20,7 @@ from conversations.kit.formatting import BABEL_LOCALES, format_moment
 from conversations.kit.notices import Notice, renders
 from conversations.kit.texts import text
 from store.mail_decision import MAIL_TO_CONFIRM
+from store.visibility import HEALTH_DOCUMENT_TYPES, health_visible_to_chat
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -56,8 +57,12 @@ def _refusal(refused: dict[str, Any], language: str) -> str:
 @renders("documents_received")
 async def documents_received(portal: Portal, payload: dict[str, Any], language: str) -> str | None:
     """What was filed from a parent's email and what was refused, and why."""
+    if not await health_visible_to_chat(portal.sessions, payload.get("recipient")):
+        payload = _without_health(payload)
     subject = payload.get("subject") or text("inmail.no_subject", language)
     head = [text("inmail.docs_title", language, subject=subject), ""]
+    if payload.get("health_hidden"):
+        head.insert(1, text("visibility.health_hidden", language))
     received = payload.get("received") or []
     refused = payload.get("refused") or []
     not_taken = int(payload.get("not_taken") or 0)
@@ -79,6 +84,25 @@ async def documents_received(portal: Portal, payload: dict[str, Any], language: 
     items = [_received_line(item, language) for item in received]
     items += [_refused_line(item, language) for item in refused]
     return fit_list(head, items, tail, language).strip()
+
+
+def _without_health(payload: dict[str, Any]) -> dict[str, Any]:
+    """The notice as a guardian who does not see health details reads it: a mail that held a
+    health document (a certificate, a health form...) is told without it, nor its subject
+    (the sender's words), nor the absence it excuses."""
+    health = {doc_type.value for doc_type in HEALTH_DOCUMENT_TYPES}
+    received = payload.get("received") or []
+    if not payload.get("certificate_for") and not any(
+        item.get("type") in health for item in received
+    ):
+        return payload
+    return {
+        **payload,
+        "subject": None,
+        "received": [item for item in received if item.get("type") not in health],
+        "certificate_for": None,
+        "health_hidden": True,
+    }
 
 
 @renders(MAIL_TO_CONFIRM)

@@ -4,7 +4,8 @@ sent; retried with backoff while the relay is down or answers 4xx, given up on a
 
 The writers live with what they write: the services' notifications (`mail.staff_mail`), the
 answers to senders whose mail was set aside (`mail.sender_mail`), enrolment requests and new
-children (`mail.enrolment_mail`), family-file changes (`mail.file_change_mail`). Each registers
+children (`mail.enrolment_mail`), family-file changes (`mail.file_change_mail`), the
+daily lists to the services and their follow-ups (`mail.daily_list_mail`). Each registers
 itself with `writes` when imported; this module imports them all, so that whoever delivers the
 outbox knows every kind.
 """
@@ -21,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from conversations.kit.notices import backoff
 from mail import (  # noqa: F401 (they register)
+    daily_list_mail,
     decision_mail,
     enrolment_mail,
     erasure_mail,
     file_change_mail,
     sender_mail,
+    staff_digest_mail,
 )
 from mail.mailer import MAIL_POLICY, MailError, send_message
 from mail.staff_mail import WRITERS, NotNeeded, StaffMail

@@ -70,6 +70,7 @@ from store.inbound import InboundConfig, InboundMailService, Route, route_of
 from store.leases import PURGE_RAW_MAIL, ClusterLeases
 from store.mail_retention import Retention
 from store.models.base import utcnow
+from store.staff_digest import DigestReplies
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -186,6 +187,7 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
     services."""
     settings = portal.settings
     documents = portal.documents
+    decisions = decision_replies(portal)
     return InboundMailService(
         portal.sessions,
         config or InboundConfig.from_settings(settings),
@@ -197,15 +199,21 @@ def inbound_service(portal: Portal, config: InboundConfig | None = None) -> Inbo
         documents,
         portal.absences,
         portal.messaging,
-        decisions=DecisionReplies(
-            portal.sessions,
-            absences=portal.absences,
-            documents=documents,
-            bookings=portal.bookings,
-            family_file=portal.family_file,
-            enrolments=portal.enrolments,
-            clock=portal.clock,
-        ),
+        decisions=decisions,
+        digests=DigestReplies(portal.sessions, decisions, portal.clock),
+    )
+
+
+def decision_replies(portal: Portal) -> DecisionReplies:
+    """Decisions by reply (`store.decide_by_mail`) on the portal's services."""
+    return DecisionReplies(
+        portal.sessions,
+        absences=portal.absences,
+        documents=portal.documents,
+        bookings=portal.bookings,
+        family_file=portal.family_file,
+        enrolments=portal.enrolments,
+        clock=portal.clock,
     )
 
 

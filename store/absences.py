@@ -35,6 +35,7 @@ from store.models.enums import (
 )
 from store.outbox import notify_family
 from store.staff_notices import notify_certificate_to_review
+from store.visibility import sees_health
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -63,7 +64,9 @@ class AbsenceView:
     child_id: int
     start: date
     end: date
-    reason: AbsenceReason
+    # None for a guardian who does not see health details (`store.visibility`): the reason
+    # may be "illness", and a certificate says as much.
+    reason: AbsenceReason | None
     status: AbsenceStatus
     reference: str
     has_certificate: bool
@@ -71,6 +74,7 @@ class AbsenceView:
     change: ReportChange = ReportChange.CREATED
     # The outcome recorded when the same confirm was carried out first.
     replayed: bool = False
+    health_shown: bool = True
 
 
 def new_reference() -> str:
@@ -242,7 +246,8 @@ class AbsenceService:
                 for (absence_id,) in rows:
                     if absence_id is not None:  # always so: filtered by `in_` above
                         counts[absence_id] = counts.get(absence_id, 0) + 1
-            return [_view(a, counts.get(a.id, 0)) for a in absences]
+            shown = await sees_health(session, actor)
+            return [_view(a, counts.get(a.id, 0), shown=shown) for a in absences]
 
     async def find_by_reference(self, actor: Actor, reference: str) -> AbsenceView | None:
         """The absence of the actor's family with this reference (case-insensitive)."""
@@ -253,7 +258,7 @@ class AbsenceService:
             if absence is None:
                 return None
             actor.check_family(absence.family_id)
-            return _view(absence, 0)
+            return _view(absence, 0, shown=await sees_health(session, actor))
 
 
 async def notify_staff_of_certificate(session: AsyncSession, absence: Absence) -> None:
@@ -413,17 +418,24 @@ def _uncovered(
 
 
 def _view(
-    absence: Absence, days_marked: int, change: ReportChange = ReportChange.CREATED
+    absence: Absence,
+    days_marked: int,
+    change: ReportChange = ReportChange.CREATED,
+    *,
+    shown: bool = True,
 ) -> AbsenceView:
+    """An absence as its family sees it; `shown` False (a guardian who does not see health
+    details) leaves out its reason and whether a certificate came with it."""
     return AbsenceView(
         id=absence.id,
         child_id=absence.child_id,
         start=absence.start,
         end=absence.end,
-        reason=absence.reason,
+        reason=absence.reason if shown else None,
         status=absence.status,
         reference=absence.reference,
-        has_certificate=absence.certificate_id is not None,
+        has_certificate=shown and absence.certificate_id is not None,
         days_marked=days_marked,
         change=change,
+        health_shown=shown,
     )

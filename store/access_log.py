@@ -116,6 +116,24 @@ async def record_mailed(
     )
 
 
+async def record_mailed_health(
+    session: AsyncSession, family_id: int, child_id: int, why: str, *, service_name: str
+) -> None:
+    """Record that a child's health flags went in a mail to a service's mailbox (a daily
+    list): whoever reads that mailbox is the reader."""
+    session.add(
+        AccessEntry(
+            family_id=family_id,
+            reader=f"mailbox:{service_name}"[:80],
+            reader_name=None,
+            service_name=service_name[:200],
+            what=HEALTH,
+            what_id=child_id,
+            why=why[:120],
+        )
+    )
+
+
 class AccessLogService:
     """The reads of a family's data, for its guardians and for staff."""
 

@@ -324,65 +324,75 @@ class AttendanceService:
         actor.check_staff()
         async with self._sessions() as session:
             activity = await _activity(session, activity_code)
-            facility = await session.get(Facility, activity.facility_id)
             health = await _reads_health(session, actor, activity)
-            rows = (
-                await session.execute(
-                    select(Booking, Child, Absence.status)
-                    .join(Child, Child.id == Booking.child_id)
-                    .outerjoin(Absence, Absence.id == Booking.absence_id)
-                    .where(
-                        Booking.activity_id == activity.id,
-                        Booking.day == day,
-                        Booking.state.in_(SHEET_STATES),
-                    )
-                    .order_by(Child.last_name, Child.first_name, Booking.id)
-                )
-            ).all()
-            pickups: dict[int, list[Pickup]] = {}
-            child_ids = [child.id for _, child, _ in rows]
-            if child_ids:
-                for person in await session.scalars(
-                    select(PickupPerson)
-                    .where(PickupPerson.child_id.in_(child_ids))
-                    .order_by(PickupPerson.id)
-                ):
-                    pickups.setdefault(person.child_id, []).append(
-                        Pickup(person.name, person.phone, person.relationship)
-                    )
-            entries = [
-                SheetEntry(
-                    child.id,
-                    f"{child.first_name} {child.last_name}",
-                    child.school_level,
-                    child.school,
-                    booking.state is BookingState.PENDING,
-                    absence,
-                    _mark_of(booking),
-                    pickups.get(child.id, []),
-                    allergies=child.allergies if health else None,
-                    pai=child.pai if health else None,
-                    diet=child.diet if health else None,
-                )
-                for booking, child, absence in rows
-            ]
+            sheet, families = await read_day_sheet(session, activity, day, health=health)
             if health:
                 # Each child whose health flags print is a read of them: in the family's log.
                 why = f"day_sheet:{activity.code}:{day.isoformat()}"
-                for _, child, _ in rows:
-                    if child.allergies or child.pai or child.diet:
+                for entry in sheet.entries:
+                    if entry.allergies or entry.pai or entry.diet:
                         await record_staff_read(
-                            session, actor, child.family_id, HEALTH, child.id, why
+                            session, actor, families[entry.child_id], HEALTH, entry.child_id, why
                         )
                 await session.commit()
-        return DaySheet(
-            activity.code,
-            activity.name,
-            facility.name if facility is not None else "",
-            day,
-            health,
-            entries,
+        return sheet
+
+
+async def read_day_sheet(
+    session: AsyncSession, activity: Activity, day: date, *, health: bool
+) -> tuple[DaySheet, dict[int, int]]:
+    """The day's sheet of `activity` (health flags when `health`: the caller checked who
+    reads, and records the read), and each listed child's family id."""
+    facility = await session.get(Facility, activity.facility_id)
+    rows = (
+        await session.execute(
+            select(Booking, Child, Absence.status)
+            .join(Child, Child.id == Booking.child_id)
+            .outerjoin(Absence, Absence.id == Booking.absence_id)
+            .where(
+                Booking.activity_id == activity.id,
+                Booking.day == day,
+                Booking.state.in_(SHEET_STATES),
+            )
+            .order_by(Child.last_name, Child.first_name, Booking.id)
         )
+    ).all()
+    pickups: dict[int, list[Pickup]] = {}
+    child_ids = [child.id for _, child, _ in rows]
+    if child_ids:
+        for person in await session.scalars(
+            select(PickupPerson)
+            .where(PickupPerson.child_id.in_(child_ids))
+            .order_by(PickupPerson.id)
+        ):
+            pickups.setdefault(person.child_id, []).append(
+                Pickup(person.name, person.phone, person.relationship)
+            )
+    entries = [
+        SheetEntry(
+            child.id,
+            f"{child.first_name} {child.last_name}",
+            child.school_level,
+            child.school,
+            booking.state is BookingState.PENDING,
+            absence,
+            _mark_of(booking),
+            pickups.get(child.id, []),
+            allergies=child.allergies if health else None,
+            pai=child.pai if health else None,
+            diet=child.diet if health else None,
+        )
+        for booking, child, absence in rows
+    ]
+    sheet = DaySheet(
+        activity.code,
+        activity.name,
+        facility.name if facility is not None else "",
+        day,
+        health,
+        entries,
+    )
+    return sheet, {child.id: child.family_id for _, child, _ in rows}
 
 
 def _apply(

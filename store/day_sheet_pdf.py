@@ -51,15 +51,18 @@ WITHOUT_HEALTH = {"child": 48, "level": 18, "absence": 28, "pickups": 64, "prese
 ABSENT_ROW = FontFace(fill_color=(245, 245, 245))
 
 
-def health_flags(entry: SheetEntry, labels: Mapping[str, str]) -> str:
-    """ "Allergies : arachide · PAI · Régime : sans porc", or "" when none (or not shown)."""
+def health_flags(entry: SheetEntry, labels: Mapping[str, str], details: bool = True) -> str:
+    """ "Allergies : arachide · PAI · Régime : sans porc", or "" when none (or not shown);
+    without `details`, the flags alone: "Allergies · PAI · Régime"."""
     flags = []
     if entry.allergies:
-        flags.append(f"{labels['allergies']} : {entry.allergies}")
+        flags.append(
+            f"{labels['allergies']} : {entry.allergies}" if details else labels["allergies"]
+        )
     if entry.pai:
         flags.append(labels["pai"])
     if entry.diet:
-        flags.append(f"{labels['diet']} : {entry.diet}")
+        flags.append(f"{labels['diet']} : {entry.diet}" if details else labels["diet"])
     return " · ".join(flags)
 
 
@@ -76,8 +79,10 @@ def render_day_sheet(
     language: str,
     font: UnicodeFont | None,
     created_at: datetime | None = None,
+    health_details: bool = True,
 ) -> bytes:
-    """The sheet as PDF bytes, worded with `labels` (every key of `LABELS`) in `language`."""
+    """The sheet as PDF bytes, worded with `labels` (every key of `LABELS`) in `language`;
+    without `health_details`, health shows as flags only (a sheet mailed to a service)."""
     day = format_day(sheet.day, language)
     title = f"{labels['title']} — {sheet.activity_name}"
     pdf = PdfDocument(font, f"{labels['footer']} — {sheet.activity_name}, {day}")
@@ -123,7 +128,7 @@ def render_day_sheet(
             cells = {
                 "child": name,
                 "level": entry.school_level,
-                "health": health_flags(entry, labels),
+                "health": health_flags(entry, labels, health_details),
                 "absence": absence_word(entry.absence, labels),
                 "pickups": " ; ".join(
                     f"{p.name}{f' ({p.relationship})' if p.relationship else ''} {p.phone}"

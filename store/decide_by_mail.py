@@ -163,6 +163,16 @@ class RequestFacts:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What became of one decision applied by reply: `DECIDED` (then `accept`),
+    `ALREADY_DECIDED` or `NOT_APPLIED`, and what the answer may name of the request."""
+
+    outcome: Outcome
+    details: dict[str, Any]
+    accept: bool | None = None
+
+
 def child_label(first_name: str, last_name: str) -> str:
     """ "Lucas M.": what a staff answer names of a child."""
     initial = last_name.strip()[:1]
@@ -242,32 +252,11 @@ class DecisionReplies:
             return await self._told(answer, Outcome.NOT_UNDERSTOOD)
         if reading.verdict is Verdict.REASON_MISSING:
             return await self._told(answer, Outcome.REASON_MISSING)
-        accept = reading.verdict is Verdict.ACCEPT
-        claim = await self._claim(facts, mail_id, staff.id, accept)
-        if claim.mail_id != mail_id:
-            return await self._already(answer, request, facts, claim)
-        if not facts.pending and not claim.fresh:
-            # This mail decided it already (an attempt cut short after the decision).
-            accept = claim.accept
-        elif not facts.pending:
-            await self._drop_claim(facts.key, mail_id)
-            return await self._already(answer, request, facts, None)
-        else:
-            try:
-                await self._apply(request, facts, Actor.staff(staff.id), accept, reading)
-            except (DecisionRefused, FileMoved, InvalidReclassification) as refused:
-                await self._drop_claim(facts.key, mail_id)
-                answer.details = {**facts.details, "why": _refusal_code(refused)}
-                return await self._told(answer, Outcome.NOT_APPLIED)
-            except AlreadyDecided:
-                await self._drop_claim(facts.key, mail_id)
-                return await self._already(answer, request, facts, None)
-        answer.details = {
-            **facts.details,
-            "accept": accept,
-            "reason": reading.reason if not accept else "",
-            "filed_as": reading.doc_type.value if accept and reading.doc_type else None,
-        }
+        settled = await self.settle(mail_id, staff.id, request, facts, reading)
+        answer.details = settled.details
+        if settled.outcome is not Outcome.DECIDED:
+            return await self._told(answer, settled.outcome)
+        accept = bool(settled.accept)
         await self._queue(answer, Outcome.DECIDED)
         verb = "accepted" if accept else "refused"
         return MailDecision(
@@ -281,6 +270,54 @@ class DecisionReplies:
                 "staff_id": staff.id,
             },
         )
+
+    async def facts_of(self, request: DecisionRequest) -> RequestFacts | None:
+        """Where a request stands now, whose service decides it (None: it no longer exists)."""
+        async with self._sessions() as session:
+            return await _facts(session, request)
+
+    async def settle(
+        self,
+        mail_id: int,
+        staff_id: int,
+        request: DecisionRequest,
+        facts: RequestFacts,
+        reading: Reading,
+    ) -> Settled:
+        """Apply an accepting or refusing `reading` of mail `mail_id` to a request the staff
+        member's service decides (the caller checked who acts): the first decision wins,
+        the same mail again confirms once. Nothing is queued: the caller answers."""
+        accept = reading.verdict is Verdict.ACCEPT
+        claim = await self._claim(facts, mail_id, staff_id, accept)
+        if claim.mail_id != mail_id:
+            already = await self._already_details(request, facts, claim)
+            return Settled(Outcome.ALREADY_DECIDED, already)
+        if not facts.pending and not claim.fresh:
+            # This mail decided it already (an attempt cut short after the decision).
+            accept = claim.accept
+        elif not facts.pending:
+            await self._drop_claim(facts.key, mail_id)
+            already = await self._already_details(request, facts, None)
+            return Settled(Outcome.ALREADY_DECIDED, already)
+        else:
+            try:
+                await self._apply(request, facts, Actor.staff(staff_id), accept, reading)
+            except (DecisionRefused, FileMoved, InvalidReclassification) as refused:
+                await self._drop_claim(facts.key, mail_id)
+                return Settled(
+                    Outcome.NOT_APPLIED, {**facts.details, "why": _refusal_code(refused)}
+                )
+            except AlreadyDecided:
+                await self._drop_claim(facts.key, mail_id)
+                already = await self._already_details(request, facts, None)
+                return Settled(Outcome.ALREADY_DECIDED, already)
+        details = {
+            **facts.details,
+            "accept": accept,
+            "reason": reading.reason if not accept else "",
+            "filed_as": reading.doc_type.value if accept and reading.doc_type else None,
+        }
+        return Settled(Outcome.DECIDED, details, accept)
 
     # Steps ----------------------------------------------------------------------------------
 
@@ -345,13 +382,9 @@ class DecisionReplies:
             else:
                 await self._enrolments.decide_registration(actor, subject_id, accept, reason)
 
-    async def _already(
-        self,
-        answer: _Answer,
-        request: DecisionRequest,
-        facts: RequestFacts,
-        claim: _Claim | None,
-    ) -> MailDecision:
+    async def _already_details(
+        self, request: DecisionRequest, facts: RequestFacts, claim: _Claim | None
+    ) -> dict[str, Any]:
         """Decided before this reply: by whom (when known) and how."""
         async with self._sessions() as session:
             if claim is not None:
@@ -364,8 +397,7 @@ class DecisionReplies:
                 if staff_id is not None
                 else None
             )
-        answer.details = {**facts.details, "by": name, "accept": accepted}
-        return await self._told(answer, Outcome.ALREADY_DECIDED)
+        return {**facts.details, "by": name, "accept": accepted}
 
     async def _told(self, answer: _Answer, outcome: Outcome) -> MailDecision:
         """Nothing changed: the sender is told why."""

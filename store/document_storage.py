@@ -1,8 +1,10 @@
 """Where documents' bytes are kept: a folder, or a bucket of an S3-compatible object store.
 
-Both keep bytes under a random key (32 hex digits) and offer the same three calls, `write`,
-`read` and `remove`. The calls block (a disk's fsync, an HTTP request): the document service
-runs them in a worker thread, never on the event loop.
+Both keep bytes under a random key (32 hex digits) and offer the same four calls, `write`,
+`read`, `replace` (new bytes under an existing key: the key rotation's re-encryption) and
+`remove`. What they keep is already encrypted by the document service (`store.encryption`).
+The calls block (a disk's fsync, an HTTP request): the document service runs them in a worker
+thread, never on the event loop.
 
 - `DocumentFolder`: files with owner-only permissions (0600) in a 0700 folder, fsynced. Several
   workers on several machines may share it as a mounted volume (NFS...), at the same path.
@@ -52,6 +54,11 @@ class DocumentStorage(Protocol):
         """The bytes under `key`; `StoredFileMissing` when there are none."""
         ...
 
+    def replace(self, key: str, content: bytes) -> None:
+        """Put new bytes under an existing key, at once for readers (they see the old bytes or
+        the new, whole); `StoredFileMissing` when the key holds nothing."""
+        ...
+
     def remove(self, key: str) -> None:
         """Remove the bytes under `key`; a key already gone is no error."""
         ...
@@ -85,6 +92,23 @@ class DocumentFolder:
             return (self.root / key).read_bytes()
         except FileNotFoundError:
             raise StoredFileMissing(f"no stored document file {key}") from None
+
+    def replace(self, key: str, content: bytes) -> None:
+        """New bytes under `key`: written and fsynced beside it, then renamed over it."""
+        target = self.root / key
+        if not target.exists():
+            raise StoredFileMissing(f"no stored document file {key}")
+        scratch = self.root / f"{key}.{secrets.token_hex(4)}.new"
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(scratch, target)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
 
     def remove(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
@@ -135,14 +159,7 @@ class S3Bucket:
     def write(self, content: bytes) -> str:
         """Store bytes as a new private object, encrypted at rest; return its key."""
         key = new_key()
-        self._call(
-            "put_object",
-            Bucket=self.location.bucket,
-            Key=self.object_key(key),
-            Body=content,
-            ContentType="application/octet-stream",
-            ServerSideEncryption="AES256",
-        )
+        self._put(key, content)
         return key
 
     def read(self, key: str) -> bytes:
@@ -154,6 +171,24 @@ class S3Bucket:
         except Exception as error:  # the connection broke while reading
             raise StorageUnavailable(_describe("get_object", error)) from error
         return body
+
+    def replace(self, key: str, content: bytes) -> None:
+        """New bytes under `key` (S3 replaces an object whole, at once for readers)."""
+        self._call(
+            "head_object", Bucket=self.location.bucket, Key=self.object_key(key), missing=key
+        )
+        self._put(key, content)
+
+    def _put(self, key: str, content: bytes) -> None:
+        """The bytes as the private object `key` (the bucket's server-side encryption too)."""
+        self._call(
+            "put_object",
+            Bucket=self.location.bucket,
+            Key=self.object_key(key),
+            Body=content,
+            ContentType="application/octet-stream",
+            ServerSideEncryption="AES256",
+        )
 
     def remove(self, key: str) -> None:
         # S3 answers a delete of a missing object as a success.

@@ -6,7 +6,9 @@ Its bytes are kept under a random key by the documents' storage (`store.document
 folder, 0700 with 0600 files, or a private bucket of an S3-compatible store), always called in
 a worker thread; the row is written only once the bytes are stored. Files are passed on under
 a name we make (`DocumentView.file_name`), and the sender's file name, cleaned, is kept as a
-label to show only. Contents are never logged.
+label to show only. Contents are never logged. The bytes are encrypted before the storage gets
+them and decrypted when read back (`store.encryption`: the process's keyring); a file stored in
+clear before encryption came reads as it is, until `portail privacy rotate-key` encrypts it.
 A file may also be held (checked and written, not yet a document: `hold`, then `file_held` or
 `discard_held`) while a parent confirms that they sent the email it came with.
 """
@@ -27,6 +29,7 @@ from store.actors import AccessDenied, Actor, NotFound, StoreError
 from store.audit import record
 from store.document_storage import DocumentFolder as DocumentFolder
 from store.document_storage import DocumentStorage
+from store.encryption import current as current_keyring
 from store.models import Absence, Activity, Child, Document, Enrollment
 from store.models.base import utcnow
 from store.models.enums import ActorKind, DocumentSource, DocumentStatus, DocumentType
@@ -41,6 +44,7 @@ from store.safe_files import (
     inspect,
 )
 from store.staff_notices import notify_document_to_review
+from store.visibility import HEALTH_DOCUMENT_TYPES, check_health, sees_health
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +161,39 @@ class DocumentService:
         self.max_bytes = max_bytes
 
     async def _write(self, content: bytes) -> str:
-        """Store bytes (off the loop: a disk's fsync, an HTTP request); return their key."""
-        return await asyncio.to_thread(self._storage.write, content)
+        """Store bytes, encrypted (off the loop: the encryption, a disk's fsync, an HTTP
+        request); return their key."""
+        keyring = current_keyring()
+
+        def write() -> str:
+            return self._storage.write(keyring.encrypt_bytes(content))
+
+        return await asyncio.to_thread(write)
 
     async def _read(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._storage.read, key)
+        """The clear bytes under `key` (`Undecryptable` when no configured key opens them)."""
+        keyring = current_keyring()
+
+        def read() -> bytes:
+            return keyring.decrypt_bytes(self._storage.read(key))
+
+        return await asyncio.to_thread(read)
+
+    async def reencrypt(self, key: str) -> bool:
+        """Write the bytes under `key` again under the keyring's first key (clear bytes
+        encrypted); False when they already were. `StoredFileMissing` when they are gone.
+        Readers see the old bytes or the new ones, both readable: safe beside running
+        workers that know both keys."""
+        keyring = current_keyring()
+
+        def rotate() -> bool:
+            stored = self._storage.read(key)
+            if keyring.is_current(stored):
+                return False
+            self._storage.replace(key, keyring.rotate_bytes(stored))
+            return True
+
+        return await asyncio.to_thread(rotate)
 
     async def _remove(self, keys: Iterable[str]) -> None:
         """Remove stored bytes no row points to; one that cannot be removed is logged and
@@ -283,18 +315,24 @@ class DocumentService:
             if document is None:
                 raise NotFound("unknown document")
             actor.check_family(document.family_id)
+            if document.doc_type in HEALTH_DOCUMENT_TYPES:
+                await check_health(session, actor)
             return _view(document), document.storage_key
 
     async def family_documents(self, actor: Actor, family_id: int) -> list[DocumentView]:
-        """The family's documents, newest first."""
+        """The family's documents, newest first; without the health documents (certificates,
+        health forms, vaccination records) for a guardian who does not see health details."""
         actor.check_family(family_id)
         async with self._sessions() as session:
-            rows = await session.scalars(
+            query = (
                 select(Document)
                 .where(Document.family_id == family_id)
                 .order_by(Document.created_at.desc(), Document.id.desc())
                 .limit(100)
             )
+            if not await sees_health(session, actor):
+                query = query.where(Document.doc_type.not_in(HEALTH_DOCUMENT_TYPES))
+            rows = await session.scalars(query)
             return [_view(d) for d in rows]
 
     async def sendable_types(self) -> list[DocumentType]:

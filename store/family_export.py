@@ -7,7 +7,10 @@ invoices and payments, messages, requests), a `LISEZMOI.txt` in French, and the 
 documents under `documents/`, read through the document service (folder or S3, never around it).
 
 Only rows of that family are read: every query is filtered by its family id, its children's ids,
-its invoices' or threads' ids. Dates are ISO 8601; an amount `..._cents` comes with its euros.
+its invoices' or threads' ids. A guardian whose account does not see health details
+(`store.visibility`) gets the ZIP without them: no doctor, allergies, PAI nor vaccination day, no
+absence reason nor certificate, no health document, no health value of a file change; its
+`LISEZMOI.txt` says so. Dates are ISO 8601; an amount `..._cents` comes with its euros.
 Secrets that are not the family's data (storage keys, tokens) are left out.
 """
 
@@ -30,6 +33,7 @@ from store.actors import Actor, NotFound
 from store.clock import Clock
 from store.document_storage import StoredFileMissing
 from store.documents import DocumentService
+from store.family_records import HEALTH_FIELDS
 from store.models import (
     Absence,
     Booking,
@@ -50,6 +54,7 @@ from store.models import (
     Thread,
 )
 from store.models.enums import ActorKind
+from store.visibility import HEALTH_DOCUMENT_TYPES, sees_health
 
 TELEGRAM_UPLOAD_LIMIT = 50 * 1024 * 1024
 """What a bot may send as one document (Telegram's Bot API limit)."""
@@ -82,6 +87,17 @@ Les dates sont au format AAAA-MM-JJ. Pour rectifier une donnée, utilisez « Mon
 le portail ; pour en demander l'effacement, /mesdonnees.
 """
 
+README_HEALTH_HIDDEN = """
+Informations de santé : non visibles pour votre compte — voir avec le service Famille. Ce
+fichier ne contient donc ni les informations de santé des enfants (médecin, allergies, PAI,
+vaccinations), ni le motif des absences et leurs certificats, ni les documents de santé
+(certificats médicaux, fiches sanitaires, carnets de vaccination).
+"""
+
+# What a guardian who does not see health details does not get, table by table.
+_CHILD_HEALTH = ("doctor", "allergies", "pai", "vaccinations_on")
+_ABSENCE_HEALTH = ("reason", "reason_detail", "certificate_id")
+
 
 class ExportTooLarge(Exception):
     """The ZIP is larger than what a bot may send: staff export it (`portail privacy export`)."""
@@ -97,6 +113,8 @@ class FamilyArchive:
     content: bytes
     documents: int
     missing_documents: int
+    # The children's health details were left out (a guardian who does not see them).
+    health_hidden: bool = False
 
 
 def _value(value: Any) -> Any:
@@ -151,11 +169,17 @@ class FamilyExport:
 
     async def sections(self, actor: Actor, family_id: int) -> dict[str, Any]:
         """Every section's data, as the JSON files of the ZIP hold them."""
+        data, _ = await self._sections(actor, family_id)
+        return data
+
+    async def _sections(self, actor: Actor, family_id: int) -> tuple[dict[str, Any], bool]:
+        """The sections, and whether the actor sees health details (else left out)."""
         actor.check_family(family_id)
         async with self._sessions() as session:
             family = await session.get(Family, family_id)
             if family is None:
                 raise NotFound("unknown family")
+            shown = await sees_health(session, actor)
             children = await _rows(session, Child, Child.family_id == family_id)
             child_ids = [c["id"] for c in children]
             for child in children:
@@ -181,7 +205,7 @@ class FamilyExport:
                 thread["messages"] = await _rows(
                     session, Message, Message.thread_id == thread["id"]
                 )
-            return {
+            data = {
                 "famille.json": household,
                 "inscriptions.json": await _rows(
                     session, Enrollment, Enrollment.child_id.in_(child_ids)
@@ -206,17 +230,21 @@ class FamilyExport:
                 },
                 "documents.json": await _rows(session, Document, Document.family_id == family_id),
             }
+            if not shown:
+                _leave_health_out(data)
+            return data, shown
 
     async def build(
         self, actor: Actor, family_id: int, *, check_size: bool = True
     ) -> FamilyArchive:
         """The family's ZIP; `ExportTooLarge` past `limit` when `check_size`."""
-        sections = await self.sections(actor, family_id)
+        sections, shown = await self._sections(actor, family_id)
         buffer = io.BytesIO()
         documents = missing = 0
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             moment = self._clock().date().isoformat()
-            archive.writestr("LISEZMOI.txt", README.format(moment=moment))
+            readme = README.format(moment=moment) + ("" if shown else README_HEALTH_HIDDEN)
+            archive.writestr("LISEZMOI.txt", readme)
             for name, data in sections.items():
                 archive.writestr(name, json.dumps(data, ensure_ascii=False, indent=2))
             for row in sections["documents.json"]:
@@ -235,4 +263,24 @@ class FamilyExport:
         if actor.kind is not ActorKind.GUARDIAN:
             async with self._sessions.begin() as session:
                 await record_staff_read(session, actor, family_id, EXPORT, family_id, "export")
-        return FamilyArchive(f"donnees-famille-{family_id}.zip", content, documents, missing)
+        return FamilyArchive(
+            f"donnees-famille-{family_id}.zip", content, documents, missing, not shown
+        )
+
+
+def _leave_health_out(data: dict[str, Any]) -> None:
+    """Take the health details out of the sections (a guardian who does not see them)."""
+    for child in data["famille.json"]["children"]:
+        for name in _CHILD_HEALTH:
+            child.pop(name, None)
+    for absence in data["absences.json"]:
+        for name in _ABSENCE_HEALTH:
+            absence.pop(name, None)
+    for change in data["demandes.json"]["file_changes"]:
+        if change.get("field") in HEALTH_FIELDS:
+            change.pop("old_value", None)
+            change.pop("new_value", None)
+    health_types = {doc_type.value for doc_type in HEALTH_DOCUMENT_TYPES}
+    data["documents.json"] = [
+        row for row in data["documents.json"] if row.get("doc_type") not in health_types
+    ]

@@ -47,6 +47,7 @@ from store.models import (
 from store.models.enums import ActorKind, ConsentKind, RequestStatus
 from store.outbox import notify_family
 from store.staff_notices import notify_service, service_recipient
+from store.visibility import check_health, sees_health
 
 ADDRESS = "family.address"
 PHONE = "guardian.phone"
@@ -446,6 +447,9 @@ class FamilyFileService:
         now = self._clock()
         async with self._sessions.begin() as session:
             family = await self._family(session, actor, actor.family_id)
+            if name in HEALTH_FIELDS:
+                # Not shown the value it would replace, a limited guardian does not change it.
+                await check_health(session, actor)
             child = await _child_of(session, family.id, child_id) if _is_child(name) else None
             if child is None and _is_child(name):
                 raise NotFound("no such child")
@@ -776,7 +780,8 @@ async def _reads_health(session: AsyncSession, actor: Actor | None, child: Child
     if actor is None:
         return False
     if actor.kind is ActorKind.GUARDIAN:
-        return actor.family_id == child.family_id
+        # A guardian whose account is limited (separated parents) sees no health detail.
+        return actor.family_id == child.family_id and await sees_health(session, actor)
     if actor.kind is not ActorKind.STAFF or actor.id is None:
         return False
     if await _staff_service(session, actor) == FAMILY_FILE_SERVICE:

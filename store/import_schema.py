@@ -16,6 +16,7 @@ from store.models.enums import (
     ActivityKind,
     ConsentKind,
     DocumentType,
+    GuardianVisibility,
     InvoiceKind,
     Language,
     PaymentMethod,
@@ -138,6 +139,9 @@ class GuardianIn(Strict):
     email: EmailStr
     phone: str | None = None
     language: Language = Language.FR
+    # What this guardian sees (separated parents): `limited` hides the children's health
+    # details (`store.visibility`). Left out: unchanged (`full` for a new guardian).
+    visibility: GuardianVisibility | None = None
 
 
 class EnrollmentIn(Strict):

@@ -424,7 +424,8 @@ class Importer:
                     "last_name": guardian.last_name,
                     "phone": guardian.phone,
                     "language": guardian.language,
-                },
+                }
+                | ({} if guardian.visibility is None else {"visibility": guardian.visibility}),
             )
         for child in family.children:
             child_row = await self._upsert(

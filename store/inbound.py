@@ -86,6 +86,7 @@ from store.staff_notices import (
 
 if TYPE_CHECKING:
     from store.decide_by_mail import DecisionReplies
+    from store.staff_digest import DigestReplies
 
 logger = logging.getLogger(__name__)
 
@@ -281,6 +282,7 @@ class InboundMailService:
         messaging: StaffReplies | None = None,
         reply_max_chars: int = 4000,
         decisions: DecisionReplies | None = None,
+        digests: DigestReplies | None = None,
     ):
         self._sessions = sessions
         self.config = config
@@ -291,6 +293,8 @@ class InboundMailService:
         self._reply_max_chars = reply_max_chars
         # Replies to a notification asking for a decision (`store.decide_by_mail`).
         self._decisions = decisions
+        # Replies to a service's digest (`store.staff_digest`).
+        self._digests = digests
         self.worker_id = worker_name()
         self.mail_documents = MailDocuments(
             sessions,
@@ -522,9 +526,14 @@ class InboundMailService:
     ) -> MailDecision | None:
         """A reply to a notification asking for a decision: applied, or answered why not
         (`store.decide_by_mail`); None when no recipient is a decision's reply address."""
+        tokens = [t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t]
+        if self._digests is not None:
+            digest = await self._digests.digest_for(tokens)
+            if digest is not None:
+                address = f"{REPLY_PREFIX}{digest.token}@{self.config.mail_domain}"
+                return await self._digests.decide(mail_id, mail, digest, address, self)
         if self._decisions is None:
             return None
-        tokens = [t for t in (reply_token(a, self.config.mail_domain) for a in rcpts) if t]
         request = await self._decisions.request_for(tokens)
         if request is None:
             return None
@@ -917,6 +926,23 @@ class InboundMailService:
         if decision.status is InboundStatus.QUARANTINED:
             raise NotReleasable(f"mail {mail_id} cannot be released: {decision.reason}")
         return await self._finish(mail_id, decision, mail, released_by=actor)
+
+    async def drop(self, actor: Actor, mail_id: int) -> bool:
+        """Throw a mail set aside away, for a staff member: it becomes `discarded` (its bytes
+        purged with the others past their retention), once, recorded in the audit log with
+        who dropped it; False when it was no longer set aside."""
+        actor.check_staff()
+        async with self._sessions.begin() as session:
+            row = await session.get(InboundMail, mail_id, with_for_update=True)
+            if row is None:
+                raise NotFound("unknown inbound mail")
+            if row.status is not InboundStatus.QUARANTINED:
+                return False
+            row.status = InboundStatus.DISCARDED
+            row.outcome = {**(row.outcome or {}), "dropped_by": actor.label}
+            record(session, actor, "inbound_mail_drop", "inbound_mail", mail_id)
+        logger.info("inbound mail %s: dropped by staff", mail_id)
+        return True
 
     async def raw(self, actor: Actor, mail_id: int) -> bytes:
         """The bytes of an inbound mail, for staff."""

@@ -39,6 +39,8 @@ PURGE_CHAT_STATE = "purge:chat_state"
 PURGE_RETENTION = "purge:retention"
 # Planning and sending the deadline reminders (`store.reminders`).
 REMINDERS = "reminders"
+# Queuing the daily lists to the services and their follow-ups (`store.daily_lists`).
+DAILY_LISTS = "daily_lists"
 
 
 @lru_cache(maxsize=1)

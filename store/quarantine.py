@@ -6,7 +6,8 @@ authenticated and links outside the allowed domains; documents from an address o
 Staff see the list (never the bodies), one mail (its headers, the reason, the text a family
 would read, its files' names and sizes; its bytes only when asked), and may release one: the
 inbound mail service then acts on it as if it had been allowed (`InboundMailService.release`),
-once, recorded in the audit log with who released it.
+once, recorded in the audit log with who released it; or drop one (`drop`: thrown away, its
+bytes purged with the others past their retention).
 """
 
 from __future__ import annotations
@@ -114,6 +115,14 @@ class QuarantineService:
         if actor.kind is not ActorKind.STAFF:
             raise AccessDenied("a mail is released by a named staff member")
         return await self._inbound.release(actor, mail_id, family_id)
+
+    async def drop(self, actor: Actor, mail_id: int) -> bool:
+        """Throw a mail set aside away (see `InboundMailService.drop`): no longer listed nor
+        releasable, recorded in the audit log with who dropped it; False when it was no longer
+        set aside (dropped or released already). Only a named staff member drops."""
+        if actor.kind is not ActorKind.STAFF:
+            raise AccessDenied("a mail is dropped by a named staff member")
+        return await self._inbound.drop(actor, mail_id)
 
 
 def _headers(raw: bytes) -> tuple[tuple[str, str], ...]:

@@ -13,7 +13,7 @@ own guardians only, never logged.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from store.actors import Actor, NotFound
 from store.enrolments import waitlist_positions as enrolment_positions
+from store.family_records import HEALTH_FIELDS
 from store.models import (
     Absence,
     Activity,
@@ -44,10 +45,15 @@ from store.models.enums import (
     RequestStatus,
 )
 from store.planning import waitlist_positions
+from store.visibility import HEALTH_DOCUMENT_TYPES, sees_health
 
 FAMILY_SOURCES = (DocumentSource.TELEGRAM, DocumentSource.EMAIL)
 RECENT_DAYS = 92
 """The list shows the last three months unless older requests are asked for."""
+# The subject of an absence, and of a health field's change, for a guardian who does not see
+# health details (`store.visibility`).
+HIDDEN = "hidden"
+HEALTH = "health"
 
 
 class RequestKind(StrEnum):
@@ -169,6 +175,8 @@ class RequestsListService:
             for kind in RequestKind:
                 if wanted.kind is None or wanted.kind is kind:
                     items += await _READERS[kind](session, family_id, since, None, names)
+            if not await sees_health(session, actor):
+                items = _without_health(items)
         if wanted.child_id is not None:
             items = [item for item in items if item.child_id == wanted.child_id]
         items.sort(key=lambda item: (item.asked_at, item.id), reverse=True)
@@ -182,9 +190,28 @@ class RequestsListService:
         async with self._sessions() as session:
             names = await _children(session, family_id)
             found = await _READERS[kind](session, family_id, None, request_id, names)
+            if not await sees_health(session, actor):
+                found = _without_health(found)
         if not found:
             raise NotFound("unknown request")
         return found[0]
+
+
+def _without_health(items: list[RequestItem]) -> list[RequestItem]:
+    """The requests as a guardian who does not see health details sees them: absences without
+    their reason, certificate or staff note; no health document; a health field's change
+    without its field, values or reason."""
+    health_types = {doc_type.value for doc_type in HEALTH_DOCUMENT_TYPES}
+    seen = []
+    for item in items:
+        if item.kind is RequestKind.ABSENCE:
+            item = replace(item, subject=HIDDEN, with_certificate=False, reason=None)
+        elif item.kind is RequestKind.DOCUMENT and item.subject in health_types:
+            continue
+        elif item.kind is RequestKind.FILE_CHANGE and item.subject in HEALTH_FIELDS:
+            item = replace(item, subject=HEALTH, old_value=None, new_value=None, reason=None)
+        seen.append(item)
+    return seen
 
 
 Narrowed = TypeVar("Narrowed", bound="Select[*tuple[Any, ...]]")

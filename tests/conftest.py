@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -26,6 +26,7 @@ from bot.settings import Settings
 from fake_telegram import FakeTelegram
 from store import migrate
 from store.database import create_engine, create_sessionmaker
+from store.encryption import Keyring, installed, new_key
 from store.models import Base
 from tests.health_log_scan import finish_scan, start_scan
 from tests.helpers import FakeClock
@@ -63,6 +64,17 @@ async def _empty_postgresql(url: str) -> None:
     async with engine.begin() as connection:
         await connection.execute(text(EMPTY_POSTGRESQL))
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def privacy_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[Keyring]:
+    """A fresh encryption key for each test: the process's keyring, and PRIVACY_KEYS for the
+    settings and subprocesses the test makes; the previous keyring back after it."""
+    key = new_key()
+    monkeypatch.setenv("PRIVACY_KEYS", key)
+    monkeypatch.delenv("PRIVACY_KEY_FILE", raising=False)
+    with installed(Keyring([key])) as keyring:
+        yield keyring
 
 
 @pytest.fixture(scope="session")

@@ -168,7 +168,8 @@ def test_make_run_imports_into_the_database_the_demo_plays_on(tmp_path: Path) ->
         assert step.returncode == 0, step.stderr
     result = subprocess.run(
         [sys.executable, "-m", "bot.demo_command", "--today", "2026-11-24"],
-        input="1\n/quit\n",
+        # The welcome ends on the day's deadline reminder: /menu brings the menu back.
+        input="/menu\n1\n/quit\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -249,7 +250,7 @@ sys.exit(bot.demo_command.main(sys.argv[1:]))
 def test_no_traceback_reaches_the_chat_the_log_file_has_it(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", BROKEN_DEMO, "--today", "2026-11-24"],
-        input="/solde\n/mails\n1\n/quit\n",
+        input="/solde\n/mails\n/menu\n1\n/quit\n",
         capture_output=True,
         text=True,
         timeout=60,

@@ -150,6 +150,16 @@ def test_a_missing_key_reads_as_a_missing_file(storage: DocumentStorage):
     storage.remove("0" * 32)
 
 
+def test_replace_puts_new_bytes_under_the_same_key_and_never_makes_one(storage: DocumentStorage):
+    key = storage.write(PDF)
+    storage.replace(key, PNG)  # the key rotation's re-encryption
+    assert storage.read(key) == PNG
+    with pytest.raises(StoredFileMissing):  # removed meanwhile: not brought back
+        storage.replace("0" * 32, PDF)
+    with pytest.raises(StoredFileMissing):
+        storage.read("0" * 32)
+
+
 # S3: where, private, encrypted -------------------------------------------------------------
 
 

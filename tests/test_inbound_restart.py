@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from store.documents import DocumentFolder, DocumentService
 from store.models import Document, InboundMail
 from store.models.inbound import InboundStatus
 from tests.family_file_helpers import tiny_pdf
@@ -54,6 +55,7 @@ async def start_smtp(
         "MAIL_DOMAIN": DOMAIN,
         "MAIL_AUTHSERV_ID": MTA_AUTHSERV_ID,
         "LOG_LEVEL": "WARNING",
+        "PRIVACY_KEYS": os.environ["PRIVACY_KEYS"],  # the test's key (conftest)
     }
     log = cwd / f"{name}.log"
     with log.open("wb") as output:
@@ -140,4 +142,7 @@ async def test_a_mail_accepted_before_a_kill_is_filed_after_the_restart(
     async with sessions() as session:
         [document] = await session.scalars(select(Document))
     assert (document.family_id, document.original_name) == (town.family_id, "assurance.pdf")
-    assert [path.read_bytes() for path in documents.iterdir()] == [PDF]
+    [stored] = list(documents.iterdir())  # one file, encrypted; clear through the service
+    assert PDF not in stored.read_bytes()
+    service = DocumentService(sessions, DocumentFolder(documents), 10_000_000)
+    assert (await service.read(town.guardian, document.id))[1] == PDF

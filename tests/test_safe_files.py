@@ -415,8 +415,7 @@ async def test_by_email_polyglots_and_scripts_are_refused_and_a_photo_loses_its_
         "image/jpeg",
         "certiffdp",
     )
-    folder = DocumentFolder(portal.settings.documents_dir)
-    stored = folder.read(photo.storage_key)
+    _, stored = await portal.documents.read(town.guardian, photo.id)  # through the service
     assert b"Exif" not in stored and Image.open(io.BytesIO(stored)).size == (20, 40)
 
     notice = await parent.wait_for_message(lambda m: "Documents reçus" in (m.text or ""))

@@ -66,7 +66,10 @@ async def render(portal: Portal, delivery: Delivery, language: str) -> str | Not
     renderer = RENDERERS.get(delivery.kind)
     if renderer is None:
         return None
-    return await renderer(portal, {**delivery.payload, "kind": delivery.kind}, language)
+    # The recipient (a chat id) too: what a notice may say depends on who reads it
+    # (`store.visibility`: a guardian who does not see health details).
+    payload = {**delivery.payload, "kind": delivery.kind, "recipient": delivery.recipient}
+    return await renderer(portal, payload, language)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -16,6 +16,7 @@ from store.models.catalog import (
 )
 from store.models.chat_state import ChatState
 from store.models.confirmed_action import ConfirmedAction
+from store.models.daily_list import DailyList
 from store.models.decision_replies import DecisionClaim, DecisionToken
 from store.models.document import Document
 from store.models.erasure import ErasureRequest
@@ -35,6 +36,7 @@ from store.models.requests import (
     PickupPerson,
 )
 from store.models.runtime import ChatSend, HandledUpdate, SendSchedule
+from store.models.staff_digest import DigestCode, StaffDigest, StaffDigestToken
 
 __all__ = [
     "AccessEntry",
@@ -55,8 +57,12 @@ __all__ = [
     "ChatSend",
     "ChatState",
     "ConfirmedAction",
+    "DailyList",
     "DecisionClaim",
     "DecisionToken",
+    "DigestCode",
+    "StaffDigest",
+    "StaffDigestToken",
     "Child",
     "Document",
     "Enrollment",

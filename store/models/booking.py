@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.encryption import EncryptedText
 from store.models.base import Base, str_enum, utcnow
 from store.models.enums import AbsenceReason, AbsenceStatus, Attendance, BookingState
 
@@ -71,7 +72,7 @@ class Absence(Base):
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)
     reason: Mapped[AbsenceReason] = mapped_column(str_enum(AbsenceReason))
-    reason_detail: Mapped[str | None] = mapped_column(String(500))
+    reason_detail: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest
     status: Mapped[AbsenceStatus] = mapped_column(str_enum(AbsenceStatus))
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     certificate_id: Mapped[int | None] = mapped_column(ForeignKey("document.id"))

@@ -131,3 +131,12 @@ class PaymentMethod(StrEnum):
     DIRECT_DEBIT = "direct_debit"
     CESU = "cesu"
     ANCV = "ancv"
+
+
+class GuardianVisibility(StrEnum):
+    """What a guardian sees of the family file (separated parents): everything, or everything
+    but the children's health details (allergies, PAI, doctor, vaccinations, the medical side of
+    absences, medical certificates and health documents)."""
+
+    FULL = "full"
+    LIMITED = "limited"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from store.encryption import EncryptedText
 from store.models.base import Base, str_enum, utcnow
-from store.models.enums import Language
+from store.models.enums import GuardianVisibility, Language
 
 
 class Family(Base):
@@ -51,6 +52,11 @@ class Guardian(Base):
     telegram_linked_at: Mapped[datetime | None]
     # The day this guardian was last asked to confirm the family file (the yearly check).
     file_check_asked_on: Mapped[date | None] = mapped_column(Date)
+    # What this guardian sees of the family (set by the family-file service, e.g. for separated
+    # parents): `limited` hides the children's health details (store.visibility).
+    visibility: Mapped[GuardianVisibility] = mapped_column(
+        str_enum(GuardianVisibility), default=GuardianVisibility.FULL, server_default="full"
+    )
 
     family: Mapped[Family] = relationship(back_populates="guardians")
 
@@ -68,10 +74,12 @@ class Child(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     school_level: Mapped[str] = mapped_column(String(10))
     school: Mapped[str | None] = mapped_column(String(200))
-    # Health details: shown only to the guardians, the family-file service and the staff of
-    # the child's activities; never logged, never in an email body.
-    doctor: Mapped[str | None] = mapped_column(String(200))
-    allergies: Mapped[str | None] = mapped_column(Text)
+    # Health details: shown only to the guardians (whose account sees them: store.visibility),
+    # the family-file service and the staff of the child's activities; never logged, never in
+    # an email body.
+    # Encrypted at rest (`store.encryption`); the PAI flag and the diet stay clear.
+    doctor: Mapped[str | None] = mapped_column(EncryptedText)
+    allergies: Mapped[str | None] = mapped_column(EncryptedText)
     pai: Mapped[bool] = mapped_column(default=False)
     diet: Mapped[str | None] = mapped_column(String(100))
     vaccinations_on: Mapped[date | None] = mapped_column(Date)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.encryption import EncryptedJSON
 from store.models.base import Base, str_enum, utcnow
 from store.models.enums import ConsentKind, RequestStatus
 
@@ -80,8 +81,9 @@ class FileChange(Decided, Base):
     child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id", ondelete="CASCADE"))
     field: Mapped[str] = mapped_column(String(60))
     target_id: Mapped[int | None]
-    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
-    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    # Encrypted at rest (`store.encryption`): a change may carry a child's health details.
+    old_value: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(EncryptedJSON, nullable=True)
 
 
 class EnrolmentRequest(Decided, Base):
