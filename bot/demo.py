@@ -565,8 +565,8 @@ class DemoSession:
         )
         if self.reminders and self.today is not None:
             await book_last_month(self.portal, self.today)
-            report = await self.portal.reminders.tick(worker_identity())
-            if report.queued:
+            reminded = await self.portal.reminders.tick(worker_identity())
+            if reminded.queued:
                 # Shown before the first prompt: a reminder landing later would renumber
                 # the buttons under the parent's fingers.
                 lines += await self._collect(self.reply_timeout * 2)
