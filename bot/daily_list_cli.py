@@ -6,6 +6,9 @@ portail staff daily-list [ACTIVITY] [--date YYYY-MM-DD] [--dry-run] [--as EMAIL]
     with --as: their service's). A list goes once: asked again, it says when it went. The
     running bot's outbox delivery sends them; their follow-ups come on their day.
     --dry-run prints what each list would say (no health flag) and queues nothing.
+    --json prints the same as one JSON document: with --dry-run, each list's subject, lines
+    and sheet (children, classes, absences announced, pick-up persons; no health flag);
+    without, what was queued for each activity.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import date
 from bot.daily_list_loop import daily_lists
 from bot.portal import Portal
 from bot.staff_commands import Refused, add_decider, decider, moment, on_store
+from bot.staff_json import add_json_option, print_json
 from mail.daily_list_mail import subject, summary_lines
 from store.actors import AccessDenied, NotFound
 from store.daily_lists import Outcome
@@ -30,6 +34,19 @@ async def cmd_daily_list(portal: Portal, args: argparse.Namespace) -> int:
     try:
         if args.dry_run:
             previews = await service.preview(actor, args.activity_code, day)
+            if args.json:
+                print_json(
+                    [
+                        {
+                            "subject": subject(preview.sheet),
+                            "lines": summary_lines(preview.sheet),
+                            "queued_at": preview.queued_at,
+                            "sheet": preview.sheet,
+                        }
+                        for preview in previews
+                    ]
+                )
+                return 0
             if not previews:
                 print(f"No child expected on {day:%Y-%m-%d}: no list to send.")
             for preview in previews:
@@ -49,6 +66,9 @@ async def cmd_daily_list(portal: Portal, args: argparse.Namespace) -> int:
         raise Refused(
             f"{args.as_email} is not of the service of {args.activity_code}: nothing was sent."
         ) from None
+    if args.json:
+        print_json(queued)
+        return 0
     if not queued:
         print(f"No child expected on {day:%Y-%m-%d}: no list to send.")
     for item in queued:
@@ -78,4 +98,5 @@ def add_daily_list_command(
     daily.add_argument("--date", dest="day", type=iso_date, help="YYYY-MM-DD (default: today)")
     daily.add_argument("--dry-run", action="store_true", help="print, send nothing")
     add_decider(daily)
+    add_json_option(daily)
     daily.set_defaults(handler=cmd_daily_list)

@@ -7,7 +7,7 @@ portail privacy erase FAMILY [--as EMAIL] [--yes]
     pick-up persons, documents, messages, change requests, phones, Telegram links and chat
     state; invoices and payments are kept (accounting, 10 years). Pending erasure requests of
     the family are marked accepted. Without --yes, says what it would do and asks.
-portail privacy requests             the erasure requests waiting for a decision
+portail privacy requests [--json]    the erasure requests waiting for a decision
 portail privacy refuse ID --reason "..." [--as EMAIL]   refuse one (the family sees why)
 portail privacy new-key | rotate-key   encryption keys at rest (see bot/encryption_cli.py)
 
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from bot.encryption_cli import add_encryption_commands
 from bot.portal import Portal
 from bot.staff_commands import Refused, add_decider, decider, moment, on_store
+from bot.staff_json import add_json_option, print_json
 from store.actors import NotFound
 from store.models import Family
 
@@ -95,6 +96,9 @@ async def cmd_erase(portal: Portal, args: argparse.Namespace) -> int:
 async def cmd_requests(portal: Portal, args: argparse.Namespace) -> int:
     actor = await decider(portal, args.as_email)
     pending = await portal.family_rights.pending(actor)
+    if args.json:
+        print_json(pending)
+        return 0
     if not pending:
         print("No erasure request is waiting.")
     for request in pending:
@@ -138,6 +142,7 @@ def add_privacy_command(
     erase.set_defaults(handler=cmd_erase)
     listing = verbs.add_parser("requests", help="erasure requests waiting for a decision")
     add_decider(listing)
+    add_json_option(listing)
     listing.set_defaults(handler=cmd_requests)
     refuse = verbs.add_parser("refuse", help="refuse an erasure request, saying why")
     refuse.add_argument("id", type=int)

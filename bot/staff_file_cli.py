@@ -6,7 +6,7 @@ portail staff changes accept ID --as EMAIL            apply it (if the file stil
                                                       value it was asked against)
 portail staff changes refuse ID --as EMAIL --reason TEXT   the family reads the reason
 
-portail staff file visibility FAMILY [GUARDIAN_EMAIL full|limited --as EMAIL]
+portail staff file visibility FAMILY [GUARDIAN_EMAIL full|limited --as EMAIL] [--json]
                                                       what each guardian of the family sees;
                                                       with an email and a value, set it
 
@@ -173,6 +173,13 @@ def add_changes_command(
         decide.set_defaults(handler=cmd_decide, accept=accept, reason=None)
 
 
+def _listed(sight: GuardianSight) -> dict[str, Any]:
+    """A guardian's sight as `--json` lists it (`changed` says nothing in a listing)."""
+    listed: dict[str, Any] = plain(sight)
+    del listed["changed"]
+    return listed
+
+
 def _sight_line(sight: GuardianSight) -> str:
     linked = "" if sight.linked else "  (not linked to Telegram)"
     return f"{sight.email}  {sight.name}  {sight.visibility.value}{linked}"
@@ -183,11 +190,19 @@ async def cmd_visibility(portal: Portal, args: argparse.Namespace) -> int:
     """List what each guardian of a family sees, or set it for one of them (audited; the
     guardian is told in the chat)."""
     service = VisibilityService(portal.sessions, portal.clock)
+    if args.json and args.email is not None:
+        raise Refused(
+            "--json lists what each guardian sees; setting it takes no --json: "
+            "leave out the email, or --json."
+        )
     if args.email is None:
         try:
             sights = await service.of_family(Actor.system(), args.family)
         except NotFound:
             raise Refused(f"No family has the code or number {args.family}.") from None
+        if args.json:
+            print_json([_listed(sight) for sight in sights])
+            return 0
         for sight in sights:
             print(_sight_line(sight))
         return 0
@@ -237,4 +252,5 @@ def add_file_command(
         "value", nargs="?", choices=[value.value for value in GuardianVisibility]
     )
     visibility.add_argument("--as", dest="as_email", metavar="STAFF_EMAIL", help="who sets it")
+    add_json_option(visibility)
     visibility.set_defaults(handler=cmd_visibility)

@@ -1,7 +1,8 @@
 """Qui a consulté nos données ?: the reads of the family's documents and of the children's
 health details by anyone outside the family (`store.access_log`), newest first — the service
 and the day, a staff member's name only when the town says so. A read-only view: /consultations
-(or the button of Mes données) shows it, ✖ Fermer closes it."""
+(or the button of Mes données, with ↩ Retour to it; or the question typed freely) shows it,
+✖ Fermer closes it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from conversations.kit.context import PortalContext
 from conversations.kit.live import answer, show
-from conversations.kit.texts import text
+from conversations.kit.menu import MENU_PRIVACY
+from conversations.kit.texts import elided, text
 from conversations.kit.views import close_view
 from conversations.kit.who import who
 from store.access_log import EXPORT, HEALTH, AccessView
@@ -24,7 +26,8 @@ SHOWN = 30
 def what_words(view: AccessView, language: str) -> str:
     """ "les informations de santé de Lucas", "un document (certificat médical)"."""
     if view.what == HEALTH:
-        return text("access.what.health", language, child=view.subject or "?")
+        child = view.subject or "?"
+        return text(elided("access.what.health", child), language, child=child)
     if view.what == EXPORT:
         return text("access.what.export", language)
     if view.subject is None:
@@ -66,10 +69,13 @@ async def show_access_log(update: Update, context: PortalContext) -> None:
     if parent is None or parent.actor.family_id is None:
         return
     views = await context.portal.access_log.for_family(parent.actor, parent.actor.family_id)
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(text("access.btn.close", parent.language), callback_data=CLOSE)]]
-    )
-    await show(update, access_text(views, parent.language), keyboard)
+    language = parent.language
+    rows = [[InlineKeyboardButton(text("access.btn.close", language), callback_data=CLOSE)]]
+    if update.callback_query is not None:
+        # Opened from Mes données: a way back to it too.
+        back = InlineKeyboardButton(text("privacy.btn.back", language), callback_data=MENU_PRIVACY)
+        rows.insert(0, [back])
+    await show(update, access_text(views, language), InlineKeyboardMarkup(rows))
 
 
 HANDLERS: list[BaseHandler[Update, PortalContext, None]] = [

@@ -26,6 +26,7 @@ from conversations.kit.views import close_view
 from conversations.kit.who import Who, who
 from store.family_export import ExportTooLarge
 from store.family_rights import TooSoon
+from store.visibility import health_shown
 
 logger = logging.getLogger(__name__)
 
@@ -126,9 +127,13 @@ async def ask_export(update: Update, context: PortalContext) -> None:
     if parent is None:
         return
     language = parent.language
+    # A guardian who does not see health details gets none in the file: said before it comes.
+    sees_health = await health_shown(context.portal.sessions, parent.actor)
     await show(
         update,
-        text("privacy.export.confirm", language),
+        text(
+            "privacy.export.confirm" if sees_health else "privacy.export.confirm_limited", language
+        ),
         _confirm("privacy.btn.export_yes", EXPORT_YES, language),
     )
 

@@ -25,14 +25,14 @@ from conversations.kit.formatting import amount, day_month, days_label, month_ti
 from conversations.kit.live import answer, show
 from conversations.kit.menu import MENU_REMINDERS, menu_button
 from conversations.kit.notices import Notice, renders
-from conversations.kit.texts import text
+from conversations.kit.texts import elided, text
 from conversations.kit.views import close_view
 from conversations.kit.who import Who, who
 from store.actors import AccessDenied, NotFound
 from store.bookings import Outcome
 from store.deadlines import format_moment
 from store.idempotency import is_key, new_key
-from store.reminders import MONTH, REMINDER_KIND, Recap, ReminderView
+from store.reminders import MONTH, REMINDER_KIND, Recap, ReminderClosed, ReminderView
 
 if TYPE_CHECKING:
     from bot.portal import Portal
@@ -64,6 +64,11 @@ def period_label(kind: str, first: date, last: date, language: str) -> str:
     )
 
 
+def counted(key: str, count: int, language: str, **values: object) -> str:
+    """The text `key` for `count` days: its `.one` form for a single day ("1 jour")."""
+    return text(f"{key}.one" if count == 1 else key, language, count=count, **values)
+
+
 def reminder_text(view: ReminderView, language: str) -> str:
     period = period_label(view.period_kind, view.period_start, view.period_end, language)
     values = {
@@ -92,26 +97,7 @@ def reminder_keyboard(view: ReminderView, language: str) -> InlineKeyboardMarkup
             )
         ]
     ]
-    if len(view.children) == 1:
-        [(child_id, _name)] = view.children
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text("reminder.btn.pick", language),
-                    callback_data=row_data(child_id, view.activity_id),
-                )
-            ]
-        )
-    else:
-        rows += [
-            [
-                InlineKeyboardButton(
-                    text("reminder.btn.pick_child", language, child=name),
-                    callback_data=row_data(child_id, view.activity_id),
-                )
-            ]
-            for child_id, name in view.children
-        ]
+    rows += pick_buttons(list(view.children), view.activity_id, language)
     rows.append(
         [
             InlineKeyboardButton(
@@ -132,17 +118,18 @@ def recap_text(recap: Recap, language: str) -> str:
     for child in recap.children:
         if child.days:
             lines.append(
-                text(
+                counted(
                     "reminder.recap_child",
+                    len(child.days),
                     language,
                     child=child.name,
                     days=days_label([day.day for day in child.days], language),
-                    count=len(child.days),
                     amount=amount(sum(day.price_cents for day in child.days), language),
                 )
             )
         elif not child.refused:
-            lines.append(text("reminder.recap_none", language, child=child.name))
+            key = "reminder.recap_already" if child.already else "reminder.recap_none"
+            lines.append(counted(key, child.already, language, child=child.name))
         if child.refused:
             lines.append(
                 text(
@@ -155,16 +142,45 @@ def recap_text(recap: Recap, language: str) -> str:
     lines.append("")
     if recap.day_count:
         lines.append(
-            text(
+            counted(
                 "reminder.recap_total",
+                recap.day_count,
                 language,
                 amount=amount(recap.total_cents, language),
-                count=recap.day_count,
             )
         )
+    elif any(child.already for child in recap.children) and not any(
+        child.refused for child in recap.children
+    ):
+        lines.append(text("reminder.recap_all_booked", language))
     else:
         lines.append(text("reminder.recap_empty", language))
     return "\n".join(lines)
+
+
+def pick_buttons(
+    children: list[tuple[int, str]], activity_id: int, language: str
+) -> list[list[InlineKeyboardButton]]:
+    """📅 Choisir les jours: the booking calendar of the child (one button per child)."""
+    if len(children) == 1:
+        [(child_id, _name)] = children
+        return [
+            [
+                InlineKeyboardButton(
+                    text("reminder.btn.pick", language),
+                    callback_data=row_data(child_id, activity_id),
+                )
+            ]
+        ]
+    return [
+        [
+            InlineKeyboardButton(
+                text(elided("reminder.btn.pick_child", name), language, child=name),
+                callback_data=row_data(child_id, activity_id),
+            )
+        ]
+        for child_id, name in children
+    ]
 
 
 # --- The broadcast ---------------------------------------------------------------------------
@@ -188,6 +204,15 @@ async def reminder_notice(portal: Portal, payload: dict[str, Any], language: str
 
 async def _refused(update: Update, parent: Who, error: Exception) -> None:
     logger.info("reminder refused to %s: %s", parent.actor.label, error)
+    if isinstance(error, ReminderClosed):
+        # A stale reminder (its period closed): said in place of its buttons, nothing done.
+        language = parent.language
+        closed = text(
+            "reminder.closed", language, deadline=format_moment(error.deadline, language)
+        )
+        await answer(update, closed)
+        await show(update, closed, menu_button(language))
+        return
     await answer(update, text("reminder.unavailable", parent.language), alert=True)
 
 
@@ -201,7 +226,7 @@ async def same_as_last(update: Update, context: PortalContext) -> None:
         return
     try:
         recap = await context.portal.reminders.recap(parent.actor, wave_id)
-    except (AccessDenied, NotFound) as error:
+    except (AccessDenied, NotFound, ReminderClosed) as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -219,7 +244,17 @@ async def same_as_last(update: Update, context: PortalContext) -> None:
             text("reminder.btn.cancel", language), callback_data=f"{BACK}{wave_id}"
         )
     )
-    await show(update, recap_text(recap, language), InlineKeyboardMarkup([rows]))
+    # Nothing to take again: the calendar is the way on, one tap away.
+    picks = (
+        []
+        if recap.day_count
+        else pick_buttons(
+            [(child.child_id, child.name) for child in recap.children],
+            recap.activity_id,
+            language,
+        )
+    )
+    await show(update, recap_text(recap, language), InlineKeyboardMarkup([*picks, rows]))
 
 
 async def confirm(update: Update, context: PortalContext) -> None:
@@ -234,7 +269,7 @@ async def confirm(update: Update, context: PortalContext) -> None:
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
         booked = await context.portal.reminders.book_as_last(parent.actor, wave_id, key)
-    except (AccessDenied, NotFound) as error:
+    except (AccessDenied, NotFound, ReminderClosed) as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -244,10 +279,10 @@ async def confirm(update: Update, context: PortalContext) -> None:
     lines = []
     if placed:
         lines.append(
-            text(
+            counted(
                 "reminder.booked",
+                len(placed),
                 language,
-                count=len(placed),
                 activity=view.activity_name,
                 amount=amount(sum(o.price_cents for o in placed), language),
             )
@@ -258,7 +293,10 @@ async def confirm(update: Update, context: PortalContext) -> None:
         ):
             count = sum(o.outcome is state for o in placed)
             if count:
-                lines.append(text(key_name, language, count=count))
+                lines.append(counted(key_name, count, language))
+    elif not booked.outcomes:
+        # Another recap (an older copy of the reminder) booked these days meanwhile.
+        lines.append(text("reminder.booked_already", language))
     else:
         lines.append(text("reminder.booked_nothing", language))
     if refused:
@@ -277,7 +315,7 @@ async def back(update: Update, context: PortalContext) -> None:
         return
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
-    except (AccessDenied, NotFound) as error:
+    except (AccessDenied, NotFound, ReminderClosed) as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -297,7 +335,7 @@ async def skip(update: Update, context: PortalContext) -> None:
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
         await context.portal.reminders.skip_period(parent.actor, wave_id)
-    except (AccessDenied, NotFound) as error:
+    except (AccessDenied, NotFound, ReminderClosed) as error:
         await _refused(update, parent, error)
         return
     await answer(update)

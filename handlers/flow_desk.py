@@ -2,9 +2,10 @@
 
 The desk sits in a handler group before the flows. When an update opens something — a flow's
 entry point (a command, a menu button, a notification's button), a one-shot view's command or
-a menu button — the flow in progress is closed first: its step and timeout end, its draft is
-dropped and its live message says it was closed. The update then goes on to the flow it opens,
-so typed text and files always reach the flow the parent opened last.
+a menu button, a reminder's 🔁 / 🙅 — the flow in progress is closed first: its step and
+timeout end, its draft is dropped and its live message says it was closed. The update then
+goes on to the flow it opens, so typed text and files always reach the flow the parent opened
+last.
 """
 
 from __future__ import annotations
@@ -30,10 +31,15 @@ from conversations.kit.language import chat_language, saved
 from conversations.kit.live import LIVE_MESSAGE, answer, reply, show
 from conversations.kit.menu import ABORT, MENU_PREFIX, menu_button
 from conversations.kit.texts import text
+from conversations.reminders import SAME as REMINDER_SAME
+from conversations.reminders import SKIP as REMINDER_SKIP
 
 logger = logging.getLogger(__name__)
 
 ABANDON_COMMANDS = ("abandon", "stop")
+# Buttons of a view that start something else than the flow in progress (their data's start):
+# a reminder's "Comme le mois dernier" books the days the open calendar would show as free.
+OPENING_BUTTONS = (MENU_PREFIX, REMINDER_SAME, REMINDER_SKIP)
 
 
 class PredicateHandler(BaseHandler[Update, PortalContext, None]):
@@ -96,7 +102,7 @@ class FlowDesk:
     def opens(self, update: Update) -> bool:
         """Whether the update opens a flow or a view."""
         query = update.callback_query
-        if query is not None and (query.data or "").startswith(MENU_PREFIX):
+        if query is not None and (query.data or "").startswith(OPENING_BUTTONS):
             return True
         if command_of(update) in self.commands:
             return True

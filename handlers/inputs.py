@@ -2,7 +2,8 @@
 
 - An unknown command: said so, with the menu.
 - Free text at the menu: the likely intent ("il est malade demain", "ma facture") offered in
-  one tap; a date in the phrase is kept for the flow it opens. Otherwise "not understood".
+  one tap; a date in the phrase is kept for the flow it opens. "Qui a consulté mes
+  documents ?" is answered at once with the access log. Otherwise "not understood".
 - A photo or a file: kept (its Telegram file id, no re-upload) and the parent is asked what
   it is — a medical certificate for an absence, a document for the family file — or dropped.
 - Stickers, voice notes, locations, contacts, videos...: one line on what the bot reads.
@@ -18,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
+from conversations.access_log import show_access_log
 from conversations.kit.context import PortalContext
 from conversations.kit.drafts import carry_days, forget_file, keep_file
 from conversations.kit.language import chat_language
@@ -32,6 +34,9 @@ from conversations.kit.menu import (
     MENU_CANCEL,
     MENU_DOCUMENTS,
     MENU_MESSAGES,
+    MENU_PLANNING,
+    MENU_PRIVACY,
+    MENU_REMINDERS,
     MENU_SHOW,
     menu_button,
     menu_keyboard,
@@ -53,6 +58,9 @@ OFFERS: dict[Intent, tuple[str, str]] = {
     Intent.BALANCE: ("btn.balance", MENU_BALANCE),
     Intent.DOCUMENTS: ("btn.documents", MENU_DOCUMENTS),
     Intent.MESSAGE: ("btn.messages", MENU_MESSAGES),
+    Intent.PRIVACY: ("btn.privacy", MENU_PRIVACY),
+    Intent.REMINDERS: ("btn.reminders", MENU_REMINDERS),
+    Intent.PLANNING: ("btn.planning", MENU_PLANNING),
 }
 # How the days in a phrase are read for the flow an intent opens.
 DATE_INTENTS = {Intent.ABSENCE: DateIntent.ABSENCE, Intent.BOOK: DateIntent.BOOK}
@@ -94,6 +102,10 @@ async def free_text(update: Update, context: PortalContext) -> None:
     language = parent.language
     phrase = typed_text(update)
     intents = intents_of(phrase)
+    if intents and intents[0] is Intent.ACCESS_LOG:
+        # A question with one answer: the access log itself, read-only, with ✖ Fermer.
+        await show_access_log(update, context)
+        return
     offered = [intent for intent in intents if intent in OFFERS][:MOST_OFFERS]
     if not offered:
         if Intent.HELP in intents:

@@ -4,6 +4,8 @@ Pure text, no chat: `intents_of("bonjour, je voudrais inscrire mon fils à la ca
 `[Intent.BOOK]`. Words are compared without case, accents or punctuation, and a few common
 typos and SMS spellings are known. Several intents may match ("il est malade, j'annule
 demain"): they come in order of how specific their words are, verbs before nouns.
+"Qui a consulté mes documents ?" asks for the access log: a question on who read (a reader
+phrase) about the family's documents or data (an object word), or "consultations" alone.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from enum import StrEnum
 
 
 class Intent(StrEnum):
+    ACCESS_LOG = "access_log"
+    PRIVACY = "privacy"
     ABSENCE = "absence"
     CANCEL = "cancel"
     BOOK = "book"
     BALANCE = "balance"
     DOCUMENTS = "documents"
     MESSAGE = "message"
+    REMINDERS = "reminders"
+    PLANNING = "planning"
     HELP = "help"
     GREETING = "greeting"
 
@@ -27,6 +33,21 @@ class Intent(StrEnum):
 # Each intent's words (already without accents); a word ending in "*" matches as a prefix.
 # Order matters: the first intents are the most specific.
 WORDS: dict[Intent, tuple[str, ...]] = {
+    # Before "cancel": "supprimer mes données" asks for Mes données first.
+    Intent.PRIVACY: (
+        "mes donnees",
+        "nos donnees",
+        "donnees personnelles",
+        "rgpd",
+        "gdpr",
+        "confidentialite",
+        "vie privee",
+        "droit a l'oubli",
+        "my data",
+        "our data",
+        "personal data",
+        "privacy",
+    ),
     Intent.CANCEL: (
         "annul*",
         "decommand*",
@@ -147,6 +168,8 @@ WORDS: dict[Intent, tuple[str, ...]] = {
         "holiday*",
         "camp*",
     ),
+    Intent.REMINDERS: ("rappel", "rappels", "reminder*"),
+    Intent.PLANNING: ("planning*", "emploi du temps", "agenda", "schedule", "timetable"),
     Intent.HELP: ("aide", "aidez", "help", "comment ca marche", "how does", "how do i", "sos"),
     Intent.GREETING: (
         "bonjour",
@@ -162,6 +185,55 @@ WORDS: dict[Intent, tuple[str, ...]] = {
         "thank you",
     ),
 }
+# "Qui a consulté mes documents ?": who read (a phrase) + what was read (a word), both needed,
+# so that "qui a vu mon message" or "mes documents" alone do not open the access log.
+READER_PHRASES = (
+    "qui a consulte",
+    "qui a consulter",
+    "qui consulte",
+    "qui a vu",
+    "qui voit",
+    "qui a lu",
+    "qui a regarde",
+    "qui a ouvert",
+    "qui a acces",
+    "qui a eu acces",
+    "qui peut voir",
+    "qui a telecharge",
+    "who read",
+    "who has read",
+    "who's read",
+    "who viewed",
+    "who has viewed",
+    "who saw",
+    "who has seen",
+    "who looked",
+    "who has looked",
+    "who accessed",
+    "who has accessed",
+    "who opened",
+    "who can see",
+    "who sees",
+)
+READ_OBJECTS = (
+    "document*",
+    "donnee*",
+    "dossier*",
+    "fichier*",
+    "certificat*",
+    "justificatif*",
+    "sante",
+    "info*",
+    "piece*",
+    "papier*",
+    "data",
+    "file*",
+    "record*",
+    "certificate*",
+    "health",
+    "paperwork",
+)
+ACCESS_LOG_WORDS = ("consultations", "access log")
 # Frequent misspellings and SMS forms, replaced word by word before matching.
 SPELLINGS = {
     "reservé": "reserve",
@@ -212,8 +284,20 @@ def intents_of(phrase: str) -> list[Intent]:
         for intent, patterns in WORDS.items()
         if any(_matches(pattern, text, words) for pattern in patterns)
     ]
+    if _asks_who_read(text, words):
+        # The most specific of all: the documents it names are the subject, not a request.
+        found = [Intent.ACCESS_LOG, *(i for i in found if i is not Intent.DOCUMENTS)]
     # A greeting or a call for help beside a real request is only politeness.
     actions: list[Intent] = [
         intent for intent in found if intent not in (Intent.GREETING, Intent.HELP)
     ]
     return actions or found
+
+
+def _asks_who_read(text: str, words: list[str]) -> bool:
+    """Whether the phrase asks who read the family's documents or data."""
+    if any(_matches(pattern, text, words) for pattern in ACCESS_LOG_WORDS):
+        return True
+    return any(_matches(phrase, text, words) for phrase in READER_PHRASES) and any(
+        _matches(pattern, text, words) for pattern in READ_OBJECTS
+    )

@@ -20,6 +20,7 @@ from conversations.kit.language import (
 from conversations.kit.live import answer, reply, show
 from conversations.kit.menu import MENU_SHOW, MENU_UNLINK, UNLINK_YES, abort_row, menu_keyboard
 from conversations.kit.texts import LANGUAGES, text
+from conversations.kit.views import close_view
 from conversations.kit.who import who
 from store.linking import LinkStatus
 from store.models.enums import Language
@@ -27,6 +28,7 @@ from store.models.enums import Language
 logger = logging.getLogger(__name__)
 
 SET_LANGUAGE = "lang:"
+CLOSE_LANGUAGE = "lang:x"
 TOKEN_MESSAGES = {
     LinkStatus.USED: "start.token_used",
     LinkStatus.EXPIRED: "start.token_expired",
@@ -81,7 +83,12 @@ async def ask_language(update: Update, context: PortalContext) -> None:
             [
                 InlineKeyboardButton("Français", callback_data=f"{SET_LANGUAGE}fr"),
                 InlineKeyboardButton("English", callback_data=f"{SET_LANGUAGE}en"),
-            ]
+            ],
+            [
+                InlineKeyboardButton(
+                    text("language.btn.close", parent.language), callback_data=CLOSE_LANGUAGE
+                )
+            ],
         ]
     )
     await reply(update, text("language.choose", parent.language), keyboard)
@@ -152,6 +159,7 @@ HANDLERS = [
     CommandHandler("deconnexion", ask_unlink),
     CommandHandler(["langue", "language"], ask_language),
     CallbackQueryHandler(set_language, pattern=one_of(SET_LANGUAGE, LANGUAGES)),
+    CallbackQueryHandler(close_view, pattern=f"^{CLOSE_LANGUAGE}$"),
     CallbackQueryHandler(menu, pattern=f"^{MENU_SHOW}$"),
     CallbackQueryHandler(ask_unlink, pattern=f"^{MENU_UNLINK}$"),
     CallbackQueryHandler(unlink, pattern=f"^{UNLINK_YES}$"),

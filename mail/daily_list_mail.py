@@ -174,7 +174,11 @@ async def daily_list(portal: Portal, payload: dict[str, Any]) -> StaffMail | Not
     )
     body = _join(
         summary_lines(sheet),
-        [words("dailylist.attached"), words("dailylist.updates_follow")],
+        [
+            words("dailylist.attached"),
+            words("dailylist.updates_follow"),
+            words("dailylist.no_reply"),
+        ],
     )
     return StaffMail(
         subject(sheet),
@@ -234,7 +238,7 @@ async def daily_list_update(portal: Portal, payload: dict[str, Any]) -> StaffMai
             activity=update.activity_name,
             day=long_day(update.day, LANGUAGE),
         ),
-        _join(update_lines(update)),
+        _join(update_lines(update), [words("dailylist.no_reply")]),
         message_id(portal, f"daily-list-{list_id}.update-{round_}"),
         in_reply_to=root,
         references=(root,),

@@ -95,7 +95,9 @@ def answer_lines(outcome: Outcome, kind: RequestKind, details: dict[str, Any]) -
             lines.append(words("decidemail.refused_reason", reason=details.get("reason", "")))
         return [*lines, words("decidemail.told")]
     if outcome is Outcome.NOT_UNDERSTOOD:
-        word = details.get("first_word") or "…"
+        word = details.get("first_word")
+        if not word:  # nothing left once the signature and the quoted history are cut
+            return [words("decidemail.empty", what=request)]
         return [words("decidemail.not_understood", word=word, what=request)]
     if outcome is Outcome.ALREADY_DECIDED:
         by = words("decidemail.by", name=details["by"]) if details.get("by") else ""

@@ -28,16 +28,18 @@ a mail taken), then at RCPT, before its message, for `OVER_MEMORY_SECONDS`; noth
 is stored, and a real sender's server retries later. At most `MAIL_MAX_CONCURRENT_DATA` messages
 are received at once: a client starting one more DATA gets `452 4.3.1 Too many concurrent
 messages, try again later`. That bounds the server's memory: each message being received costs
-about 1.7 x its size (aiosmtpd keeps its lines, then joins them at the end of DATA; the store's
-driver copies it while it is written), and a part does not grow with the cap: the worker reads
-one mail at a time (the mail, its text, the parser's parts: 6 to 9 x its size measured).
-Peak growth over the idle server stays under
+about 1.9 x its size (aiosmtpd keeps its lines, then joins them at the end of DATA), and a part
+does not grow with the cap: one large mail at a time is sealed (encrypted at rest: its token is
+4/3 of its size) and written (the store's driver copies the token), and the worker reads one
+mail at a time (its token opened, then the mail, its text, the parser's parts: 6 to 9 x its
+size measured). Peak growth over the idle server stays under
 
-    (2 x MAIL_MAX_CONCURRENT_DATA + 10) x MAX_MAIL_BYTES   (450 MiB with the defaults: 4, 25 MiB)
+    (2 x MAIL_MAX_CONCURRENT_DATA + 14) x MAX_MAIL_BYTES   (550 MiB with the defaults: 4, 25 MiB)
 
-measured by `bench/` section 8: ten clients sending 25 MiB at once, +329 to +375 MiB with the
-cap of 4 over five runs (the others told 452, accepted on their retry), +596 to +634 MiB with
-a cap of 10 (as before the cap: the issue measured 726 MB).
+measured by `bench/` section 8: ten clients sending 25 MiB at once, +441 to +457 MiB with the
+cap of 4 over two runs (+329 to +375 MiB over five runs before raw mails were encrypted; the
+others told 452, accepted on their retry), +652 to +657 MiB with a cap of 10 (+596 to +634
+before; as before the cap: the issue measured 726 MB).
 
 Raw mails are emptied after their retention period (`store.mail_retention`), by a purge run
 every `PURGE_SECONDS`, once per cluster: each mail server asks for the lease `purge:raw_mail`
@@ -66,7 +68,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from mail.parsing import message_id_of, parse_mail, raw_headers
 from store.clock import Clock, system_clock
 from store.decide_by_mail import DecisionReplies
-from store.inbound import InboundConfig, InboundMailService, Route, route_of
+from store.inbound import InboundConfig, InboundMailService, Route, address_parts, route_of
 from store.leases import PURGE_RAW_MAIL, ClusterLeases
 from store.mail_retention import Retention
 from store.models.base import utcnow
@@ -106,6 +108,16 @@ STAFF_MEMORY = 10_000
 OVER_MEMORY_SECONDS = 60.0
 TOO_MANY_FROM_SENDER = "450 4.7.1 Too many messages from this sender, try again later"
 TOO_MANY_AT_ONCE = "452 4.3.1 Too many concurrent messages, try again later"
+# An address of our domain that is none of ours: most often the sender of our notifications
+# (SMTP_FROM), which a staff member answered (e.g. "OK" to a daily list, which asks nothing).
+# Refused at RCPT, nothing kept, nothing sent back (no loop): the staff member's own server
+# tells them, with these words, in both languages (SMTP replies are ASCII).
+NO_REPLY_HERE = (
+    "550 5.1.1 This address takes no replies: our notices are automatic, the daily list "
+    "asks nothing. To decide or answer a family, reply to the email of that request or "
+    "message. / Adresse sans reponse : nos envois sont automatiques, la liste du jour ne "
+    "demande rien. Pour decider ou repondre a une famille, repondez au mail de la demande."
+)
 # The worker's order: staff replies, then the others, each in the order they came.
 URGENT, NORMAL = 0, 1
 
@@ -285,6 +297,8 @@ class InboundHandler:
         if len(envelope.rcpt_tos) >= self._max_recipients:
             return "452 4.5.3 Too many recipients"
         if route_of(address, self._service.config) is None:
+            if address_parts(address)[1] == self._service.config.mail_domain:
+                return NO_REPLY_HERE
             return "550 5.1.1 No such recipient here"
         if self._refused_lately(envelope.mail_from):
             return TOO_MANY_FROM_SENDER

@@ -174,9 +174,10 @@ async def staff_digest_answer(portal: Portal, payload: dict[str, Any]) -> StaffM
         subject = words("decidemail.subject", line=words("digest.answer.unchanged"))
         return StaffMail(subject, _join([line]), local, auto_submitted="auto-replied")
     if outcome != "answered":
-        line = words(
-            f"digest.answer.reply_{outcome}", line=payload.get("line", ""), days=CODE_DAYS
-        )
+        written = payload.get("line", "")
+        # Nothing left once the signature and the quoted digest are cut: said so.
+        key = "empty" if outcome == "not_understood" and not written else outcome
+        line = words(f"digest.answer.reply_{key}", line=written, days=CODE_DAYS)
         subject = words("decidemail.subject", line=words("digest.answer.unchanged"))
         return StaffMail(subject, _join([line]), local, auto_submitted="auto-replied")
     results = list(payload.get("results") or [])

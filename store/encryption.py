@@ -13,11 +13,16 @@ every key decrypts. A new key is put first while the older ones still read what 
 - The document service encrypts a file's bytes before the storage gets them, and decrypts them
   when it reads them back (`encrypt_bytes`, `decrypt_bytes`); a file stored in clear before
   reads as it is, until `rotate-key` encrypts it.
+- The inbound mail service seals a raw mail (up to 25 MB) before it is stored, and opens it
+  when it reads it back (`seal_large`, `open_large`): AES-256-GCM (`cryptography`'s AEAD, its
+  `encrypt_into`/`decrypt_into`) under a key derived from the keyring's key, so that a mail
+  costs its clear bytes and its sealed copy (41 bytes more), never the half-dozen whole copies
+  (base64 included) `Fernet.encrypt`/`decrypt` make on the way.
 
 The process's keyring is installed once at start-up (`install`: `bot.portal.Portal`, the
 command line), from the settings `PRIVACY_KEYS` and `PRIVACY_KEY_FILE`; the column types and
 the document service read it from here (`current`). A value no key opens raises
-`Undecryptable`, never garbage: the token's MAC is checked before anything is decrypted.
+`Undecryptable`, never garbage: the token's MAC (a sealed mail's GCM tag) is checked.
 Keys, clear values and tokens are never logged.
 """
 
@@ -26,6 +31,8 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -33,7 +40,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Text, TypeDecorator
 
 from store.database import make_private_folder
@@ -47,6 +58,17 @@ _HMAC_BYTES = 32
 _BLOCK = 16
 _SMALLEST_TOKEN = _HEADER_BYTES + _BLOCK + _HMAC_BYTES
 _BASE64URL = re.compile(rb"^[A-Za-z0-9_-]+={0,2}$")
+# Large values (a raw mail, up to tens of MB) are sealed with AES-256-GCM (`cryptography`'s
+# AEAD) rather than as Fernet tokens, whose base64 and one-shot API cost several copies:
+# MAGIC, the key's fingerprint, the nonce, then the ciphertext with its 16-byte tag. A raw mail
+# never starts with a NUL byte, so a value without MAGIC is one stored before encryption.
+LARGE_MAGIC = b"\x00PFM1"
+_FINGERPRINT_BYTES = 8
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_LARGE_HEADER = len(LARGE_MAGIC) + _FINGERPRINT_BYTES + _NONCE_BYTES
+# Bound to what it seals: a token made for a raw mail opens as nothing else.
+_LARGE_CONTEXT = b"portail-famille:inbound-mail"
 
 NO_KEY = (
     "No encryption key is set: children's health details and documents are encrypted at rest. "
@@ -109,6 +131,9 @@ class Keyring:
         self._current = fernets[0]
         self._all = MultiFernet(fernets)
         self.size = len(fernets)
+        # For large values (`seal_large`): an AES-256-GCM key derived from each key (HKDF),
+        # known by its fingerprint.
+        self._large = [_large_key(key) for key in keys]
 
     @classmethod
     def generate(cls) -> Keyring:
@@ -167,6 +192,75 @@ class Keyring:
         if not looks_encrypted(stored):
             return self.encrypt_text(stored)
         return self.rotate_bytes(stored.encode("ascii")).decode("ascii")
+
+    # Large values: a raw mail -----------------------------------------------------------
+
+    def seal_large(self, content: bytes | bytearray) -> bytearray:
+        """The content sealed under the first key (AES-256-GCM): what it costs is the sealed
+        value itself, the content's size and 41 bytes. A bytearray, which the database
+        drivers take as it is (a `bytes` of it would be one more copy)."""
+        fingerprint, aead = self._large[0]
+        nonce = os.urandom(_NONCE_BYTES)
+        out = bytearray(_LARGE_HEADER + len(content) + _TAG_BYTES)
+        out[:_LARGE_HEADER] = LARGE_MAGIC + fingerprint + nonce
+        aead.encrypt_into(nonce, content, _LARGE_CONTEXT, memoryview(out)[_LARGE_HEADER:])
+        return out
+
+    def open_large(self, stored: bytes | bytearray) -> bytes:
+        """The content of a sealed value (any key of the ring); a value that is not sealed is
+        returned as it is (stored before encryption, or emptied). `Undecryptable` when no key
+        of the ring sealed it, or when it was altered (the GCM tag is checked)."""
+        if not looks_sealed(stored):
+            return bytes(stored)
+        aead = self._large_aead(stored)
+        view = memoryview(stored)
+        nonce = bytes(view[_LARGE_HEADER - _NONCE_BYTES : _LARGE_HEADER])
+        clear = bytearray(len(stored) - _LARGE_HEADER - _TAG_BYTES)
+        try:
+            aead.decrypt_into(nonce, view[_LARGE_HEADER:], _LARGE_CONTEXT, clear)
+        except InvalidTag:
+            raise Undecryptable("a stored value was altered: it cannot be decrypted") from None
+        return bytes(clear)
+
+    def is_current_large(self, stored: bytes | bytearray) -> bool:
+        """Whether a large stored value is sealed under the first key (nothing to rotate)."""
+        return looks_sealed(stored) and _fingerprint_of(stored) == self._large[0][0]
+
+    def rotate_large(self, stored: bytes | bytearray) -> bytearray:
+        """A large stored value sealed under the first key (clear bytes sealed too).
+        `Undecryptable` when no key opens it."""
+        return self.seal_large(self.open_large(stored))
+
+    def _large_aead(self, stored: bytes | bytearray) -> AESGCM:
+        fingerprint = _fingerprint_of(stored)
+        for known, aead in self._large:
+            if hmac.compare_digest(known, fingerprint):
+                return aead
+        raise Undecryptable(
+            "a stored value cannot be decrypted with the configured keys (PRIVACY_KEYS / "
+            "PRIVACY_KEY_FILE): a key is missing or wrong"
+        )
+
+
+def _large_key(key: str | bytes) -> tuple[bytes, AESGCM]:
+    """The fingerprint and the AES-256-GCM cipher of a large value under a keyring's key: a
+    key of its own derived with HKDF (the Fernet key's material is not used twice as is)."""
+    material = base64.urlsafe_b64decode(key.strip() if isinstance(key, str) else key)
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_LARGE_CONTEXT).derive(
+        material
+    )
+    fingerprint = hashlib.sha256(b"fingerprint:" + derived).digest()[:_FINGERPRINT_BYTES]
+    return fingerprint, AESGCM(derived)
+
+
+def _fingerprint_of(stored: bytes | bytearray) -> bytes:
+    start = len(LARGE_MAGIC)
+    return bytes(stored[start : start + _FINGERPRINT_BYTES])
+
+
+def looks_sealed(value: bytes | bytearray) -> bool:
+    """Whether a large stored value was sealed by `seal_large` (rather than stored in clear)."""
+    return len(value) >= _LARGE_HEADER + _TAG_BYTES and value.startswith(LARGE_MAGIC)
 
 
 # The process's keyring ----------------------------------------------------------------------

@@ -8,6 +8,10 @@ first in PRIVACY_KEYS (the old ones kept after it) and every worker restarted wi
   rows in id order, each batch its own short transaction; a value that is not a token of the
   first key is written again under it (a clear value is encrypted), only if it did not change
   meanwhile (the UPDATE compares the raw value it read);
+- every raw inbound mail still kept (`inbound_mail.raw`, up to 25 MB each): the ids by batches,
+  then each mail in its own short transaction (one mail in memory at a time), sealed again
+  under the first key unless it already is (its MAC checked, nothing decrypted); written only
+  if its bytes were not emptied meanwhile (retention, `raw_deleted_at`);
 - every document's file, and the files held for a parent's confirmation of an inbound mail,
   are read, and written again under the first key when they were not already
   (`DocumentService.reencrypt`: the storage's `replace`, whole at once for readers).
@@ -25,7 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, TableClause, Text, column, select, table, update
+from sqlalchemy import Integer, TableClause, Text, column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from store.database import changed_rows
@@ -75,8 +79,59 @@ async def rotate(
     report = RotationReport()
     for name, columns in encrypted_columns().items():
         await _rotate_table(sessions, name, columns, batch, report)
+    await _rotate_raw_mails(sessions, batch, report)
     await _rotate_documents(sessions, documents, batch, report)
     return report
+
+
+RAW_MAILS = "inbound_mail.raw"
+
+
+async def _rotate_raw_mails(
+    sessions: async_sessionmaker[AsyncSession], batch: int, report: RotationReport
+) -> None:
+    """Every raw mail still kept, sealed again under the first key (see the module's text)."""
+    keyring = current()
+    kept = (InboundMail.raw_deleted_at.is_(None), func.length(InboundMail.raw) > 0)
+    after = 0
+    while True:
+        async with sessions() as session:
+            ids = list(
+                await session.scalars(
+                    select(InboundMail.id)
+                    .where(InboundMail.id > after, *kept)
+                    .order_by(InboundMail.id)
+                    .limit(batch)
+                )
+            )
+        if not ids:
+            return
+        for mail_id in ids:
+            async with sessions.begin() as session:
+                stored = await session.scalar(
+                    select(InboundMail.raw).where(InboundMail.id == mail_id, *kept)
+                )
+                if not stored:
+                    continue  # emptied meanwhile
+                if keyring.is_current_large(stored):
+                    report.current[RAW_MAILS] += 1
+                    continue
+                try:
+                    sealed = keyring.rotate_large(stored)
+                except Undecryptable:
+                    report.unreadable[RAW_MAILS] += 1
+                    logger.error("raw of inbound mail %s: no key opens it", mail_id)
+                    continue
+                del stored
+                statement = (
+                    update(InboundMail)
+                    .where(InboundMail.id == mail_id, *kept)
+                    .values(raw=sealed)
+                    .execution_options(synchronize_session=False)
+                )
+                if await changed_rows(session, statement):
+                    report.rotated[RAW_MAILS] += 1
+        after = ids[-1]
 
 
 async def _rotate_table(

@@ -200,7 +200,13 @@ def _cells(
         if state is None:
             continue
         deadline = None
-        if state in (CellState.BOOKABLE, CellState.FULL) and planned.booking is not None:
+        # A day booked late (with a surcharge) is past its deadline: none to announce.
+        late = planned.state is DayState.BOOKABLE_LATE
+        if (
+            state in (CellState.BOOKABLE, CellState.FULL)
+            and planned.booking is not None
+            and not late
+        ):
             deadline = planned.booking.deadline
         cells[planned.day] = MonthCell(planned.day, state, deadline)
     return cells

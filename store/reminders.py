@@ -132,6 +132,14 @@ class ReminderSettings:
         return datetime.combine(day, self.quiet_end, tzinfo=PARIS).astimezone(UTC)
 
 
+class ReminderClosed(StoreError):
+    """The reminder's period closed (its deadline passed): its buttons change nothing now."""
+
+    def __init__(self, deadline: datetime) -> None:
+        super().__init__(f"the reminder's period closed at {deadline.isoformat()}")
+        self.deadline = deadline
+
+
 @dataclass(frozen=True)
 class Period:
     """Days of an activity that close together: a month or a window."""
@@ -166,6 +174,8 @@ class RecapChild:
     name: str
     days: tuple[BookingOutcome, ...]
     refused: tuple[BookingOutcome, ...] = ()
+    # Days of the period already booked for the child (by the parent, or "as last month").
+    already: int = 0
 
 
 @dataclass(frozen=True)
@@ -461,21 +471,29 @@ class ReminderService:
             return _view(wave, activity.name, children)
 
     async def reminder(self, actor: Actor, wave_id: int) -> ReminderView:
-        """A wave as the actor's family sees it (its children concerned by the activity)."""
+        """A wave as the actor's family sees it (its children concerned by the activity);
+        `ReminderClosed` once its deadline passed."""
         family_id = _family_of(actor)
         async with self._sessions() as session:
             wave, activity = await _wave_and_activity(session, wave_id)
             children = await _enrolled_children(session, wave, family_id)
             if not children:
                 raise AccessDenied("not this family's reminder")
+            self._still_open(wave)
             return _view(wave, activity.name, tuple(children))
+
+    def _still_open(self, wave: ReminderWave) -> None:
+        """Refuse a tap on a reminder whose period closed: what it offered is over."""
+        deadline = _aware(wave.deadline_at)
+        if deadline <= self._clock():
+            raise ReminderClosed(deadline)
 
     async def recap(self, actor: Actor, wave_id: int) -> Recap:
         """ "As last month": each child's weekdays booked in the previous period, on the open
         days of the reminder's period they may book (nothing is written: a dry run)."""
         wave, activity, plans = await self._plans(actor, wave_id)
         children = []
-        for child_id, name, days in plans:
+        for child_id, name, days, already in plans:
             outcomes = (
                 await self._bookings.book(actor, [child_id], wave.activity_id, days, dry_run=True)
                 if days
@@ -487,6 +505,7 @@ class ReminderService:
                     name,
                     tuple(o for o in outcomes if o.outcome is not Outcome.REFUSED),
                     tuple(o for o in outcomes if o.outcome is Outcome.REFUSED),
+                    already,
                 )
             )
         return Recap(
@@ -505,7 +524,7 @@ class ReminderService:
         wave, _activity, plans = await self._plans(actor, wave_id)
         outcomes: list[BookingOutcome] = []
         replayed = False
-        for child_id, _name, days in plans:
+        for child_id, _name, days, _already in plans:
             # Called with no day too: a confirm tapped again answers what it first booked.
             booked = await self._bookings.book(
                 actor, [child_id], wave.activity_id, days, key=step_key(key, f"c{child_id}")
@@ -516,7 +535,9 @@ class ReminderService:
 
     async def _plans(
         self, actor: Actor, wave_id: int
-    ) -> tuple[ReminderWave, Activity, list[tuple[int, str, list[date]]]]:
+    ) -> tuple[ReminderWave, Activity, list[tuple[int, str, list[date], int]]]:
+        """Each child's days "as last month" still to book, and how many days of the period
+        are booked already."""
         family_id = _family_of(actor)
         today = self._clock().astimezone(PARIS).date()
         async with self._sessions() as session:
@@ -524,6 +545,7 @@ class ReminderService:
             children = await _enrolled_children(session, wave, family_id)
             if not children:
                 raise AccessDenied("not this family's reminder")
+            self._still_open(wave)
             first, last = await _previous_period(wave, rules_of(activity.rules))
             ids = [child_id for child_id, _ in children]
             before = await session.execute(
@@ -573,7 +595,8 @@ class ReminderService:
                 and _enrolled_on(enrolments.get(child_id, []), day)
                 and (in_window or not any(window.covers(day) for window in rules.windows))
             ]
-            plans.append((child_id, name, days))
+            already = sum(1 for taken_child, _day in taken if taken_child == child_id)
+            plans.append((child_id, name, days, already))
         return wave, activity, plans
 
     async def skip_period(self, actor: Actor, wave_id: int) -> None:
@@ -583,6 +606,7 @@ class ReminderService:
             wave, _activity = await _wave_and_activity(session, wave_id)
             if not await _enrolled_children(session, wave, family_id):
                 raise AccessDenied("not this family's reminder")
+            self._still_open(wave)
             key = (family_id, wave.activity_id, wave.period_start)
             if await session.get(ReminderSkip, key) is None:
                 session.add(

@@ -67,7 +67,7 @@ async def test_reminder_then_same_as_last_month_books_the_same_weekdays(
     assert reminder.buttons == [
         "🔁 Comme le mois dernier",
         "📅 Choisir les jours de Lucas",
-        "📅 Choisir les jours de Emma",
+        "📅 Choisir les jours d'Emma",
         "🙅 Pas besoin ce mois-ci",
     ]
 
@@ -118,7 +118,7 @@ async def test_cancel_shows_the_reminder_again_and_choose_opens_the_calendar(
     await parent.tap("Annuler", message=recap)
     back = await parent.next_message()
     assert "⏰" in back.text and back.buttons[0] == "🔁 Comme le mois dernier"
-    await parent.tap("📅 Choisir les jours de Emma", message=back)
+    await parent.tap("📅 Choisir les jours d'Emma", message=back)
     calendar = await parent.wait_for_message(lambda m: "Emma" in (m.text or ""))
     assert "décembre 2026" in calendar.text
     assert any(label.endswith("Abandonner") or "Abandon" in label for label in calendar.buttons)

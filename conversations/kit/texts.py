@@ -10,6 +10,7 @@ inserted as they are.
 
 from __future__ import annotations
 
+import unicodedata
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,17 @@ def text(key: str, language: str, **values: Any) -> str:
         for name, value in values.items()
     }
     return template.format(**safe)
+
+
+# First letters that take "d'" in French ("les jours d'Emma"); a mute h is rare enough.
+VOWELS = frozenset("aeiou")
+
+
+def elided(key: str, name: str) -> str:
+    """`key`, or its `.vowel` form (French "d'") before a name said with a vowel; the English
+    `.vowel` text is the same as the plain one."""
+    first = unicodedata.normalize("NFKD", name[:1]).casefold()[:1]
+    return f"{key}.vowel" if first in VOWELS else key
 
 
 def language_of(code: str | None) -> str:

@@ -7,6 +7,11 @@ its row, or a row without its file, by a crash between the two), it is backed up
 with the database, and the SMTP server and the bot may run on different hosts that share only
 the database. Mails are limited in size (`MAX_MAIL_BYTES`, 25 MB by default), which both
 SQLite and PostgreSQL (`bytea`) hold without trouble.
+
+`raw` holds the mail sealed with AES-256-GCM (encrypted at rest: it carries certificates), 41
+bytes more than its size; the inbound mail service seals and opens it (`store.inbound`), never
+the model (what is written to `raw` is stored as it is). An emptied `raw` (past its retention)
+is empty bytes.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import JSON, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from store.encryption import EncryptedText
 from store.models.base import Base, str_enum, utcnow
 from store.models.enums import Channel, DeliveryState, MessageDirection
 
@@ -58,7 +59,9 @@ class Message(Base):
     direction: Mapped[MessageDirection] = mapped_column(str_enum(MessageDirection))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     author: Mapped[str] = mapped_column(String(60))
-    body: Mapped[str] = mapped_column(Text)
+    # Encrypted at rest: what parents and services write each other may tell of a child's
+    # health. Never searched or filtered on in SQL.
+    body: Mapped[str] = mapped_column(EncryptedText)
     external_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     delivery_state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
