@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from conversations.kit.context import PortalContext
 from conversations.kit.live import answer, show
 from conversations.kit.menu import MENU_PRIVACY
-from conversations.kit.texts import elided, text
+from conversations.kit.texts import counted, text
 from conversations.kit.views import close_view
 from conversations.kit.who import who
 from store.access_log import EXPORT, HEALTH, AccessView
@@ -27,7 +27,7 @@ def what_words(view: AccessView, language: str) -> str:
     """ "les informations de santé de Lucas", "un document (certificat médical)"."""
     if view.what == HEALTH:
         child = view.subject or "?"
-        return text(elided("access.what.health", child), language, child=child)
+        return text("access.what.health", language, child=child)
     if view.what == EXPORT:
         return text("access.what.export", language)
     if view.subject is None:
@@ -57,7 +57,7 @@ def access_text(views: list[AccessView], language: str) -> str:
             )
         )
     if len(views) > SHOWN:
-        lines.append(text("access.more", language, count=len(views) - SHOWN))
+        lines.append(counted("access.more", len(views) - SHOWN, language))
     lines.extend(("", text("access.footer", language)))
     return "\n".join(lines)
 

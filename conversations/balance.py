@@ -26,7 +26,7 @@ from conversations.kit.context import PortalContext
 from conversations.kit.formatting import amount, day_label, month_title
 from conversations.kit.live import answer, show
 from conversations.kit.menu import MENU_BALANCE
-from conversations.kit.texts import text
+from conversations.kit.texts import counted, text
 from conversations.kit.views import close_view
 from conversations.kit.who import Who, tapped_record, who
 from store.actors import AccessDenied, NotFound
@@ -165,7 +165,7 @@ def invoice_text(detail: InvoiceDetail, language: str) -> str:
     if not detail.lines:
         lines.append(text("balance.no_lines", language))
     if len(detail.lines) > SHOWN_LINES:
-        lines.append(text("balance.more_lines", language, count=len(detail.lines) - SHOWN_LINES))
+        lines.append(counted("balance.more_lines", len(detail.lines) - SHOWN_LINES, language))
     lines += [
         "",
         text("balance.total", language, amount=amount(summary.total_cents, language)),

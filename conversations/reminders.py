@@ -25,7 +25,7 @@ from conversations.kit.formatting import amount, day_month, days_label, month_ti
 from conversations.kit.live import answer, show
 from conversations.kit.menu import MENU_REMINDERS, menu_button
 from conversations.kit.notices import Notice, renders
-from conversations.kit.texts import elided, text
+from conversations.kit.texts import counted, text
 from conversations.kit.views import close_view
 from conversations.kit.who import Who, who
 from store.actors import AccessDenied, NotFound
@@ -62,11 +62,6 @@ def period_label(kind: str, first: date, last: date, language: str) -> str:
         first=day_month(first, language),
         last=day_month(last, language),
     )
-
-
-def counted(key: str, count: int, language: str, **values: object) -> str:
-    """The text `key` for `count` days: its `.one` form for a single day ("1 jour")."""
-    return text(f"{key}.one" if count == 1 else key, language, count=count, **values)
 
 
 def reminder_text(view: ReminderView, language: str) -> str:
@@ -175,7 +170,7 @@ def pick_buttons(
     return [
         [
             InlineKeyboardButton(
-                text(elided("reminder.btn.pick_child", name), language, child=name),
+                text("reminder.btn.pick_child", language, child=name),
                 callback_data=row_data(child_id, activity_id),
             )
         ]

@@ -18,7 +18,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from conversations.kit.formatting import BABEL_LOCALES, format_moment
 from conversations.kit.notices import Notice, renders
-from conversations.kit.texts import text
+from conversations.kit.texts import counted, text
 from store.mail_decision import MAIL_TO_CONFIRM
 from store.visibility import HEALTH_DOCUMENT_TYPES, health_visible_to_chat
 
@@ -137,7 +137,7 @@ async def mail_to_confirm(portal: Portal, payload: dict[str, Any], language: str
 def not_taken_line(payload: dict[str, Any], language: str) -> str:
     """Attachments past the per-mail limit, said with the limit."""
     count = int(payload.get("not_taken") or 0)
-    return text("inmail.not_taken", language, count=count, max=payload.get("max_attachments"))
+    return counted("inmail.not_taken", count, language, max=payload.get("max_attachments"))
 
 
 def _received_line(item: dict[str, Any], language: str, *, held: bool = False) -> str:
@@ -173,7 +173,7 @@ def fit_list(
     shown = items[:MAX_LISTED]
     while True:
         rest = len(items) - len(shown)
-        more = [text("inmail.more_files", language, count=rest)] if rest else []
+        more = [counted("inmail.more_files", rest, language)] if rest else []
         message = "\n".join([*head, *shown, *more, *tail])
         if telegram_length(message) <= limit or not shown:
             break

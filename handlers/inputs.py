@@ -13,6 +13,7 @@ These handlers come last in the flows' group: an open flow gets its input first.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -47,7 +48,7 @@ from conversations.kit.who import who
 from dates import AskBack, understand
 from dates import Intent as DateIntent
 from handlers.flow_desk import FlowDesk
-from handlers.help_page import send_help
+from handlers.help_page import COMMANDS, HELP_COMMANDS, send_help
 from handlers.intents import Intent, intents_of
 
 # What each intent opens: the menu button's label and data.
@@ -89,8 +90,28 @@ async def unknown_command(update: Update, context: PortalContext) -> None:
     if parent is None:
         return
     word = (update.message.text or "").split(maxsplit=1)[0] if update.message else ""
-    message = text("input.unknown_command", parent.language, command=word[:40])
+    closest = closest_command(word)
+    if closest is None:
+        message = text("input.unknown_command", parent.language, command=word[:40])
+    else:
+        message = text(
+            "input.unknown_command_closest",
+            parent.language,
+            command=word[:40],
+            closest=f"/{closest}",
+        )
     await reply(update, message, menu_keyboard(parent.language))
+
+
+def closest_command(word: str) -> str | None:
+    """The known command a mistyped one most likely meant ("/absences" → "absence",
+    "/reserve@portail_bot" → "reserver"), or None when none is close."""
+    name = word.lstrip("/").split("@", 1)[0].lower()
+    if not name:
+        return None
+    known = [*COMMANDS, *HELP_COMMANDS]
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
 
 
 @answers_text_outside

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from conversations.kit.formatting import format_moment
-from conversations.kit.texts import CATALOG
+from conversations.kit.texts import CATALOG, fill
 from mail.staff_mail import NotNeeded, StaffMail, message_id, sentence, words, writes
 from store.quarantine import held_reply_facts
 from store.sender_notices import HELD_REPLY_MAIL, SENDER_NOTICE_MAIL, Reason, reason_of
@@ -77,8 +77,8 @@ def notice_text(reason: Reason, details: dict[str, Any], received_at: datetime |
     if received_at is not None:
         when = format_moment(received_at, "fr")
         lines += [sentence("sendermail.received", "fr", when=when), ""]
-    french = CATALOG[key]["fr"].format_map(french_values)
-    english = CATALOG[key]["en"].format_map(english_values)
+    french = fill(CATALOG[key]["fr"], french_values)
+    english = fill(CATALOG[key]["en"], english_values)
     lines += [french, "", english, "", FOOTER]
     return "\n".join(lines) + "\n"
 

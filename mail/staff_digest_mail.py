@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from babel.dates import format_date
 
 from conversations.kit.formatting import format_moment
-from conversations.kit.texts import CATALOG
+from conversations.kit.texts import CATALOG, counted_key
 from mail.decision_mail import what
 from mail.inbound import decision_replies
 from mail.staff_mail import NotNeeded, StaffMail, _join, message_id, words, writes
@@ -84,10 +84,15 @@ def digest_text(content: DigestContent, day: date) -> tuple[str, str]:
         "digest.subject",
         service=content.service_name,
         day=format_moment_day(day),
-        requests=len(content.requests),
-        mails=len(content.mails),
+        requests=_counted("digest.subject.requests", len(content.requests)),
+        mails=_counted("digest.subject.mails", len(content.mails)),
     )
     return subject, _join(how, requests, mails)
+
+
+def _counted(key: str, count: int) -> str:
+    """ "3 demandes à décider", "1 demande à décider": the noun agrees with the count."""
+    return words(counted_key(key, count, LANGUAGE), count=count)
 
 
 def format_moment_day(day: date) -> str:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from babel.numbers import format_decimal
 
 from conversations.kit.formatting import amount, format_moment, long_day, short_month
-from conversations.kit.texts import CATALOG
+from conversations.kit.texts import CATALOG, counted_key, fill
 from store.access_log import record_mailed
 from store.actors import Actor, StoreError
 from store.decide_by_mail import RequestKind, new_decision_token
@@ -127,7 +127,7 @@ def words(key: str, **values: Any) -> str:
 def sentence(key: str, language: str, **values: Any) -> str:
     """A sentence of the catalog in `language` (a parent's, for their emails), plain text."""
     entry = CATALOG[key]
-    return (entry.get(language) or entry["fr"]).format(**values)
+    return fill(entry.get(language) or entry["fr"], values)
 
 
 def dates_label(start: date, end: date) -> str:
@@ -414,7 +414,9 @@ async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffM
     ]
     count = len(facts.files)
     intro = words(
-        "staffmail.documents.intro", count=count, when=format_moment(facts.created_at, LANGUAGE)
+        counted_key("staffmail.documents.intro", count, LANGUAGE),
+        count=count,
+        when=format_moment(facts.created_at, LANGUAGE),
     )
     body = _join(
         decision_how(RequestKind.DOCUMENT, several=count > 1),
@@ -423,7 +425,11 @@ async def documents_to_review(portal: Portal, payload: dict[str, Any]) -> StaffM
         family_lines(facts.family),
         [words("staffmail.documents.decide")],
     )
-    subject = words("staffmail.documents.subject", count=count, family=facts.family.name)
+    subject = words(
+        counted_key("staffmail.documents.subject", count, LANGUAGE),
+        count=count,
+        family=facts.family.name,
+    )
     local = f"inbound-{int(payload['mail_id'])}.documents"
     reply_to = await decision_reply(
         portal, RequestKind.DOCUMENT, [file.document_id for file, _ in facts.files]
@@ -439,7 +445,7 @@ async def mail_disowned(portal: Portal, payload: dict[str, Any]) -> StaffMail | 
     if facts is None:
         return NotNeeded("the mail no longer exists")
     intro = words(
-        "staffmail.disowned.intro",
+        counted_key("staffmail.disowned.intro", facts.files, LANGUAGE),
         who=facts.answered_by or words("staffmail.disowned.guardian"),
         files=facts.files,
     )

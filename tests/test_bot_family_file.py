@@ -65,7 +65,7 @@ async def test_the_file_household_then_a_child_in_french(portal, telegram, bot):
     assert f"Allergies : {ALLERGY}" in child.text and "PAI : oui" in child.text
     assert "• droit à l'image : sans réponse" in child.text
     assert "• autorisation de baignade : sans réponse" in child.text
-    assert child.buttons == ["✏️ Modifier la fiche de Emma", "🏠 Le foyer", "☰ Menu"]
+    assert child.buttons == ["✏️ Modifier la fiche d'Emma", "🏠 Le foyer", "☰ Menu"]
 
 
 async def test_a_phone_changed_in_english_applies_at_once_after_a_bad_one(portal, telegram, bot):

@@ -136,6 +136,24 @@ async def test_an_unknown_command_is_said_so_with_the_menu(portal, telegram, bot
     assert WORDS[language]["menu"] in answer.buttons
 
 
+CLOSEST = {"fr": "Vouliez-vous dire /mesabsences ?", "en": "Did you mean /mesabsences?"}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_a_mistyped_command_names_the_one_it_most_likely_meant(
+    portal, telegram, bot, town, language
+):
+    parent = await _parent(portal, telegram, language)
+    await parent.send_command("/mesabsence")
+    answer = await parent.next_message()
+    assert CLOSEST[language] in answer.text
+    assert WORDS[language]["menu"] in answer.buttons  # the menu all the same
+    await parent.send_command("/mesabsences")  # the one it named is a real command
+    listing = await parent.next_message()
+    assert "/mesabsence" not in listing.text
+    assert WORDS[language]["unknown"][:12] not in listing.text
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 async def test_free_text_offers_the_flow_it_asks_for(portal, telegram, bot, town, language):
     words = WORDS[language]

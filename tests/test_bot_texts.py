@@ -40,7 +40,9 @@ def test_every_refusal_reads_as_a_plain_sentence(refusal, language):
 def test_every_text_exists_in_both_languages_with_the_same_placeholders():
     assert all(set(entry) == {"fr", "en"} for entry in CATALOG.values())
     for key, entry in CATALOG.items():
-        french, english = (set(re.findall(r"{(\w+)}", entry[lang])) for lang in ("fr", "en"))
+        french, english = (
+            set(re.findall(r"{(\w+)(?::\w+)?}", entry[lang])) for lang in ("fr", "en")
+        )
         assert french == english, key
 
 

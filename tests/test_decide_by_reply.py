@@ -288,7 +288,7 @@ async def test_bookings_validated_and_refused_by_reply(portal, telegram, smtp_si
             "[Portail Famille] Accepté : réservation de Lucas F., CL Mercredis, 9 déc."
         )
         await reply(server, second, CENTRES, shaped("Gmail", "REFUS : groupe complet ce jour-là"))
-        told = await chat_says(parent, "n'a pas pu accepter la réservation de Emma")
+        told = await chat_says(parent, "n'a pas pu accepter la réservation d'Emma")
         assert "Motif : groupe complet ce jour-là" in told
     async with portal.sessions() as session:
         states = {b.id: b.state for b in await session.scalars(select(Booking))}

@@ -80,7 +80,7 @@ async def test_a_thousand_pdfs_in_one_mail_make_ten_documents_and_one_review_ema
     assert row.outcome["sender_notice"]["reason"] == TOO_MANY_ATTACHMENTS
     assert [d.original_name for d in await _documents(portal)] == [f"f{i}.pdf" for i in range(10)]
     notice = await parent.wait_for_message(lambda m: "Documents reçus" in (m.text or ""))
-    assert "990 autre(s) pièce(s) jointe(s) non prise(s) en compte" in notice.text
+    assert "990 autres pièces jointes non prises en compte" in notice.text
     assert "au plus 10 fichiers par e-mail" in notice.text
     kinds = [item.kind for item in await _outbox(portal)]
     assert kinds.count("documents_to_review") == 1
@@ -89,7 +89,7 @@ async def test_a_thousand_pdfs_in_one_mail_make_ten_documents_and_one_review_ema
     clock.set(utcnow() + timedelta(minutes=1))  # the review email is held back a moment
     await wait_for_mails(smtp_sink, 2)  # the review email, and the sender's notice
     [review] = [m for m in smtp_sink.messages if "à vérifier" in m["Subject"]]
-    assert "10 document(s) à vérifier" in review["Subject"]
+    assert "10 documents à vérifier" in review["Subject"]
     body = review.get_body().get_content()
     assert all(
         f"document {i + 1} : f{i}.pdf — document à classer, 1 Ko" in body for i in range(10)

@@ -108,7 +108,7 @@ async def test_a_forged_mail_files_nothing_and_no_tells_the_service(
     assert staff_mail["To"] == FAMILY_FILE_EMAIL
     assert "refusé par la famille" in staff_mail["Subject"]
     body = staff_mail.get_body().get_content()
-    assert "Parent F1 a répondu sur Telegram" in body and "2 fichier(s) ont été écartés" in body
+    assert "Parent F1 a répondu sur Telegram" in body and "2 fichiers ont été écartés" in body
     assert f"Expéditeur affiché : {PARENT}" in body
     assert not list(staff_mail.iter_attachments())
     assert "documents_received" not in await _kinds(portal)
@@ -153,7 +153,7 @@ async def test_yes_files_the_documents_once_as_an_authenticated_mail_would(
 
     clock.set(utcnow() + timedelta(minutes=1))  # the review email is held back a moment
     [review] = await wait_for_mails(smtp_sink)
-    assert "2 document(s) à vérifier" in review["Subject"]
+    assert "2 documents à vérifier" in review["Subject"]
     assert len(list(review.iter_attachments())) == 2
 
 
@@ -288,7 +288,7 @@ async def test_the_question_in_english():
     assert "Received Thursday 3 December, 11:15 — “Insurance”" in notice.text
     assert "📄 cover.pdf — insurance certificate (2 KB)" in notice.text
     assert "❌ form.docx" in notice.text
-    assert "3 more attachment(s) not taken: at most 10 files per email" in notice.text
+    assert "3 more attachments not taken: at most 10 files per email" in notice.text
     assert notice.keyboard is not None
     [[yes, no]] = notice.keyboard.inline_keyboard
     assert (yes.text, yes.callback_data) == ("Yes", "mc:yes:7")

@@ -194,7 +194,7 @@ async def test_the_digest_lists_what_waits_oldest_first_and_the_mails_set_aside(
     assert [(r.number, r.kind.value) for r in centres.requests] == [(1, "bookings")]
     subject, body = digest_text(dossier, date(2026, 12, 4))
     assert subject == (
-        "[Portail Famille] Dossier famille, 4 déc. : 3 demande(s) à décider, 1 mail(s) mis de côté"
+        "[Portail Famille] Dossier famille, 4 déc. : 3 demandes à décider, 1 mail mis de côté"
     )
     assert body.startswith("Pour décider, répondez à ce message")
     assert "OK 12 15 18" in body and "REFUS 13 complet" in body and "LIBÉRER 21" in body
@@ -203,7 +203,7 @@ async def test_the_digest_lists_what_waits_oldest_first_and_the_mails_set_aside(
         "certificat de Lucas F., 9 déc.": 1,
         "modification du dossier : adresse": 2,
         "nouvel enfant : Tom F.": 3,
-        f"de {STRANGER}, « Re: Question sur la cantine », reçu {received}": 4,
+        f"d'{STRANGER}, « Re: Question sur la cantine », reçu {received}": 4,
     }
     assert "Lucas Fontaine" not in body and "Maladie" not in body.lower()
     # A preview keeps nothing; a digest sent keeps its codes, and they stay the same.
@@ -268,7 +268,7 @@ async def test_one_reply_decides_three_requests_of_different_kinds(
         parent = await linked_parent(portal, telegram, PARENT)
         absence, change, tom = await three_requests(portal, town, clock)
         assert len(await send_digests_if_due(portal, "worker-1")) == 1
-        digest = await mail_where(smtp_sink, lambda m: "demande(s) à décider" in str(m["Subject"]))
+        digest = await mail_where(smtp_sink, lambda m: "à décider" in str(m["Subject"]))
         assert str(digest["To"]) == "dossier@montclar.example"
         codes = codes_of(text_of(digest))
         first = codes["certificat de Lucas F., 9 déc."]
@@ -323,10 +323,10 @@ async def test_replies_that_change_nothing_say_why(portal, telegram, smtp_sink, 
         stray = await mail_set_aside(portal, server)
         dropped_too = await mail_set_aside(portal, server)
         assert len(await digest_service(portal).send_now("family_file")) == 1
-        digest = await mail_where(smtp_sink, lambda m: "demande(s) à décider" in str(m["Subject"]))
+        digest = await mail_where(smtp_sink, lambda m: "à décider" in str(m["Subject"]))
         codes = codes_of(text_of(digest))
         code = codes["certificat de Lucas F., 9 déc."]
-        other = codes["certificat de Emma F., 9 déc."]
+        other = codes["certificat d'Emma F., 9 déc."]
         [stray_code, drop_code] = [
             int(n)
             for n, line in re.findall(r"^  (\d+) — (.+)$", text_of(digest), re.MULTILINE)
@@ -365,7 +365,7 @@ async def test_replies_that_change_nothing_say_why(portal, telegram, smtp_sink, 
             f"Déjà accepté par Paul Durand : certificat de Lucas F., 9 déc. (code {code})"
             in answer
         )
-        assert f"Mail supprimé : de {STRANGER} (code {drop_code})." in answer
+        assert f"Mail supprimé : d'{STRANGER} (code {drop_code})." in answer
 
         # Past its days, the digest's codes are no longer valid.
         clock.set(clock.now + timedelta(days=15))
