@@ -21,6 +21,7 @@ import functools
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
@@ -55,6 +56,7 @@ from conversations import (
     statement,
     tariffs,
 )
+from conversations.kit import who
 from conversations.kit.context import PortalContext
 from conversations.kit.live import stale_button
 from conversations.kit.texts import LANGUAGES, text
@@ -132,10 +134,14 @@ def build_application(portal: Portal) -> Application[Any, Any, Any, Any, Any, An
     ledger = UpdateLedger(portal.sessions, portal.clock, keep_ids)
     once = UpdateOnce(ledger)
     application.add_handler(TypeHandler(Update, once), group=ONCE_GROUP)
-    # The person's turn opens with one transaction: the update's claim and their state read.
-    turns.before_update = functools.partial(
-        persistence.read_person, application, first=once.claim_in
-    )
+    # The person's turn opens with one transaction: the update's claim, their state read, and
+    # the guardian behind the update read for this update's handlers (`who.read_in`).
+
+    async def open_turn(session: AsyncSession, update: Update) -> None:
+        await once.claim_in(session, update)
+        await who.read_in(session, update, portal.families)
+
+    turns.before_update = functools.partial(persistence.read_person, application, first=open_turn)
     update_kinds.register(application, UPDATE_KINDS_GROUP)
     desk.register(application, DESK_GROUP)
     # Thread history and replies to a staff message work whatever flow is open: they come

@@ -42,13 +42,20 @@ class FamilyService:
     async def profile(self, telegram_user_id: int) -> GuardianProfile | None:
         """The linked guardian of a Telegram account, or None."""
         async with self._sessions() as session:
-            row = (
-                await session.execute(
-                    select(
-                        Guardian.id, Guardian.family_id, Guardian.first_name, Guardian.language
-                    ).where(Guardian.telegram_user_id == telegram_user_id)
-                )
-            ).first()
+            return await self.profile_in(session, telegram_user_id)
+
+    async def profile_in(
+        self, session: AsyncSession, telegram_user_id: int
+    ) -> GuardianProfile | None:
+        """`profile`, as one statement of the caller's transaction (the one opening the
+        update's turn, `bot.persistence.read_person`: one transaction less per update)."""
+        row = (
+            await session.execute(
+                select(
+                    Guardian.id, Guardian.family_id, Guardian.first_name, Guardian.language
+                ).where(Guardian.telegram_user_id == telegram_user_id)
+            )
+        ).first()
         if row is None:
             return None
         return GuardianProfile(Actor.guardian(row.id, row.family_id), row.first_name, row.language)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from conversations.kit.callback_data import record_id
@@ -11,9 +13,16 @@ from conversations.kit.context import PortalContext
 from conversations.kit.live import answer, reply
 from conversations.kit.texts import language_of, text
 from store.actors import Actor
-from store.families import ChildView
+from store.families import ChildView, FamilyService
 
 WHO_KEY = "_who"
+
+# The guardian read in the transaction opening the update's turn (`read_in`): (update id,
+# Telegram user id, the guardian or None if not linked). Each update runs in its own task; the
+# ids make sure a value that reached another update's context is never taken for its own.
+_read_first: ContextVar[tuple[int, int, Who | None] | None] = ContextVar(
+    "who_read_first", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -49,12 +58,33 @@ async def linked_parent(update: Update, context: PortalContext) -> Who | None:
     known: Who | None = context.__dict__.get(WHO_KEY)
     if known is not None:
         return known
+    first = _read_first.get()
+    if first is not None and first[:2] == (update.update_id, user.id) and first[2] is not None:
+        context.__dict__[WHO_KEY] = first[2]
+        return first[2]
     profile = await context.portal.families.profile(user.id)
     if profile is None:
         return None
     parent = Who(profile.actor, profile.first_name, profile.language.value)
     context.__dict__[WHO_KEY] = parent
     return parent
+
+
+async def read_in(session: AsyncSession, update: Update, families: FamilyService) -> None:
+    """Read the update's guardian (or that the account is not linked) in the caller's
+    transaction, the one opening the update's turn: `linked_parent` and `who_and_children`
+    take a linked guardian from it for this update only, instead of a transaction of their own
+    (most updates name the parent). Read per update, never kept across updates; an account not
+    linked then is read again when asked (a flow of this update may have just linked it)."""
+    _read_first.set(None)
+    user = update.effective_user
+    if user is None:
+        return
+    profile = await families.profile_in(session, user.id)
+    parent = (
+        None if profile is None else Who(profile.actor, profile.first_name, profile.language.value)
+    )
+    _read_first.set((update.update_id, user.id, parent))
 
 
 async def who_and_children(
@@ -66,6 +96,11 @@ async def who_and_children(
     if user is None:
         return None
     known: Who | None = context.__dict__.get(WHO_KEY)
+    first = _read_first.get()
+    if known is None and first is not None and first[:2] == (update.update_id, user.id):
+        known = first[2]
+        if known is not None:
+            context.__dict__[WHO_KEY] = known
     if known is not None:
         return known, await context.portal.families.children(known.actor)
     found = await context.portal.families.profile_and_children(user.id)
