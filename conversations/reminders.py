@@ -197,6 +197,10 @@ async def reminder_notice(portal: Portal, payload: dict[str, Any], language: str
 # --- Handlers --------------------------------------------------------------------------------
 
 
+# What the reminders service refuses a tap with: said to the parent by `_refused`.
+REFUSED = (AccessDenied, NotFound, ReminderClosed)
+
+
 async def _refused(update: Update, parent: Who, error: Exception) -> None:
     logger.info("reminder refused to %s: %s", parent.actor.label, error)
     if isinstance(error, ReminderClosed):
@@ -211,17 +215,29 @@ async def _refused(update: Update, parent: Who, error: Exception) -> None:
     await answer(update, text("reminder.unavailable", parent.language), alert=True)
 
 
-async def same_as_last(update: Update, context: PortalContext) -> None:
-    """🔁 Comme le mois dernier: the recap, with ✅ Confirmer and Annuler."""
+async def _tapped_wave(
+    update: Update, context: PortalContext, prefix: str
+) -> tuple[Who, int] | None:
+    """The parent and the reminder wave a button with `prefix` names; None (the tap answered)
+    when the parent is not linked or the button's data is not one of ours."""
     parent = await who(update, context)
     query = update.callback_query
-    wave_id = record_id(query.data if query else None, SAME)
+    wave_id = record_id(query.data if query else None, prefix)
     if parent is None or wave_id is None:
         await answer(update)
+        return None
+    return parent, wave_id
+
+
+async def same_as_last(update: Update, context: PortalContext) -> None:
+    """🔁 Comme le mois dernier: the recap, with ✅ Confirmer and Annuler."""
+    tapped = await _tapped_wave(update, context, SAME)
+    if tapped is None:
         return
+    parent, wave_id = tapped
     try:
         recap = await context.portal.reminders.recap(parent.actor, wave_id)
-    except (AccessDenied, NotFound, ReminderClosed) as error:
+    except REFUSED as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -264,7 +280,7 @@ async def confirm(update: Update, context: PortalContext) -> None:
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
         booked = await context.portal.reminders.book_as_last(parent.actor, wave_id, key)
-    except (AccessDenied, NotFound, ReminderClosed) as error:
+    except REFUSED as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -302,15 +318,13 @@ async def confirm(update: Update, context: PortalContext) -> None:
 
 async def back(update: Update, context: PortalContext) -> None:
     """Annuler: the reminder again, as it was; nothing booked."""
-    parent = await who(update, context)
-    query = update.callback_query
-    wave_id = record_id(query.data if query else None, BACK)
-    if parent is None or wave_id is None:
-        await answer(update)
+    tapped = await _tapped_wave(update, context, BACK)
+    if tapped is None:
         return
+    parent, wave_id = tapped
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
-    except (AccessDenied, NotFound, ReminderClosed) as error:
+    except REFUSED as error:
         await _refused(update, parent, error)
         return
     await answer(update)
@@ -321,16 +335,14 @@ async def back(update: Update, context: PortalContext) -> None:
 
 async def skip(update: Update, context: PortalContext) -> None:
     """🙅 Pas besoin ce mois-ci: no more reminders of the period for the family."""
-    parent = await who(update, context)
-    query = update.callback_query
-    wave_id = record_id(query.data if query else None, SKIP)
-    if parent is None or wave_id is None:
-        await answer(update)
+    tapped = await _tapped_wave(update, context, SKIP)
+    if tapped is None:
         return
+    parent, wave_id = tapped
     try:
         view = await context.portal.reminders.reminder(parent.actor, wave_id)
         await context.portal.reminders.skip_period(parent.actor, wave_id)
-    except (AccessDenied, NotFound, ReminderClosed) as error:
+    except REFUSED as error:
         await _refused(update, parent, error)
         return
     await answer(update)

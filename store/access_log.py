@@ -102,17 +102,8 @@ async def record_mailed(
         service_name = await session.scalar(
             select(Service.name).where(Service.code == service_code)
         )
-    name = service_name or service_code or "?"
-    session.add(
-        AccessEntry(
-            family_id=family_id,
-            reader=f"mailbox:{name}"[:80],
-            reader_name=None,
-            service_name=name[:200],
-            what=DOCUMENT,
-            what_id=document_id,
-            why=why[:120],
-        )
+    _add_mailbox_read(
+        session, family_id, service_name or service_code or "?", DOCUMENT, document_id, why
     )
 
 
@@ -121,14 +112,21 @@ async def record_mailed_health(
 ) -> None:
     """Record that a child's health flags went in a mail to a service's mailbox (a daily
     list): whoever reads that mailbox is the reader."""
+    _add_mailbox_read(session, family_id, service_name, HEALTH, child_id, why)
+
+
+def _add_mailbox_read(
+    session: AsyncSession, family_id: int, service_name: str, what: str, what_id: int, why: str
+) -> None:
+    """An entry whose reader is a service's mailbox (no staff member's name)."""
     session.add(
         AccessEntry(
             family_id=family_id,
             reader=f"mailbox:{service_name}"[:80],
             reader_name=None,
             service_name=service_name[:200],
-            what=HEALTH,
-            what_id=child_id,
+            what=what,
+            what_id=what_id,
             why=why[:120],
         )
     )
